@@ -1,0 +1,2 @@
+//! yrdx-adapters (being built).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! yrdx-conformance (being built).
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! The yrdx command.
+#![forbid(unsafe_code)]
+fn main() {}

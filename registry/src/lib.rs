@@ -1,0 +1,2 @@
+//! yrdx-registry (being built).
+#![forbid(unsafe_code)]
