@@ -162,7 +162,10 @@ impl Uscc {
 }
 
 fn uscc_value(b: u8) -> Option<u32> {
-    USCC_ALPHABET.iter().position(|&c| c == b).map(|p| p as u32)
+    USCC_ALPHABET
+        .iter()
+        .position(|&c| c == b)
+        .and_then(|p| u32::try_from(p).ok())
 }
 
 impl fmt::Display for Uscc {
