@@ -645,9 +645,9 @@ mod tests {
         fn mod37_36_detects_single_substitutions(s in "[0-9A-Z]{5,40}", pos in 0usize..5, d in 1u8..36) {
             let c = mod37_36_check(&s).unwrap();
             let mut bytes = s.clone().into_bytes();
-            let v = char::from(bytes[pos]).to_digit(36).unwrap() as u8;
+            let v = u8::try_from(char::from(bytes[pos]).to_digit(36).unwrap()).unwrap();
             let nv = (v + d) % 36;
-            bytes[pos] = char::from_digit(u32::from(nv), 36).unwrap().to_ascii_uppercase() as u8;
+            bytes[pos] = u8::try_from(char::from_digit(u32::from(nv), 36).unwrap().to_ascii_uppercase()).unwrap();
             let changed = String::from_utf8(bytes).unwrap();
             prop_assert_ne!(mod37_36_check(&changed).unwrap(), c);
         }
