@@ -1,0 +1,102 @@
+//! Errors of the adapters crate: one for loading mapping files, one for mapping a
+//! document. Neither ever carries a value from a native document (it may be
+//! personal data): only paths, item names and what was expected.
+
+use thiserror::Error;
+
+/// A mapping file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MappingError {
+    /// The file is not valid TOML of the mapping shape.
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The mapping file's name.
+        file: String,
+        /// The TOML parser's message, with line and column.
+        message: String,
+    },
+    /// A field of the mapping is invalid.
+    #[error("{file}: `{key}`: {problem}")]
+    Invalid {
+        /// The mapping file's name.
+        file: String,
+        /// The TOML key that is wrong, e.g. `items.established_date.path`.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// Why a request or a response could not be mapped.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MapError {
+    /// The catalogue key lacks a field the provider's request needs.
+    #[error("key field `{field}` is missing")]
+    MissingKey {
+        /// The catalogue key field.
+        field: String,
+    },
+    /// A key field has the wrong type or fails its check.
+    #[error("key field `{field}`: expected {expected}")]
+    BadKey {
+        /// The catalogue key field.
+        field: String,
+        /// What the catalogue expects.
+        expected: String,
+    },
+    /// The native document is not well-formed JSON or XML, or too large or deep.
+    #[error("native {format} document is malformed: {reason}")]
+    Malformed {
+        /// `json` or `xml`.
+        format: &'static str,
+        /// The parser's reason, without document content.
+        reason: String,
+    },
+    /// The native document is not in the declared text encoding.
+    #[error("native document is not valid {encoding}")]
+    Encoding {
+        /// The declared encoding.
+        encoding: &'static str,
+    },
+    /// The provider reported that it holds no such record.
+    #[error("provider has no record for this key")]
+    NotFound,
+    /// The provider reported a failure in its own envelope.
+    #[error("provider reported failure at `{path}`")]
+    ProviderFailure {
+        /// The native path of the status field that says so.
+        path: String,
+    },
+    /// The native path the record should be at does not exist.
+    #[error("record not found at native path `{path}`")]
+    NoRecord {
+        /// The native path.
+        path: String,
+    },
+    /// A required catalogue item is absent in the native document.
+    #[error("catalogue item `{item}` is required but native path `{path}` is absent")]
+    MissingItem {
+        /// The catalogue item.
+        item: String,
+        /// The native path it is mapped from.
+        path: String,
+    },
+    /// A native value does not convert to the catalogue item's type.
+    #[error("catalogue item `{item}` from native path `{path}`: expected {expected}")]
+    Invalid {
+        /// The catalogue item.
+        item: String,
+        /// The native path it is mapped from.
+        path: String,
+        /// What the catalogue expects.
+        expected: String,
+    },
+    /// A code not in the mapping's code table, and no fallback was declared.
+    #[error("catalogue item `{item}` from native path `{path}`: code not in the code table")]
+    UnknownCode {
+        /// The catalogue item.
+        item: String,
+        /// The native path it is mapped from.
+        path: String,
+    },
+}
