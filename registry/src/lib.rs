@@ -1,2 +1,53 @@
-//! yrdx-registry (being built).
+//! # yrdx-registry
+//!
+//! The system of record of yrdx: federation members, the shared catalogue, the
+//! data-sharing responsibility list (数据共享责任清单), and the exchange log —
+//! and the store that keeps them, on embedded SQLite or on PostgreSQL through
+//! one schema.
+//!
+//! The pipeline never queries the store to decide an exchange: it consults a
+//! [`Registry`] snapshot built from one imported version and checked for
+//! consistency once. The store is written for what must be shared and durable:
+//! registry versions and the exchange log ([`AuditLog`], group commit, one leaf
+//! per exchange, durable before the answer).
+//!
+//! This crate does not speak HTTP or TLS and does not hash trees or sign
+//! checkpoints itself (that cryptography is in `yrdx-signing`, so a regulator's
+//! verifier needs nothing from here).
+//!
+//! ```
+//! use yrdx_registry::{Registry, RegistryData};
+//!
+//! let mut data = RegistryData::default();
+//! yrdx_registry::add_toml(&mut data, "members.toml", r#"
+//!     [[member]]
+//!     id = "zj:11330000002482028A:data"
+//!     name = "浙江省数据共享平台"
+//!     roles = ["consumer", "provider"]
+//!     status = "active"
+//!     endpoint = "https://zj.example:8443"
+//! "#)?;
+//! let registry = Registry::build(1, data)?;
+//! assert_eq!(registry.members().count(), 1);
+//! # Ok::<(), yrdx_registry::RegistryError>(())
+//! ```
 #![forbid(unsafe_code)]
+
+mod dates;
+mod error;
+mod files;
+mod log;
+mod model;
+mod store;
+pub mod testing;
+
+// The public interface.
+pub use dates::{format as format_date, parse as parse_date};
+pub use error::{LogError, Refusal, RegistryError, StoreError};
+pub use files::add_toml;
+pub use log::{AuditLog, ExchangeRecord, LogOptions, Outcome, Receipt, StoredLeaf};
+pub use model::{
+    Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Registry, RegistryData,
+    Resource, Role, SharingType, minimise,
+};
+pub use store::{Backend, Store, StoreOptions, backend_of, redact};

@@ -1,0 +1,43 @@
+-- Registry versions: each import is one version; the documents of a version are
+-- the members, catalogue and responsibility list as canonical JSON.
+CREATE TABLE registry_versions (
+    version      BIGINT PRIMARY KEY,
+    content_hash TEXT    NOT NULL,
+    created_ms   BIGINT NOT NULL,
+    effective_ms BIGINT NOT NULL,
+    source       TEXT    NOT NULL
+);
+
+CREATE TABLE registry_documents (
+    version BIGINT NOT NULL REFERENCES registry_versions (version),
+    kind    TEXT    NOT NULL,
+    body    TEXT    NOT NULL,
+    PRIMARY KEY (version, kind)
+);
+
+-- The exchange log. One row holds the size; a batch of appends reserves its
+-- indices by incrementing it inside the same transaction that inserts the
+-- leaves, so indices are contiguous and gap-free whatever commits or fails.
+CREATE TABLE log_meta (
+    id         SMALLINT PRIMARY KEY CHECK (id = 1),
+    origin     TEXT    NOT NULL,
+    hash_alg   TEXT    NOT NULL,
+    created_ms BIGINT NOT NULL,
+    size       BIGINT NOT NULL
+);
+
+CREATE TABLE log_leaves (
+    idx        BIGINT PRIMARY KEY,
+    leaf_hash  BYTEA   NOT NULL,
+    leaf       BYTEA   NOT NULL,
+    time_ms    BIGINT NOT NULL,
+    request_id TEXT    NOT NULL,
+    consumer   TEXT,
+    provider   TEXT,
+    resource   TEXT,
+    outcome    TEXT    NOT NULL,
+    code       TEXT
+);
+
+CREATE INDEX log_leaves_time ON log_leaves (time_ms);
+CREATE INDEX log_leaves_request ON log_leaves (request_id);

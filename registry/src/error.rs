@@ -1,0 +1,121 @@
+//! Errors of the registry crate.
+
+use thiserror::Error;
+use time::Date;
+
+/// Why the authorize stage refused an exchange. Each maps to one stable problem
+/// code at the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Refusal {
+    /// The resource is not in the catalogue.
+    #[error("resource is not in the catalogue")]
+    UnknownResource,
+    /// No active entry lets this consumer take this resource (from this provider).
+    #[error("no responsibility-list entry lets this consumer take this resource")]
+    NotInList,
+    /// The entries that would allow it ended.
+    #[error("responsibility-list entry {entry} ended on {valid_to}")]
+    EntryExpired {
+        /// The entry id.
+        entry: String,
+        /// Its last day in force.
+        valid_to: Date,
+    },
+    /// The entries that would allow it are not in force yet.
+    #[error("responsibility-list entry is not in force yet")]
+    EntryNotYetValid,
+    /// Listed, but not for this purpose.
+    #[error("purpose is not allowed by the responsibility list")]
+    PurposeNotAllowed,
+    /// Several providers could answer and the request does not say which.
+    #[error("several providers hold this resource; name one or send a routing key")]
+    AmbiguousProvider,
+}
+
+/// A store operation that failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The store URL is not one yrdx knows.
+    #[error("store URL must start with sqlite: or postgres://, got `{0}`")]
+    UnsupportedUrl(String),
+    /// Could not connect.
+    #[error("cannot connect to the store: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// Could not bring the schema up to date.
+    #[error("cannot migrate the store: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A statement failed.
+    #[error("store failed while {what}: {source}")]
+    Query {
+        /// What was being done.
+        what: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The stored data contradicts itself.
+    #[error("store is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Wraps a driver error with what was being done.
+    pub fn query(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |source| StoreError::Query { what, source }
+    }
+}
+
+/// Loading or checking registry data failed.
+#[derive(Debug, Error)]
+pub enum RegistryError {
+    /// A registry file could not be read or parsed.
+    #[error("{file}: {message}")]
+    File {
+        /// The file name.
+        file: String,
+        /// What was wrong, with line and column where the parser gives them.
+        message: String,
+    },
+    /// The data is not consistent (a reference to nothing, a duplicate, …).
+    #[error("{at}: {problem}")]
+    Inconsistent {
+        /// Where: document, row, field.
+        at: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No registry version has been imported yet.
+    #[error("no registry version has been imported")]
+    Empty,
+}
+
+/// Appending to or reading the exchange log failed.
+#[derive(Debug, Error)]
+pub enum LogError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The log writer has stopped.
+    #[error("the log writer has stopped")]
+    Closed,
+    /// The record could not be encoded.
+    #[error("cannot encode the exchange record: {0}")]
+    Encode(String),
+    /// The store holds a log made with other settings.
+    #[error(
+        "the store's log was created with origin `{stored_origin}` and hash {stored_hash}; the configuration says `{origin}` and {hash}"
+    )]
+    Mismatch {
+        /// Origin in the store.
+        stored_origin: String,
+        /// Hash algorithm in the store.
+        stored_hash: String,
+        /// Origin configured.
+        origin: String,
+        /// Hash algorithm configured.
+        hash: String,
+    },
+}

@@ -1,0 +1,286 @@
+//! The store: one schema on two backends through sqlx's `Any` driver. SQL that
+//! both dialects accept is written once; where they differ (connection set-up,
+//! column types in migrations) the [`Backend`] decides.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+use crate::error::{RegistryError, StoreError};
+use crate::model::RegistryData;
+
+/// Which database is behind the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite: WAL, `synchronous=FULL`.
+    Sqlite,
+    /// PostgreSQL, for several gateway nodes.
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Connection pool settings.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection before the store counts as down.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A connected, migrated store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The backend a URL names, if yrdx supports it.
+pub fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("sqlite:") {
+        Some(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else {
+        None
+    }
+}
+
+/// A URL with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = url.get(scheme + 3..at).unwrap_or_default();
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!(
+                    "{}{user}:***{}",
+                    url.get(..scheme + 3).unwrap_or_default(),
+                    url.get(at..).unwrap_or_default()
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Connects and brings the schema up to date. A SQLite URL (`sqlite:PATH`) is
+    /// created if missing.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl(redact(url)))?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL makes every
+                        // commit of a log batch durable before it is acknowledged.
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(StoreError::Connect)?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(StoreError::Migrate)?;
+        Ok(Store { pool, backend })
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for the modules of this crate.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the store answers now.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::query("checking the store is reachable"))
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Stores `data` as a new registry version unless the latest version holds the
+    /// same content. Returns the version in force and whether it is new.
+    pub async fn import_registry(
+        &self,
+        data: &RegistryData,
+        source: &str,
+        now_ms: i64,
+    ) -> Result<(i64, bool), RegistryError> {
+        let members = canonical(&data.members)?;
+        let catalogue = canonical(&data.catalogue)?;
+        let list = canonical(&data.list)?;
+        let hash = yrdx_signing::hex(&yrdx_signing::sha256(
+            format!("{members}\n{catalogue}\n{list}").as_bytes(),
+        ));
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::query("starting a registry import"))?;
+        let latest = sqlx::query(
+            "SELECT version, content_hash FROM registry_versions ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::query("reading the latest registry version"))?;
+        let next = match latest {
+            Some(row) => {
+                let version: i64 = row
+                    .try_get(0)
+                    .map_err(StoreError::query("reading the latest registry version"))?;
+                let stored: String = row
+                    .try_get(1)
+                    .map_err(StoreError::query("reading the latest registry version"))?;
+                if stored == hash {
+                    return Ok((version, false));
+                }
+                version + 1
+            }
+            None => 1,
+        };
+        sqlx::query("INSERT INTO registry_versions (version, content_hash, created_ms, effective_ms, source) VALUES ($1, $2, $3, $4, $5)")
+            .bind(next)
+            .bind(&hash)
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(source)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query("recording a registry version"))?;
+        for (kind, body) in [
+            ("members", &members),
+            ("catalogue", &catalogue),
+            ("list", &list),
+        ] {
+            sqlx::query("INSERT INTO registry_documents (version, kind, body) VALUES ($1, $2, $3)")
+                .bind(next)
+                .bind(kind)
+                .bind(body)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query("storing a registry document"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::query("committing a registry import"))?;
+        Ok((next, true))
+    }
+
+    /// The latest registry version and its data.
+    pub async fn latest_registry(&self) -> Result<(i64, RegistryData), RegistryError> {
+        let row =
+            sqlx::query("SELECT version FROM registry_versions ORDER BY version DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::query("reading the latest registry version"))?
+                .ok_or(RegistryError::Empty)?;
+        let version: i64 = row
+            .try_get(0)
+            .map_err(StoreError::query("reading the latest registry version"))?;
+        let rows = sqlx::query("SELECT kind, body FROM registry_documents WHERE version = $1")
+            .bind(version)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("reading registry documents"))?;
+        let mut data = RegistryData::default();
+        for row in rows {
+            let kind: String = row
+                .try_get(0)
+                .map_err(StoreError::query("reading registry documents"))?;
+            let body: String = row
+                .try_get(1)
+                .map_err(StoreError::query("reading registry documents"))?;
+            let corrupt = |e: serde_json::Error| {
+                StoreError::Corrupt(format!("registry version {version} {kind}: {e}"))
+            };
+            match kind.as_str() {
+                "members" => data.members = serde_json::from_str(&body).map_err(corrupt)?,
+                "catalogue" => data.catalogue = serde_json::from_str(&body).map_err(corrupt)?,
+                "list" => data.list = serde_json::from_str(&body).map_err(corrupt)?,
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "registry version {version}: unknown document `{other}`"
+                    ))
+                    .into());
+                }
+            }
+        }
+        Ok((version, data))
+    }
+}
+
+fn canonical<T: serde::Serialize>(value: &T) -> Result<String, RegistryError> {
+    serde_json_canonicalizer::to_string(value).map_err(|e| RegistryError::Inconsistent {
+        at: "registry".into(),
+        problem: format!("cannot be encoded: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/yrdx"),
+            "postgres://app:***@db:5432/yrdx"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(redact("sqlite:data/yrdx.db"), "sqlite:data/yrdx.db");
+    }
+}
