@@ -24,9 +24,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
-    RevokedCertParams, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevocationReason, RevokedCertParams, SanType, SerialNumber,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -119,7 +119,7 @@ impl PkiLayout {
 
     /// A region's root CA certificate.
     pub fn ca(&self, region: Region) -> CertPaths {
-        self.pair(&region.code().to_string(), "ca")
+        self.pair(region.code(), "ca")
     }
 
     /// A region's CRL.
@@ -163,7 +163,9 @@ impl PkiLayout {
 /// Makes (or completes) the PKI in `dir` as `spec` says, with certificates valid
 /// from a day before `now`.
 pub fn init(dir: &Path, spec: &PkiSpec, now: OffsetDateTime) -> Result<PkiLayout, PkiError> {
-    let layout = PkiLayout { dir: dir.to_owned() };
+    let layout = PkiLayout {
+        dir: dir.to_owned(),
+    };
     let mut bundle = String::new();
     for region in Region::ALL {
         let ca = layout.ca(region);
@@ -239,7 +241,12 @@ pub fn init(dir: &Path, spec: &PkiSpec, now: OffsetDateTime) -> Result<PkiLayout
 
 /// Adds the certificate at `cert` to its region's CRL (the region whose CA
 /// issued it) and rewrites the CRL.
-pub fn revoke(layout: &PkiLayout, region: Region, cert: &Path, now: OffsetDateTime) -> Result<(), PkiError> {
+pub fn revoke(
+    layout: &PkiLayout,
+    region: Region,
+    cert: &Path,
+    now: OffsetDateTime,
+) -> Result<(), PkiError> {
     let pem = read(cert)?;
     let der = pem_to_der(&pem).ok_or_else(|| PkiError::Cert {
         what: format!("{}: not a PEM certificate", cert.display()),
@@ -258,7 +265,11 @@ pub fn revoke(layout: &PkiLayout, region: Region, cert: &Path, now: OffsetDateTi
     if !serials.contains(&serial) {
         serials.push(serial);
     }
-    write_file(&list_path, &serde_json::to_vec(&serials).unwrap_or_default(), false)?;
+    write_file(
+        &list_path,
+        &serde_json::to_vec(&serials).unwrap_or_default(),
+        false,
+    )?;
     write_crl(layout, region, &serials, now)
 }
 
@@ -274,7 +285,9 @@ fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
 }
 
 fn member_san(member: &MemberId) -> Result<SanType, PkiError> {
-    Ok(SanType::URI(member.to_uri().try_into().map_err(cert_err("member URI"))?))
+    Ok(SanType::URI(
+        member.to_uri().try_into().map_err(cert_err("member URI"))?,
+    ))
 }
 
 fn cert_err(what: &str) -> impl FnOnce(rcgen::Error) -> PkiError + '_ {
@@ -287,7 +300,10 @@ fn cert_err(what: &str) -> impl FnOnce(rcgen::Error) -> PkiError + '_ {
 fn dn(cn: &str, region: Region) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CountryName, "CN");
-    dn.push(DnType::OrganizationName, format!("yrdx development PKI ({})", region.name_en()));
+    dn.push(
+        DnType::OrganizationName,
+        format!("yrdx development PKI ({})", region.name_en()),
+    );
     dn.push(DnType::CommonName, cn);
     dn
 }
@@ -295,13 +311,22 @@ fn dn(cn: &str, region: Region) -> DistinguishedName {
 fn make_ca(region: Region, paths: &CertPaths, now: OffsetDateTime) -> Result<(), PkiError> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(cert_err("CA key"))?;
     let mut params = CertificateParams::default();
-    params.distinguished_name = dn(&format!("yrdx {} development root CA", region.name_en()), region);
+    params.distinguished_name = dn(
+        &format!("yrdx {} development root CA", region.name_en()),
+        region,
+    );
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     params.not_before = now - Duration::days(1);
     params.not_after = now + Duration::days(3650);
     params.key_identifier_method = KeyIdMethod::Sha256;
-    let cert = params.self_signed(&key).map_err(cert_err("CA certificate"))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(cert_err("CA certificate"))?;
     write_file(&paths.key, key.serialize_pem().as_bytes(), true)?;
     write_file(&paths.cert, cert.pem().as_bytes(), false)
 }
@@ -342,7 +367,7 @@ fn random_serial() -> [u8; 16] {
     // A fresh key's public bytes are as unpredictable as anything else we have
     // without another dependency; the serial only needs to be unique.
     if let Ok(k) = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256) {
-        let digest = yrdx_signing::sha256(&k.public_key_raw());
+        let digest = yrdx_signing::sha256(k.public_key_raw());
         serial.copy_from_slice(digest.get(..16).unwrap_or(&[0u8; 16]));
     }
     // Positive INTEGER: clear the top bit.
@@ -350,7 +375,12 @@ fn random_serial() -> [u8; 16] {
     serial
 }
 
-fn write_crl(layout: &PkiLayout, region: Region, serials: &[Vec<u8>], now: OffsetDateTime) -> Result<(), PkiError> {
+fn write_crl(
+    layout: &PkiLayout,
+    region: Region,
+    serials: &[Vec<u8>],
+    now: OffsetDateTime,
+) -> Result<(), PkiError> {
     let issuer = load_issuer(layout, region)?;
     let params = CertificateRevocationListParams {
         this_update: now - Duration::hours(1),
@@ -412,7 +442,11 @@ mod tests {
             gateway: gw,
             clients: vec![
                 ClientCert::for_member(&js),
-                ClientCert { member: impostor.clone(), issuer: Region::Js, stem: stem_of(&impostor) },
+                ClientCert {
+                    member: impostor.clone(),
+                    issuer: Region::Js,
+                    stem: stem_of(&impostor),
+                },
             ],
             providers: vec![Region::Zj],
         }
@@ -424,14 +458,23 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let layout = init(dir.path(), &spec(), now).unwrap();
         let js = layout.client("js_11320000014000118J_data");
-        for path in [&js.cert, &layout.ca_bundle(), &layout.crl(Region::Ah), &layout.provider(Region::Zj).cert] {
+        for path in [
+            &js.cert,
+            &layout.ca_bundle(),
+            &layout.crl(Region::Ah),
+            &layout.provider(Region::Zj).cert,
+        ] {
             assert!(path.exists(), "{}", path.display());
         }
         let mode = fs::metadata(&js.key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let before = fs::read(&js.cert).unwrap();
         init(dir.path(), &spec(), now).unwrap();
-        assert_eq!(fs::read(&js.cert).unwrap(), before, "a rerun must keep existing identities");
+        assert_eq!(
+            fs::read(&js.cert).unwrap(),
+            before,
+            "a rerun must keep existing identities"
+        );
         let bundle = fs::read_to_string(layout.ca_bundle()).unwrap();
         assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 4);
     }
@@ -440,7 +483,10 @@ mod tests {
     fn client_certificates_name_the_member_and_chain_to_the_issuing_region() {
         let dir = tempfile::tempdir().unwrap();
         let layout = init(dir.path(), &spec(), OffsetDateTime::now_utc()).unwrap();
-        let der = pem_to_der(&fs::read_to_string(layout.client("zj_11330000002482028A_impostor").cert).unwrap()).unwrap();
+        let der = pem_to_der(
+            &fs::read_to_string(layout.client("zj_11330000002482028A_impostor").cert).unwrap(),
+        )
+        .unwrap();
         let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
         let san = cert.subject_alternative_name().unwrap().unwrap();
         let uri = san.value.general_names.iter().find_map(|n| match n {
@@ -448,7 +494,11 @@ mod tests {
             _ => None,
         });
         assert_eq!(uri, Some("urn:yrdx:zj:11330000002482028A:impostor"));
-        assert!(cert.issuer().to_string().contains("Jiangsu"), "{}", cert.issuer());
+        assert!(
+            cert.issuer().to_string().contains("Jiangsu"),
+            "{}",
+            cert.issuer()
+        );
     }
 
     #[test]
@@ -457,7 +507,13 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let layout = init(dir.path(), &spec(), now).unwrap();
         let before = fs::read(layout.crl(Region::Js)).unwrap();
-        revoke(&layout, Region::Js, &layout.client("js_11320000014000118J_data").cert, now).unwrap();
+        revoke(
+            &layout,
+            Region::Js,
+            &layout.client("js_11320000014000118J_data").cert,
+            now,
+        )
+        .unwrap();
         let after = fs::read(layout.crl(Region::Js)).unwrap();
         assert_ne!(before, after);
         assert!(after.len() > before.len());
