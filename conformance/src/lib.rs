@@ -11,5 +11,6 @@
 //! local federation.
 #![forbid(unsafe_code)]
 
+pub mod demo_data;
 pub mod pki;
 pub mod providers;

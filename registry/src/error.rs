@@ -27,6 +27,14 @@ pub enum Refusal {
     /// Listed, but not for this purpose.
     #[error("purpose is not allowed by the responsibility list")]
     PurposeNotAllowed,
+    /// The key field that picks the provider is present but not valid.
+    #[error("key field `{field}` is not a valid {expected}")]
+    InvalidRoutingKey {
+        /// The key field.
+        field: String,
+        /// Its type.
+        expected: String,
+    },
     /// Several providers could answer and the request does not say which.
     #[error("several providers hold this resource; name one or send a routing key")]
     AmbiguousProvider,

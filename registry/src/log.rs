@@ -219,6 +219,11 @@ impl AuditLog {
         self.alg
     }
 
+    /// Whether the writer task still runs.
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
     /// Appends one record and returns once it is durable.
     pub async fn append(&self, record: &ExchangeRecord, time_ms: i64) -> Result<Receipt, LogError> {
         let leaf = record.to_leaf()?;

@@ -492,13 +492,26 @@ fn route<'e>(
         .get(field)
         .and_then(Value::as_str)
         .ok_or(Refusal::AmbiguousProvider)?;
+    let invalid = || Refusal::InvalidRoutingKey {
+        field: field.clone(),
+        expected: def.ty.to_string(),
+    };
     let prefix = match def.ty {
         ItemType::Uscc => Uscc::parse(value)
-            .ok()
-            .map(|u| u.area_code().get(..2).unwrap_or_default().to_owned()),
-        _ => value.get(..2).map(str::to_owned),
+            .map_err(|_| invalid())?
+            .area_code()
+            .get(..2)
+            .map(str::to_owned),
+        ItemType::ResidentId => {
+            yrdx_signing::check_resident_id(value).map_err(|_| invalid())?;
+            value.get(..2).map(str::to_owned)
+        }
+        _ => value
+            .get(..2)
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned),
     }
-    .ok_or(Refusal::AmbiguousProvider)?;
+    .ok_or_else(invalid)?;
     let region = Region::ALL
         .into_iter()
         .find(|r| r.area_prefix() == prefix)

@@ -1,0 +1,350 @@
+//! The demo federation's data, compiled in so that `yrdx demo` needs nothing but
+//! the binary: registry files, the province mapping files, and the examples the
+//! demo manifest lists. Test data only.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Registry files: `(file name, contents)`.
+pub const REGISTRY: &[(&str, &str)] = &[
+    (
+        "members.toml",
+        include_str!("../demo/registry/members.toml"),
+    ),
+    (
+        "catalogue.toml",
+        include_str!("../demo/registry/catalogue.toml"),
+    ),
+    (
+        "responsibility-list.toml",
+        include_str!("../demo/registry/responsibility-list.toml"),
+    ),
+];
+
+/// Mapping files from `adapters/provinces/`: `(path under it, contents)`.
+pub const MAPPINGS: &[(&str, &str)] = &[
+    (
+        "ah/enterprise-registration.toml",
+        include_str!("../../adapters/provinces/ah/enterprise-registration.toml"),
+    ),
+    (
+        "ah/real-estate.toml",
+        include_str!("../../adapters/provinces/ah/real-estate.toml"),
+    ),
+    (
+        "js/enterprise-registration.toml",
+        include_str!("../../adapters/provinces/js/enterprise-registration.toml"),
+    ),
+    (
+        "js/housing-fund.toml",
+        include_str!("../../adapters/provinces/js/housing-fund.toml"),
+    ),
+    (
+        "js/real-estate.toml",
+        include_str!("../../adapters/provinces/js/real-estate.toml"),
+    ),
+    (
+        "sh/enterprise-registration.toml",
+        include_str!("../../adapters/provinces/sh/enterprise-registration.toml"),
+    ),
+    (
+        "sh/social-insurance.toml",
+        include_str!("../../adapters/provinces/sh/social-insurance.toml"),
+    ),
+    (
+        "zj/enterprise-registration.toml",
+        include_str!("../../adapters/provinces/zj/enterprise-registration.toml"),
+    ),
+    (
+        "zj/social-insurance.toml",
+        include_str!("../../adapters/provinces/zj/social-insurance.toml"),
+    ),
+];
+
+/// The member the gateway's upstream client certificate names.
+pub const GATEWAY_MEMBER: &str = "sh:12310000MB0L396206:gateway";
+
+/// Certificates made for the demo that name no registered member, or name a
+/// member of another region than their issuer: `(member id, issuing region)`.
+pub const IMPOSTORS: &[(&str, &str)] = &[
+    ("zj:11330000002482028A:impostor", "js"),
+    ("ah:11340000MB2261059X:unregistered", "ah"),
+];
+
+/// Placeholder endpoints in `members.toml` that the demo replaces with its
+/// sample providers' addresses: `(placeholder, region)`.
+pub const ENDPOINTS: &[(&str, &str)] = &[
+    ("https://sh.provider.invalid", "sh"),
+    ("https://js.provider.invalid", "js"),
+    ("https://zj.provider.invalid", "zj"),
+    ("https://ah.provider.invalid", "ah"),
+];
+
+/// The endpoint of the provider that is down in the demo.
+pub const OFFLINE_ENDPOINT: &str = "https://js-gjj.provider.invalid";
+
+/// One example the demo manifest lists and tests replay.
+#[derive(Clone, Debug, Serialize)]
+pub struct Example {
+    /// What it shows.
+    pub name: &'static str,
+    /// The member whose certificate is used; `None` for no certificate.
+    pub consumer: Option<&'static str>,
+    /// HTTP method.
+    pub method: &'static str,
+    /// Request path.
+    pub path: &'static str,
+    /// JSON body.
+    pub body: Value,
+    /// Expected HTTP status.
+    pub expect_status: u16,
+    /// Expected problem code, `None` when served.
+    pub expect_code: Option<&'static str>,
+}
+
+const JS: &str = "js:11320000014000118J:data";
+const ZJ: &str = "zj:11330000002482028A:data";
+const AH: &str = "ah:113400000029868223:data";
+const SH_SERVICES: &str = "sh:113100000024189075:yiwang";
+
+fn ex(
+    name: &'static str,
+    consumer: Option<&'static str>,
+    path: &'static str,
+    body: Value,
+    status: u16,
+    code: Option<&'static str>,
+) -> Example {
+    Example {
+        name,
+        consumer,
+        method: "POST",
+        path,
+        body,
+        expect_status: status,
+        expect_code: code,
+    }
+}
+
+/// The demo's examples: at least one served exchange per provider region and
+/// one of each refusal the demo federation can show.
+pub fn examples() -> Vec<Example> {
+    let scjg = "/v1/exchange/YRD-SCJG-0001";
+    let rsbz = "/v1/exchange/YRD-RSBZ-0001";
+    let bdc = "/v1/exchange/YRD-BDC-0001";
+    let check = "市场主体登记核验";
+    vec![
+        ex(
+            "jiangsu asks zhejiang for an enterprise record",
+            Some(JS),
+            scjg,
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": check}),
+            200,
+            None,
+        ),
+        ex(
+            "zhejiang asks jiangsu for an enterprise record (full-width code, revoked licence)",
+            Some(ZJ),
+            scjg,
+            json!({"key": {"uscc": "91320106MA1Y8N2P4Y"}, "purpose": check}),
+            200,
+            None,
+        ),
+        ex(
+            "anhui asks shanghai for an enterprise record",
+            Some(AH),
+            scjg,
+            json!({"key": {"uscc": "91310115MA1K4DT67F"}, "purpose": check}),
+            200,
+            None,
+        ),
+        ex(
+            "shanghai one-stop services ask anhui (XML in GB18030) for an enterprise record",
+            Some(SH_SERVICES),
+            scjg,
+            json!({"key": {"uscc": "91340100MA2NH3AL0C"}, "purpose": "政务服务办理", "case_no": "SH-2026-000123"}),
+            200,
+            None,
+        ),
+        ex(
+            "anhui asks shanghai for a social-insurance status",
+            Some(AH),
+            rsbz,
+            json!({"key": {"id_number": "310115198801011236"}, "purpose": "社会保险关系转移接续"}),
+            200,
+            None,
+        ),
+        ex(
+            "jiangsu asks zhejiang for a social-insurance status, naming the provider",
+            Some(JS),
+            rsbz,
+            json!({"key": {"id_number": "330106199003150022"}, "purpose": "社会保险关系转移接续", "provider": "zj"}),
+            200,
+            None,
+        ),
+        ex(
+            "shanghai one-stop services ask anhui for a real-estate summary",
+            Some(SH_SERVICES),
+            bdc,
+            json!({"key": {"certificate_no": "皖(2021)合肥市不动产权第0012345号"}, "purpose": "不动产抵押登记"}),
+            200,
+            None,
+        ),
+        ex(
+            "no client certificate",
+            None,
+            scjg,
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": check}),
+            401,
+            Some("no_client_certificate"),
+        ),
+        ex(
+            "a certificate for a member that is not registered",
+            Some("ah:11340000MB2261059X:unregistered"),
+            scjg,
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": check}),
+            403,
+            Some("unknown_member"),
+        ),
+        ex(
+            "a suspended member",
+            Some("ah:12340000MB0000111C:legacy"),
+            scjg,
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": check}),
+            403,
+            Some("member_inactive"),
+        ),
+        ex(
+            "jiangsu's CA vouching for a zhejiang member",
+            Some("zj:11330000002482028A:impostor"),
+            scjg,
+            json!({"key": {"uscc": "91320100MA1MXX4B2Y"}, "purpose": check}),
+            403,
+            Some("region_mismatch"),
+        ),
+        ex(
+            "a resource that is not in the catalogue",
+            Some(JS),
+            "/v1/exchange/YRD-XXXX-9999",
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": check}),
+            404,
+            Some("unknown_resource"),
+        ),
+        ex(
+            "zhejiang is not listed for social-insurance data",
+            Some(ZJ),
+            rsbz,
+            json!({"key": {"id_number": "310115198801011236"}, "purpose": "社会保险关系转移接续", "provider": "sh"}),
+            403,
+            Some("not_in_responsibility_list"),
+        ),
+        ex(
+            "a purpose the list does not allow",
+            Some(JS),
+            scjg,
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "商业营销"}),
+            403,
+            Some("purpose_not_allowed"),
+        ),
+        ex(
+            "an entry that ended in 2025",
+            Some(ZJ),
+            bdc,
+            json!({"key": {"certificate_no": "苏(2020)南京市不动产权第0098765号"}, "purpose": "不动产抵押登记"}),
+            403,
+            Some("entry_expired"),
+        ),
+        ex(
+            "two regions provide it and the request names neither",
+            Some(JS),
+            rsbz,
+            json!({"key": {"id_number": "330106199003150022"}, "purpose": "社会保险关系转移接续"}),
+            400,
+            Some("provider_required"),
+        ),
+        ex(
+            "a credit code with a wrong check character",
+            Some(JS),
+            scjg,
+            json!({"key": {"uscc": "91330106MA27Y9KE3X"}, "purpose": check}),
+            400,
+            Some("bad_request"),
+        ),
+        ex(
+            "an enterprise jiangsu's register does not hold",
+            Some(ZJ),
+            scjg,
+            json!({"key": {"uscc": "91320500MA1P55H78R"}, "purpose": check}),
+            404,
+            Some("record_not_found"),
+        ),
+        ex(
+            "zhejiang's register answers too slowly",
+            Some(JS),
+            scjg,
+            json!({"key": {"uscc": "91330100MA2CC1L842"}, "purpose": check}),
+            504,
+            Some("upstream_timeout"),
+        ),
+        ex(
+            "shanghai's proxy answers with an HTML error page",
+            Some(ZJ),
+            scjg,
+            json!({"key": {"uscc": "91310104MA1FRH5K3G"}, "purpose": check}),
+            502,
+            Some("mapping_failed"),
+        ),
+        ex(
+            "jiangsu's housing fund platform is down",
+            Some(SH_SERVICES),
+            "/v1/exchange/YRD-GJJ-0001",
+            json!({"key": {"id_number": "320102198506203411"}, "purpose": "住房公积金异地贷款"}),
+            502,
+            Some("upstream_unavailable"),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mapping_file_in_the_repository_is_compiled_in() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../adapters/provinces");
+        let mut on_disk = Vec::new();
+        for region in std::fs::read_dir(&root).unwrap() {
+            let region = region.unwrap().path();
+            for f in std::fs::read_dir(&region).unwrap() {
+                let f = f.unwrap().path();
+                if f.extension().is_some_and(|e| e == "toml") {
+                    on_disk.push(f.strip_prefix(&root).unwrap().display().to_string());
+                }
+            }
+        }
+        on_disk.sort();
+        let compiled: Vec<String> = MAPPINGS.iter().map(|(p, _)| (*p).to_owned()).collect();
+        assert_eq!(compiled, on_disk);
+    }
+
+    #[test]
+    fn examples_cover_every_region_and_refusal() {
+        let ex = examples();
+        assert!(ex.iter().filter(|e| e.expect_code.is_none()).count() >= 4);
+        let codes: std::collections::HashSet<_> = ex.iter().filter_map(|e| e.expect_code).collect();
+        for code in [
+            "no_client_certificate",
+            "unknown_member",
+            "region_mismatch",
+            "unknown_resource",
+            "not_in_responsibility_list",
+            "purpose_not_allowed",
+            "bad_request",
+            "upstream_unavailable",
+            "upstream_timeout",
+            "mapping_failed",
+        ] {
+            assert!(codes.contains(code), "{code}");
+        }
+    }
+}

@@ -1,0 +1,690 @@
+//! `yrdx.toml`: one file per node. Parsed first and checked whole (every key
+//! known, every file present, every value in range) before anything is built
+//! from it; an error names the key and what was expected. Relative paths are
+//! relative to the file's own folder. `docs/configuration.md` lists every key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+use yrdx_signing::{HashAlg, Region};
+
+/// A configuration that cannot be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not TOML of the expected shape (unknown key, wrong type…).
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message with line, column and key.
+        message: String,
+    },
+    /// A value is out of range or refers to something missing.
+    #[error("{path}: `{key}`: {problem}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key, e.g. `tls.cert` or `trust.gd`.
+        key: String,
+        /// What was expected.
+        problem: String,
+    },
+}
+
+/// A node's configuration, checked.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// The node's name in exchange records.
+    pub node: String,
+    /// Listen addresses.
+    pub listen: Listen,
+    /// The exchange listener's certificate.
+    pub tls: Tls,
+    /// Client-certificate trust: CA bundle and CRLs per region.
+    pub trust: BTreeMap<Region, Trust>,
+    /// Calls to providers.
+    pub upstream: Upstream,
+    /// The store.
+    pub store: StoreConfig,
+    /// The exchange log.
+    pub log: LogConfig,
+    /// Registry files imported at start.
+    pub registry: RegistryConfig,
+    /// Mapping files.
+    pub adapters: AdaptersConfig,
+    /// Request and connection limits.
+    pub limits: Limits,
+}
+
+/// Listen addresses.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// The mutually authenticated exchange API.
+    pub exchange: SocketAddr,
+    /// The plain-HTTP admin API (`/healthz`, `/readyz`); keep it on loopback.
+    #[serde(default = "default_admin")]
+    pub admin: SocketAddr,
+}
+
+/// The exchange listener's certificate.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    /// Certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    pub key: PathBuf,
+    /// How long a TLS handshake may take.
+    pub handshake_timeout: Duration,
+}
+
+/// One region's trust.
+#[derive(Clone, Debug)]
+pub struct Trust {
+    /// The region's CA certificates (PEM).
+    pub ca: PathBuf,
+    /// The region's CRLs (PEM or DER).
+    pub crls: Vec<PathBuf>,
+}
+
+/// Calls to providers.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    /// The gateway's client certificate (PEM).
+    pub cert: PathBuf,
+    /// Its key (PEM).
+    pub key: PathBuf,
+    /// CAs that providers' server certificates chain to (PEM).
+    pub ca: PathBuf,
+    /// TCP and TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest provider response accepted.
+    pub max_response_bytes: usize,
+    /// How long an idle pooled connection is kept.
+    pub pool_idle_timeout: Duration,
+    /// Idle pooled connections kept per provider.
+    pub pool_max_idle_per_host: usize,
+}
+
+/// The store.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `sqlite:PATH` or `postgres://…`; a relative SQLite path is resolved
+    /// against the configuration file's folder.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a connection.
+    pub acquire_timeout: Duration,
+}
+
+/// The exchange log.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// The log's origin line, its name in checkpoints.
+    pub origin: String,
+    /// Hash algorithm, fixed when the log is created.
+    pub hash: HashAlg,
+    /// Most leaves in one group commit.
+    pub max_batch: usize,
+}
+
+/// Registry files imported at start.
+#[derive(Clone, Debug)]
+pub struct RegistryConfig {
+    /// TOML files with members, resources and entries.
+    pub files: Vec<PathBuf>,
+}
+
+/// Mapping files.
+#[derive(Clone, Debug)]
+pub struct AdaptersConfig {
+    /// Folder searched recursively for `*.toml` mapping files.
+    pub dir: PathBuf,
+}
+
+/// Request and connection limits.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Largest request head (HTTP/1.1 buffer, HTTP/2 header list).
+    pub max_header_bytes: usize,
+    /// Most request headers (HTTP/1.1).
+    pub max_headers: usize,
+    /// Time allowed to send the request head.
+    pub header_read_timeout: Duration,
+    /// Time allowed for a whole exchange, provider included.
+    pub request_timeout: Duration,
+    /// Most concurrent client connections.
+    pub max_connections: usize,
+    /// Most concurrent HTTP/2 streams per connection.
+    pub http2_max_concurrent_streams: u32,
+}
+
+fn default_admin() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9443))
+}
+
+// The file's shape as serde reads it; durations are milliseconds there.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Shape {
+    node: String,
+    listen: Listen,
+    tls: TlsShape,
+    trust: BTreeMap<String, TrustShape>,
+    upstream: UpstreamShape,
+    store: StoreShape,
+    log: LogShape,
+    #[serde(default)]
+    registry: RegistryShape,
+    adapters: AdaptersShape,
+    #[serde(default)]
+    limits: LimitsShape,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsShape {
+    cert: PathBuf,
+    key: PathBuf,
+    #[serde(default = "ms_10s")]
+    handshake_timeout_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustShape {
+    ca: PathBuf,
+    #[serde(default)]
+    crls: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpstreamShape {
+    cert: PathBuf,
+    key: PathBuf,
+    ca: PathBuf,
+    #[serde(default = "ms_3s")]
+    connect_timeout_ms: u64,
+    #[serde(default = "default_max_response")]
+    max_response_bytes: usize,
+    #[serde(default = "ms_90s")]
+    pool_idle_timeout_ms: u64,
+    #[serde(default = "default_pool_idle")]
+    pool_max_idle_per_host: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreShape {
+    url: String,
+    #[serde(default = "default_pool")]
+    max_connections: u32,
+    #[serde(default = "ms_3s")]
+    acquire_timeout_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogShape {
+    origin: String,
+    #[serde(default = "default_hash")]
+    hash: String,
+    #[serde(default = "default_batch")]
+    max_batch: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RegistryShape {
+    #[serde(default)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdaptersShape {
+    dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LimitsShape {
+    max_body_bytes: usize,
+    max_header_bytes: usize,
+    max_headers: usize,
+    header_read_timeout_ms: u64,
+    request_timeout_ms: u64,
+    max_connections: usize,
+    http2_max_concurrent_streams: u32,
+}
+
+impl Default for LimitsShape {
+    fn default() -> Self {
+        LimitsShape {
+            max_body_bytes: 64 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_connections: 10_000,
+            http2_max_concurrent_streams: 128,
+        }
+    }
+}
+
+fn ms_3s() -> u64 {
+    3_000
+}
+fn ms_10s() -> u64 {
+    10_000
+}
+fn ms_90s() -> u64 {
+    90_000
+}
+fn default_max_response() -> usize {
+    4 * 1024 * 1024
+}
+fn default_pool_idle() -> usize {
+    64
+}
+fn default_pool() -> u32 {
+    16
+}
+fn default_hash() -> String {
+    "sha256".into()
+}
+fn default_batch() -> usize {
+    256
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Checks configuration text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let shape: Shape = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        let c = Checker { path, base: &base };
+
+        if shape.node.is_empty()
+            || shape.node.len() > 64
+            || !shape
+                .node
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        {
+            return Err(c.invalid("node", "1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'"));
+        }
+        let tls = Tls {
+            cert: c.file("tls.cert", &shape.tls.cert)?,
+            key: c.file("tls.key", &shape.tls.key)?,
+            handshake_timeout: c.millis(
+                "tls.handshake_timeout_ms",
+                shape.tls.handshake_timeout_ms,
+                100,
+                120_000,
+            )?,
+        };
+        if shape.trust.is_empty() {
+            return Err(c.invalid(
+                "trust",
+                "at least one region's CA, e.g. [trust.sh] ca = \"…\"",
+            ));
+        }
+        let mut trust = BTreeMap::new();
+        for (name, t) in shape.trust {
+            let region: Region = name
+                .parse()
+                .map_err(|_| c.invalid(&format!("trust.{name}"), "a region: sh, js, zj or ah"))?;
+            let crls = t
+                .crls
+                .iter()
+                .enumerate()
+                .map(|(i, p)| c.file(&format!("trust.{name}.crls[{i}]"), p))
+                .collect::<Result<_, _>>()?;
+            trust.insert(
+                region,
+                Trust {
+                    ca: c.file(&format!("trust.{name}.ca"), &t.ca)?,
+                    crls,
+                },
+            );
+        }
+        let u = shape.upstream;
+        let upstream = Upstream {
+            cert: c.file("upstream.cert", &u.cert)?,
+            key: c.file("upstream.key", &u.key)?,
+            ca: c.file("upstream.ca", &u.ca)?,
+            connect_timeout: c.millis(
+                "upstream.connect_timeout_ms",
+                u.connect_timeout_ms,
+                10,
+                60_000,
+            )?,
+            max_response_bytes: c.range(
+                "upstream.max_response_bytes",
+                u.max_response_bytes,
+                1024,
+                64 * 1024 * 1024,
+            )?,
+            pool_idle_timeout: c.millis(
+                "upstream.pool_idle_timeout_ms",
+                u.pool_idle_timeout_ms,
+                0,
+                3_600_000,
+            )?,
+            pool_max_idle_per_host: c.range(
+                "upstream.pool_max_idle_per_host",
+                u.pool_max_idle_per_host,
+                0,
+                4096,
+            )?,
+        };
+        let url = match yrdx_registry::backend_of(&shape.store.url) {
+            Some(yrdx_registry::Backend::Sqlite) => {
+                let rest = shape
+                    .store
+                    .url
+                    .trim_start_matches("sqlite:")
+                    .trim_start_matches("//");
+                let (file, query) = match rest.split_once('?') {
+                    Some((f, q)) => (f, Some(q)),
+                    None => (rest, None),
+                };
+                if file.is_empty() || file == ":memory:" {
+                    return Err(c.invalid(
+                        "store.url",
+                        "a SQLite file path: the log must survive a restart",
+                    ));
+                }
+                let abs = base.join(file);
+                match query {
+                    Some(q) => format!("sqlite:{}?{q}", abs.display()),
+                    None => format!("sqlite:{}", abs.display()),
+                }
+            }
+            Some(yrdx_registry::Backend::Postgres) => shape.store.url.clone(),
+            None => {
+                return Err(c.invalid("store.url", "sqlite:PATH or postgres://USER@HOST:PORT/DB"));
+            }
+        };
+        let store = StoreConfig {
+            url,
+            max_connections: c.range(
+                "store.max_connections",
+                shape.store.max_connections,
+                1,
+                1000,
+            )?,
+            acquire_timeout: c.millis(
+                "store.acquire_timeout_ms",
+                shape.store.acquire_timeout_ms,
+                10,
+                120_000,
+            )?,
+        };
+        if shape.log.origin.is_empty()
+            || shape.log.origin.contains(char::is_whitespace)
+            || shape.log.origin.len() > 128
+        {
+            return Err(c.invalid(
+                "log.origin",
+                "a non-empty name without spaces, e.g. yrdx.example.gov.cn/exchange",
+            ));
+        }
+        let log = LogConfig {
+            hash: HashAlg::from_name(&shape.log.hash)
+                .ok_or_else(|| c.invalid("log.hash", "sha256 or sm3"))?,
+            origin: shape.log.origin,
+            max_batch: c.range("log.max_batch", shape.log.max_batch, 1, 4096)?,
+        };
+        let registry = RegistryConfig {
+            files: shape
+                .registry
+                .files
+                .iter()
+                .enumerate()
+                .map(|(i, p)| c.file(&format!("registry.files[{i}]"), p))
+                .collect::<Result<_, _>>()?,
+        };
+        let adapters_dir = base.join(&shape.adapters.dir);
+        if !adapters_dir.is_dir() {
+            return Err(c.invalid(
+                "adapters.dir",
+                &format!("a folder; {} is not one", adapters_dir.display()),
+            ));
+        }
+        let l = shape.limits;
+        let limits = Limits {
+            max_body_bytes: c.range(
+                "limits.max_body_bytes",
+                l.max_body_bytes,
+                256,
+                16 * 1024 * 1024,
+            )?,
+            max_header_bytes: c.range(
+                "limits.max_header_bytes",
+                l.max_header_bytes,
+                8192,
+                1024 * 1024,
+            )?,
+            max_headers: c.range("limits.max_headers", l.max_headers, 8, 1024)?,
+            header_read_timeout: c.millis(
+                "limits.header_read_timeout_ms",
+                l.header_read_timeout_ms,
+                100,
+                300_000,
+            )?,
+            request_timeout: c.millis(
+                "limits.request_timeout_ms",
+                l.request_timeout_ms,
+                100,
+                600_000,
+            )?,
+            max_connections: c.range("limits.max_connections", l.max_connections, 1, 1_000_000)?,
+            http2_max_concurrent_streams: c.range(
+                "limits.http2_max_concurrent_streams",
+                l.http2_max_concurrent_streams,
+                1,
+                10_000,
+            )?,
+        };
+        Ok(Config {
+            source: path.to_owned(),
+            node: shape.node,
+            listen: shape.listen,
+            tls,
+            trust,
+            upstream,
+            store,
+            log,
+            registry,
+            adapters: AdaptersConfig { dir: adapters_dir },
+            limits,
+        })
+    }
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    base: &'a Path,
+}
+
+impl Checker<'_> {
+    fn invalid(&self, key: &str, problem: &str) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            key: key.to_owned(),
+            problem: problem.to_owned(),
+        }
+    }
+
+    fn file(&self, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
+        let abs = self.base.join(p);
+        if abs.is_file() {
+            Ok(abs)
+        } else {
+            Err(self.invalid(
+                key,
+                &format!("a readable file; {} does not exist", abs.display()),
+            ))
+        }
+    }
+
+    fn millis(&self, key: &str, v: u64, min: u64, max: u64) -> Result<Duration, ConfigError> {
+        self.range(key, v, min, max).map(Duration::from_millis)
+    }
+
+    fn range<T: PartialOrd + std::fmt::Display + Copy>(
+        &self,
+        key: &str,
+        v: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError> {
+        if v < min || v > max {
+            Err(self.invalid(key, &format!("between {min} and {max}, got {v}")))
+        } else {
+            Ok(v)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "cert.pem",
+            "key.pem",
+            "ca.pem",
+            "crl.pem",
+            "up.pem",
+            "up.key",
+            "members.toml",
+        ] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("adapters")).unwrap();
+        let text = r#"
+node = "gw-1"
+[listen]
+exchange = "127.0.0.1:8443"
+[tls]
+cert = "cert.pem"
+key = "key.pem"
+[trust.sh]
+ca = "ca.pem"
+crls = ["crl.pem"]
+[upstream]
+cert = "up.pem"
+key = "up.key"
+ca = "ca.pem"
+[store]
+url = "sqlite:data/yrdx.db"
+[log]
+origin = "yrdx.test/log"
+[registry]
+files = ["members.toml"]
+[adapters]
+dir = "adapters"
+"#
+        .to_owned();
+        (dir, text)
+    }
+
+    #[test]
+    fn a_minimal_file_loads_with_defaults_and_resolved_paths() {
+        let (dir, text) = setup();
+        let c = Config::parse(&dir.path().join("yrdx.toml"), &text).unwrap();
+        assert_eq!(c.listen.admin, "127.0.0.1:9443".parse().unwrap());
+        assert_eq!(c.limits.max_body_bytes, 65536);
+        assert_eq!(c.tls.cert, dir.path().join("cert.pem"));
+        assert_eq!(
+            c.store.url,
+            format!("sqlite:{}", dir.path().join("data/yrdx.db").display())
+        );
+        assert_eq!(c.log.hash, HashAlg::Sha256);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_what_was_expected() {
+        let (dir, text) = setup();
+        let p = dir.path().join("yrdx.toml");
+        let cases = [
+            (text.replace("[trust.sh]", "[trust.gd]"), "trust.gd"),
+            (
+                text.replace("cert = \"cert.pem\"", "cert = \"missing.pem\""),
+                "tls.cert",
+            ),
+            (
+                text.replace("sqlite:data/yrdx.db", "mysql://x"),
+                "store.url",
+            ),
+            (
+                text.replace("origin = \"yrdx.test/log\"", "origin = \"has space\""),
+                "log.origin",
+            ),
+            (
+                format!("{text}\n[limits]\nmax_body_bytes = 1\n"),
+                "limits.max_body_bytes",
+            ),
+            (
+                text.replace(
+                    "origin = \"yrdx.test/log\"",
+                    "origin = \"yrdx.test/log\"\nhash = \"md5\"",
+                ),
+                "log.hash",
+            ),
+        ];
+        for (bad, key) in cases {
+            match Config::parse(&p, &bad) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                Err(ConfigError::Syntax { message, .. }) => assert!(
+                    message.contains(key.split('.').next_back().unwrap()),
+                    "{message}"
+                ),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+        let unknown = text.replace("[tls]", "[tls]\ncertificate = \"x\"");
+        match Config::parse(&p, &unknown) {
+            Err(ConfigError::Syntax { message, .. }) => {
+                assert!(message.contains("certificate"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

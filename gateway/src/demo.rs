@@ -1,0 +1,314 @@
+//! `yrdx demo`: a whole local federation in one command. It makes the
+//! development PKI, starts one sample provider per region, writes the registry,
+//! mappings and a node configuration under the demo folder, and starts the
+//! gateway from that configuration through the same code path as `yrdx serve`.
+//! It then writes `demo.json`, a manifest that tools and tests replay.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use thiserror::Error;
+use time::OffsetDateTime;
+use yrdx_conformance::demo_data::{self, Example};
+use yrdx_conformance::pki::{self, ClientCert, PkiLayout, PkiSpec};
+use yrdx_conformance::providers::{self, Fixtures, ProviderTls, RunningProvider};
+use yrdx_registry::RegistryData;
+use yrdx_signing::{MemberId, Region};
+
+use crate::config::Config;
+use crate::server::{self, RunningGateway, StartError};
+
+/// Why the demo could not start.
+#[derive(Debug, Error)]
+pub enum DemoError {
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The PKI could not be made.
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+    /// A sample provider could not start.
+    #[error(transparent)]
+    Provider(#[from] providers::ProviderError),
+    /// The embedded demo data is inconsistent (a bug in yrdx).
+    #[error("demo data: {0}")]
+    Data(String),
+    /// The generated configuration was refused.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The gateway did not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+/// What `demo.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// The gateway's base URL.
+    pub gateway: String,
+    /// The CA bundle to trust the gateway with.
+    pub ca_bundle: PathBuf,
+    /// Every member's certificate and key, regulator and test impostors included.
+    pub members: BTreeMap<String, MemberFiles>,
+    /// Examples to replay.
+    pub examples: Vec<Example>,
+}
+
+/// A member's client certificate files.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberFiles {
+    /// PEM certificate.
+    pub cert: PathBuf,
+    /// PEM key.
+    pub key: PathBuf,
+}
+
+/// A running demo federation.
+#[derive(Debug)]
+pub struct Demo {
+    /// The gateway.
+    pub gateway: RunningGateway,
+    /// The sample providers.
+    pub providers: Vec<RunningProvider>,
+    /// The manifest written to `demo.json`.
+    pub manifest: Manifest,
+    /// Where it was written.
+    pub manifest_path: PathBuf,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), DemoError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    std::fs::write(path, text).map_err(io(path))
+}
+
+/// The demo federation's members, parsed from the embedded registry.
+fn demo_members() -> Result<Vec<MemberId>, DemoError> {
+    let mut data = RegistryData::default();
+    for (name, text) in demo_data::REGISTRY {
+        yrdx_registry::add_toml(&mut data, name, text)
+            .map_err(|e| DemoError::Data(e.to_string()))?;
+    }
+    Ok(data.members.into_iter().map(|m| m.id).collect())
+}
+
+/// The PKI the demo federation needs.
+pub fn pki_spec() -> Result<PkiSpec, DemoError> {
+    let parse = |s: &str| MemberId::parse(s).map_err(|e| DemoError::Data(format!("{s}: {e}")));
+    let mut clients: Vec<ClientCert> = demo_members()?.iter().map(ClientCert::for_member).collect();
+    for (id, issuer) in demo_data::IMPOSTORS {
+        let member = parse(id)?;
+        clients.push(ClientCert {
+            stem: pki::stem_of(&member),
+            member,
+            issuer: issuer
+                .parse()
+                .map_err(|_| DemoError::Data(format!("{issuer}: not a region")))?,
+        });
+    }
+    Ok(PkiSpec {
+        gateway: parse(demo_data::GATEWAY_MEMBER)?,
+        clients,
+        providers: Region::ALL.to_vec(),
+    })
+}
+
+/// Starts the demo federation in `dir`, the gateway listening on `listen`.
+pub async fn start(dir: &Path, listen: SocketAddr) -> Result<Demo, DemoError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let dir = dir.canonicalize().map_err(io(dir))?;
+    let spec = pki_spec()?;
+    let layout = pki::init(&dir.join("pki"), &spec, OffsetDateTime::now_utc())?;
+
+    // One sample provider per region, accepting only the gateway's certificate.
+    let mut running = Vec::new();
+    for region in Region::ALL {
+        let paths = layout.provider(region);
+        let tls = ProviderTls {
+            cert: paths.cert,
+            key: paths.key,
+            client_ca: layout.ca_bundle(),
+            allowed_client: Some(spec.gateway.clone()),
+        };
+        let p = providers::start(
+            Fixtures::builtin(region)?,
+            &tls,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await?;
+        running.push(p);
+    }
+    // The housing-fund platform is "down": an address nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(io(&dir))?;
+        l.local_addr().map_err(io(&dir))?
+    };
+
+    for (name, text) in demo_data::REGISTRY {
+        let mut text = (*text).to_owned();
+        for (placeholder, region) in demo_data::ENDPOINTS {
+            if let Some(p) = running.iter().find(|p| p.region().code() == *region) {
+                text = text.replace(placeholder, &p.url());
+            }
+        }
+        text = text.replace(demo_data::OFFLINE_ENDPOINT, &format!("https://{closed}"));
+        write(&dir.join("registry").join(name), &text)?;
+    }
+    for (name, text) in demo_data::MAPPINGS {
+        write(&dir.join("adapters").join(name), text)?;
+    }
+    let config_path = dir.join("yrdx.toml");
+    write(&config_path, &node_config(listen, &layout))?;
+
+    let config = Config::load(&config_path)?;
+    let gateway = server::start(config).await?;
+
+    let mut members = BTreeMap::new();
+    for client in &spec.clients {
+        let paths = layout.client(&client.stem);
+        members.insert(
+            client.member.to_string(),
+            MemberFiles {
+                cert: paths.cert,
+                key: paths.key,
+            },
+        );
+    }
+    let manifest = Manifest {
+        gateway: format!("https://{}", gateway.exchange_addr()),
+        ca_bundle: layout.ca_bundle(),
+        members,
+        examples: demo_data::examples(),
+    };
+    let manifest_path = dir.join("demo.json");
+    let json =
+        serde_json::to_string_pretty(&manifest).map_err(|e| DemoError::Data(e.to_string()))?;
+    write(&manifest_path, &json)?;
+    Ok(Demo {
+        gateway,
+        providers: running,
+        manifest,
+        manifest_path,
+    })
+}
+
+/// The node configuration the demo runs with.
+fn node_config(listen: SocketAddr, layout: &PkiLayout) -> String {
+    let rel = |p: PathBuf| {
+        p.strip_prefix(layout.dir.parent().unwrap_or(&layout.dir))
+            .map(Path::to_owned)
+            .unwrap_or(p)
+    };
+    let mut trust = String::new();
+    for region in Region::ALL {
+        trust.push_str(&format!(
+            "[trust.{r}]\nca = \"{ca}\"\ncrls = [\"{crl}\"]\n\n",
+            r = region.code(),
+            ca = rel(layout.ca(region).cert).display(),
+            crl = rel(layout.crl(region)).display(),
+        ));
+    }
+    let server = layout.gateway_server();
+    let upstream = layout.gateway_upstream();
+    let files: Vec<String> = demo_data::REGISTRY
+        .iter()
+        .map(|(n, _)| format!("\"registry/{n}\""))
+        .collect();
+    format!(
+        r#"# yrdx node configuration written by `yrdx demo`. Every key is documented in
+# docs/configuration.md.
+node = "demo-1"
+
+[listen]
+exchange = "{listen}"
+admin = "127.0.0.1:0"
+
+[tls]
+cert = "{server_cert}"
+key = "{server_key}"
+
+{trust}[upstream]
+cert = "{up_cert}"
+key = "{up_key}"
+ca = "{bundle}"
+
+[store]
+url = "sqlite:data/yrdx.db"
+
+[log]
+origin = "yrdx.demo/exchange"
+hash = "sha256"
+
+[registry]
+files = [{files}]
+
+[adapters]
+dir = "adapters"
+"#,
+        server_cert = rel(server.cert).display(),
+        server_key = rel(server.key).display(),
+        up_cert = rel(upstream.cert).display(),
+        up_key = rel(upstream.key).display(),
+        bundle = rel(layout.ca_bundle()).display(),
+        files = files.join(", "),
+    )
+}
+
+/// Shell-quotes for the printed curl lines.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// What to try, as curl command lines.
+pub fn instructions(demo: &Demo) -> String {
+    let m = &demo.manifest;
+    let mut out = format!(
+        "yrdx demo federation is running.\n\n  gateway   {}\n  admin     http://{}/readyz\n  manifest  {}\n\nTry these (each one is also in the manifest):\n",
+        m.gateway,
+        demo.gateway.admin_addr(),
+        demo.manifest_path.display()
+    );
+    for ex in &m.examples {
+        let mut cmd = format!(
+            "curl -s --cacert {}",
+            quote(&m.ca_bundle.display().to_string())
+        );
+        if let Some(files) = ex.consumer.and_then(|c| m.members.get(c)) {
+            cmd.push_str(&format!(
+                " --cert {} --key {}",
+                quote(&files.cert.display().to_string()),
+                quote(&files.key.display().to_string())
+            ));
+        }
+        let body = serde_json::to_string(&ex.body).unwrap_or_default();
+        cmd.push_str(&format!(
+            " -H 'content-type: application/json' -d {} {}{}",
+            quote(&body),
+            m.gateway,
+            ex.path
+        ));
+        let expect = match ex.expect_code {
+            None => format!("{}", ex.expect_status),
+            Some(code) => format!("{} {code}", ex.expect_status),
+        };
+        out.push_str(&format!("\n# {} → {expect}\n{cmd}\n", ex.name));
+    }
+    out.push_str("\nPress Ctrl-C to stop.\n");
+    out
+}

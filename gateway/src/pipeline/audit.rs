@@ -1,0 +1,121 @@
+//! Audit: every exchange, served or refused, becomes one leaf of the exchange
+//! log, and the answer leaves only once that leaf is durable. If the leaf cannot
+//! be written the consumer gets `audit_unavailable` and no data (fail closed).
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use http::HeaderValue;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use yrdx_registry::{ExchangeRecord, Outcome};
+use yrdx_signing::hex;
+
+use crate::REQUEST_ID_HEADER;
+use crate::pipeline::{Exchange, Served};
+use crate::problem::Problem;
+use crate::state::App;
+
+/// Builds the record of `cx` with its outcome.
+pub fn record(
+    app: &App,
+    cx: &Exchange,
+    outcome: Outcome,
+    code: Option<&str>,
+    status: u16,
+) -> ExchangeRecord {
+    // Milliseconds are precise enough for a regulator and keep leaves short.
+    let t = cx.received;
+    let time = t
+        .replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default();
+    ExchangeRecord {
+        v: 1,
+        time,
+        request_id: cx.request_id.clone(),
+        node: app.config.node.clone(),
+        api: cx.api.to_owned(),
+        consumer: cx.consumer.clone(),
+        provider: cx.provider.clone(),
+        resource: cx.resource.clone(),
+        purpose: cx.purpose.clone(),
+        service_item: cx.service_item.clone(),
+        case_no: cx.case_no.clone(),
+        entry: cx.entry.clone(),
+        items: cx.items.clone(),
+        request_digest: cx.request_digest.clone(),
+        response_digest: cx.response_digest.clone(),
+        native_digest: cx.native_digest.clone(),
+        mapping: cx.mapping.clone(),
+        outcome,
+        code: code.map(str::to_owned),
+        status,
+        latency_us: u64::try_from(cx.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        seal: cx.seal.clone(),
+    }
+}
+
+/// Records the exchange and answers it.
+pub async fn finish(app: &App, cx: Exchange, result: Result<Served, Problem>) -> Response {
+    let (outcome, code, status) = match &result {
+        Ok(_) => (Outcome::Served, None, 200),
+        Err(p) => (Outcome::Refused, Some(p.code()), p.status().as_u16()),
+    };
+    let entry = record(app, &cx, outcome, code, status);
+    let span = tracing::Span::current();
+    span.record("consumer", cx.consumer.as_deref().unwrap_or("-"));
+    span.record("outcome", outcome.as_str());
+    span.record("code", code.unwrap_or("-"));
+    span.record("latency_ms", entry.latency_us / 1000);
+    let time_ms = i64::try_from(cx.received.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let receipt = match app.log.append(&entry, time_ms).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "exchange not recorded; refusing with audit_unavailable");
+            return Problem::AuditUnavailable.to_response(&cx.request_id);
+        }
+    };
+    tracing::info!(leaf = receipt.index, "exchange recorded");
+    match result {
+        Err(problem) => problem.to_response(&cx.request_id),
+        Ok(served) => {
+            let body = json!({
+                "resource": served.resource,
+                "provider": served.provider,
+                "data": served.data,
+                "receipt": {
+                    "request_id": cx.request_id,
+                    "log": app.log.origin(),
+                    "leaf_index": receipt.index,
+                    "leaf_hash": hex(&receipt.leaf_hash),
+                    "time": entry.time,
+                    "entry": cx.entry,
+                    "salt": base64::engine::general_purpose::STANDARD.encode(cx.salt),
+                    "request_digest": cx.request_digest,
+                    "response_digest": cx.response_digest,
+                    "withheld": cx.withheld,
+                },
+            });
+            let mut resp = Json(body).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cx.request_id) {
+                resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+            }
+            resp
+        }
+    }
+}
+
+/// Records a connection refused during the TLS handshake for a certificate
+/// problem. Nobody waits for it; a failure is logged.
+pub fn tls_refusal(app: std::sync::Arc<App>, code: &'static str) {
+    tokio::spawn(async move {
+        let cx = Exchange::new(uuid::Uuid::now_v7().to_string(), "tls");
+        let entry = record(&app, &cx, Outcome::Refused, Some(code), 0);
+        let time_ms = i64::try_from(cx.received.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        if let Err(e) = app.log.append(&entry, time_ms).await {
+            tracing::error!(error = %e, code, "TLS refusal not recorded");
+        }
+    });
+}

@@ -1,0 +1,20 @@
+//! Identify: the member behind the connection's certificate must be registered
+//! and active now. The certificate itself was checked once per connection
+//! (`crate::identity`); membership is checked per request because the registry
+//! can change under a long-lived connection.
+
+use yrdx_registry::{MemberStatus, Registry};
+use yrdx_signing::MemberId;
+
+use crate::identity::Peer;
+use crate::problem::Problem;
+
+/// The calling member, registered and active.
+pub fn run(registry: &Registry, peer: &Peer) -> Result<MemberId, Problem> {
+    let id = peer.member()?;
+    let member = registry.member(id).ok_or(Problem::UnknownMember)?;
+    if member.status != MemberStatus::Active {
+        return Err(Problem::MemberInactive);
+    }
+    Ok(id.clone())
+}

@@ -1,0 +1,215 @@
+//! The exchange pipeline, stage by stage, in the order of `docs/pipeline.md`:
+//!
+//! ```text
+//! identify → parse → authorize → map request → upstream → map response → minimise → (audit)
+//! ```
+//!
+//! [`exchange`] runs the stages on one [`Exchange`] context that each stage
+//! fills in; the audit stage ([`audit::finish`]) then records the exchange —
+//! served or refused — and only once its leaf is durable is anything answered.
+
+pub mod audit;
+pub mod authorize;
+pub mod identify;
+pub mod map_request;
+pub mod map_response;
+pub mod minimise;
+pub mod request;
+pub mod upstream;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use yrdx_adapters::Record;
+use yrdx_signing::{hex, sha256};
+
+use crate::identity::Peer;
+use crate::problem::Problem;
+use crate::state::App;
+
+/// Everything known about one exchange so far; what the audit record is made of.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The request id.
+    pub request_id: String,
+    /// Which API.
+    pub api: &'static str,
+    /// When the request arrived.
+    pub received: OffsetDateTime,
+    /// For latency.
+    pub started: Instant,
+    /// A random salt for this exchange's digests, handed to the consumer in the
+    /// receipt only: without it the digests in the log reveal nothing, even of a
+    /// guessable key such as an identity number.
+    pub salt: [u8; 16],
+    /// The identified consumer.
+    pub consumer: Option<String>,
+    /// The catalogue resource, when it is one.
+    pub resource: Option<String>,
+    /// The provider chosen.
+    pub provider: Option<String>,
+    /// The purpose (verbatim once allowed, else its digest).
+    pub purpose: Option<String>,
+    /// The service item code.
+    pub service_item: Option<String>,
+    /// The case number.
+    pub case_no: Option<String>,
+    /// The list entry that allowed it.
+    pub entry: Option<String>,
+    /// Items returned.
+    pub items: Vec<String>,
+    /// Items asked for but not granted.
+    pub withheld: Vec<String>,
+    /// Salted digest of the request body.
+    pub request_digest: Option<String>,
+    /// Salted digest of the canonical JSON of the data returned.
+    pub response_digest: Option<String>,
+    /// Salted digest of the provider's native body.
+    pub native_digest: Option<String>,
+    /// Hash of the mapping file used.
+    pub mapping: Option<String>,
+    /// Seal verification summary.
+    pub seal: Option<Value>,
+}
+
+impl Exchange {
+    /// A fresh context for a request with this id.
+    pub fn new(request_id: String, api: &'static str) -> Exchange {
+        let mut salt = [0u8; 16];
+        // SystemRandom only fails if the OS has no randomness, in which case
+        // a zero salt still yields correct (if guessable) digests.
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt);
+        Exchange {
+            request_id,
+            api,
+            received: OffsetDateTime::now_utc(),
+            started: Instant::now(),
+            salt,
+            consumer: None,
+            resource: None,
+            provider: None,
+            purpose: None,
+            service_item: None,
+            case_no: None,
+            entry: None,
+            items: Vec::new(),
+            withheld: Vec::new(),
+            request_digest: None,
+            response_digest: None,
+            native_digest: None,
+            mapping: None,
+            seal: None,
+        }
+    }
+
+    /// `hex(SHA-256(salt ‖ bytes))`.
+    pub fn digest(&self, bytes: &[u8]) -> String {
+        let mut buf = Vec::with_capacity(self.salt.len() + bytes.len());
+        buf.extend_from_slice(&self.salt);
+        buf.extend_from_slice(bytes);
+        hex(&sha256(&buf))
+    }
+}
+
+/// What a served exchange returns.
+#[derive(Debug)]
+pub struct Served {
+    /// The resource.
+    pub resource: String,
+    /// The provider member id.
+    pub provider: String,
+    /// The minimised catalogue record.
+    pub data: Record,
+}
+
+/// Runs one exchange: `POST /v1/exchange/{resource}`.
+pub async fn exchange(
+    app: &App,
+    cx: &mut Exchange,
+    peer: &Peer,
+    resource: &str,
+    body: &[u8],
+) -> Result<Served, Problem> {
+    // One registry snapshot for the whole exchange, so a reload never changes the
+    // rules half-way through.
+    let registry = app.registry();
+    if registry.resource(resource).is_some() {
+        cx.resource = Some(resource.to_owned());
+    }
+
+    // identify: the certificate's member must be registered and active. First,
+    // because nothing else may be looked at for an unknown caller.
+    let consumer = identify::run(&registry, peer)?;
+    cx.consumer = Some(consumer.to_string());
+
+    // parse: the body is bounded and strictly shaped before it is interpreted.
+    cx.request_digest = Some(cx.digest(body));
+    let request = request::parse(body)?;
+    cx.service_item = request.service_item.clone();
+    cx.case_no = request.case_no.clone();
+    cx.purpose = Some(format!("sha256:{}", cx.digest(request.purpose.as_bytes())));
+
+    // authorize: the responsibility list picks the entry and thereby the provider.
+    let grant = authorize::run(
+        &registry,
+        &consumer,
+        resource,
+        &request.purpose,
+        request.provider.as_deref(),
+        &request.key,
+        cx.received,
+    )?;
+    cx.entry = Some(grant.entry.id.clone());
+    cx.provider = Some(grant.entry.provider.to_string());
+    // Listed purposes are the list's own words, not the consumer's free text.
+    cx.purpose = Some(request.purpose.clone());
+
+    let mappings = app.mappings();
+    let mapping = mappings
+        .get(&grant.entry.provider, resource)
+        .ok_or(Problem::Internal)?;
+    let schema = registry.schema(resource).ok_or(Problem::Internal)?;
+    cx.mapping = Some(mapping.hash().to_owned());
+
+    // map request: a malformed key is refused here, before any provider sees it.
+    let native = map_request::run(mapping, schema, &request.key)?;
+
+    // upstream: the only stage that waits on another organisation, bounded by the
+    // entry's reply deadline.
+    let endpoint = grant
+        .provider
+        .endpoint
+        .as_deref()
+        .ok_or(Problem::Internal)?;
+    let answer = app
+        .upstream
+        .call(
+            endpoint,
+            &native,
+            Duration::from_millis(grant.entry.deadline_ms),
+        )
+        .await?;
+    cx.native_digest = Some(cx.digest(&answer.body));
+    match answer.status {
+        200..=299 => {}
+        404 => return Err(Problem::RecordNotFound),
+        status => return Err(Problem::UpstreamError { status }),
+    }
+
+    // map response: native → catalogue, every item type-checked.
+    let mut data = map_response::run(mapping, schema, &answer)?;
+
+    // minimise: only granted (and asked-for) items leave the gateway.
+    let kept = minimise::run(&mut data, grant.entry, request.items.as_deref());
+    cx.items = kept.returned;
+    cx.withheld = kept.withheld;
+    let canonical = serde_json_canonicalizer::to_vec(&data).map_err(|_| Problem::Internal)?;
+    cx.response_digest = Some(cx.digest(&canonical));
+
+    Ok(Served {
+        resource: resource.to_owned(),
+        provider: grant.entry.provider.to_string(),
+        data,
+    })
+}

@@ -1,0 +1,122 @@
+//! The consumer's request body, parsed strictly: unknown fields, oversized or
+//! oddly shaped values are refused before anything else looks at them.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::problem::Problem;
+
+/// `POST /v1/exchange/{resource}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeRequest {
+    /// The catalogue key, e.g. `{"uscc": "…"}`.
+    pub key: Map<String, Value>,
+    /// The declared purpose (用证/用数事由).
+    pub purpose: String,
+    /// The service item code (事项编码).
+    #[serde(default)]
+    pub service_item: Option<String>,
+    /// The case number (办件编号).
+    #[serde(default)]
+    pub case_no: Option<String>,
+    /// The items wanted; all granted items when absent.
+    #[serde(default)]
+    pub items: Option<Vec<String>>,
+    /// The provider: a member id or a region code, when several could answer.
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+const MAX_KEY_FIELDS: usize = 16;
+const MAX_ITEMS: usize = 128;
+
+/// Parses and bounds the request body.
+pub fn parse(body: &[u8]) -> Result<ExchangeRequest, Problem> {
+    let req: ExchangeRequest = serde_json::from_slice(body).map_err(|e| {
+        // serde's message names the field and line, never the value for the
+        // shapes we accept.
+        Problem::BadRequest(format!(
+            "request body: {}",
+            e.to_string().chars().take(200).collect::<String>()
+        ))
+    })?;
+    if req.key.is_empty() || req.key.len() > MAX_KEY_FIELDS {
+        return Err(Problem::BadRequest(format!(
+            "`key` must have 1 to {MAX_KEY_FIELDS} fields"
+        )));
+    }
+    if !(1..=64).contains(&req.purpose.chars().count()) || req.purpose.chars().any(char::is_control)
+    {
+        return Err(Problem::BadRequest(
+            "`purpose` must be 1 to 64 characters without control characters".into(),
+        ));
+    }
+    for (name, value) in [
+        ("service_item", &req.service_item),
+        ("case_no", &req.case_no),
+    ] {
+        if let Some(v) = value
+            && !code_like(v)
+        {
+            return Err(Problem::BadRequest(format!(
+                "`{name}` must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '-', '_', '/'"
+            )));
+        }
+    }
+    if let Some(items) = &req.items
+        && (items.len() > MAX_ITEMS || items.iter().any(|i| i.is_empty() || i.len() > 64))
+    {
+        return Err(Problem::BadRequest(format!(
+            "`items` must list at most {MAX_ITEMS} item names"
+        )));
+    }
+    if let Some(p) = &req.provider
+        && (p.is_empty() || p.len() > 64)
+    {
+        return Err(Problem::BadRequest(
+            "`provider` must be a member id or a region code".into(),
+        ));
+    }
+    Ok(req)
+}
+
+fn code_like(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_well_formed_request_parses() {
+        let r =
+            parse(br#"{"key":{"uscc":"x"},"purpose":"p","case_no":"2026-001","items":["name"]}"#)
+                .unwrap();
+        assert_eq!(r.purpose, "p");
+        assert_eq!(r.items.unwrap(), vec!["name"]);
+    }
+
+    #[test]
+    fn malformed_requests_are_bad_requests() {
+        for bad in [
+            &b""[..],
+            b"[]",
+            br#"{"key":{},"purpose":"p"}"#,
+            br#"{"key":{"a":1},"purpose":""}"#,
+            br#"{"key":{"a":1},"purpose":"p","extra":1}"#,
+            br#"{"key":{"a":1},"purpose":"p","case_no":"has space"}"#,
+            br#"{"key":{"a":1},"purpose":"p\u0007"}"#,
+            br#"{"key":{"a":1}}"#,
+        ] {
+            assert!(
+                matches!(parse(bad), Err(Problem::BadRequest(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The one place where a refusal becomes an answer on the wire: an RFC 9457
+//! `application/problem+json` body with a stable `code`, a message in Chinese
+//! and English, and the request id. Codes never change once shipped;
+//! `docs/api.md` lists them.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use yrdx_adapters::MapError;
+use yrdx_registry::Refusal;
+
+/// Why an exchange was not served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// No client certificate was presented.
+    NoClientCertificate,
+    /// The client certificate names no federation member (no `urn:yrdx:` URI).
+    NotAMemberCertificate,
+    /// The certificate's member is not in the registry.
+    UnknownMember,
+    /// The member is suspended.
+    MemberInactive,
+    /// The certificate's issuing region is not the member's region.
+    RegionMismatch,
+    /// Only regulators may use this API.
+    NotARegulator,
+    /// The request is malformed; the detail says how (never with its values).
+    BadRequest(String),
+    /// The request body is larger than the configured limit.
+    PayloadTooLarge,
+    /// The resource is not in the catalogue.
+    UnknownResource,
+    /// No list entry lets this consumer take this resource.
+    NotInResponsibilityList,
+    /// The entry that would allow it has ended.
+    EntryExpired {
+        /// The entry id and its last day.
+        detail: String,
+    },
+    /// The entry that would allow it has not started.
+    EntryNotYetValid,
+    /// The purpose is not one the list allows.
+    PurposeNotAllowed,
+    /// Several providers hold the resource; the request must name one.
+    ProviderRequired,
+    /// The provider holds no record for the key.
+    RecordNotFound,
+    /// The provider could not be reached.
+    UpstreamUnavailable,
+    /// The provider did not answer within the entry's deadline.
+    UpstreamTimeout,
+    /// The provider answered with an error status.
+    UpstreamError {
+        /// The provider's HTTP status.
+        status: u16,
+    },
+    /// The provider's answer could not be mapped to the catalogue.
+    MappingFailed(String),
+    /// The exchange could not be recorded in the log, so nothing is served.
+    AuditUnavailable,
+    /// No such API.
+    NotFound,
+    /// The API does not take this method.
+    MethodNotAllowed,
+    /// A fault of the gateway itself; details are in the gateway's log only.
+    Internal,
+}
+
+/// An RFC 9457 problem body.
+#[derive(Debug, Serialize)]
+pub struct ProblemBody<'a> {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short English title.
+    pub title: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// English detail, when there is more to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The stable problem code.
+    pub code: &'static str,
+    /// The message in Chinese.
+    pub message_zh: &'static str,
+    /// The message in English.
+    pub message_en: &'static str,
+    /// The request id.
+    pub request_id: &'a str,
+}
+
+impl Problem {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.describe().1
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.describe().0
+    }
+
+    /// Status, code, Chinese message, English message.
+    fn describe(&self) -> (StatusCode, &'static str, &'static str, &'static str) {
+        use Problem::*;
+        match self {
+            NoClientCertificate => (
+                StatusCode::UNAUTHORIZED,
+                "no_client_certificate",
+                "未提供客户端证书，拒绝交换。",
+                "No client certificate was presented.",
+            ),
+            NotAMemberCertificate => (
+                StatusCode::FORBIDDEN,
+                "unknown_member",
+                "客户端证书未标识联盟成员。",
+                "The client certificate does not name a federation member.",
+            ),
+            UnknownMember => (
+                StatusCode::FORBIDDEN,
+                "unknown_member",
+                "证书所标识的成员未在登记册中。",
+                "The member named by the certificate is not registered.",
+            ),
+            MemberInactive => (
+                StatusCode::FORBIDDEN,
+                "member_inactive",
+                "该成员已被停用。",
+                "The member is suspended.",
+            ),
+            RegionMismatch => (
+                StatusCode::FORBIDDEN,
+                "region_mismatch",
+                "证书签发机构所属地区与成员所属地区不一致。",
+                "The certificate was issued by another region's CA than the member's region.",
+            ),
+            NotARegulator => (
+                StatusCode::FORBIDDEN,
+                "not_a_regulator",
+                "仅监管方可访问此接口。",
+                "Only regulators may use this API.",
+            ),
+            BadRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "请求格式不正确。",
+                "The request is malformed.",
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "请求体超过允许的大小。",
+                "The request body is larger than allowed.",
+            ),
+            UnknownResource => (
+                StatusCode::NOT_FOUND,
+                "unknown_resource",
+                "共享目录中没有该信息资源。",
+                "The resource is not in the shared catalogue.",
+            ),
+            NotInResponsibilityList => (
+                StatusCode::FORBIDDEN,
+                "not_in_responsibility_list",
+                "数据共享责任清单未授权该成员获取此资源。",
+                "No data-sharing responsibility-list entry lets this member take this resource.",
+            ),
+            EntryExpired { .. } => (
+                StatusCode::FORBIDDEN,
+                "entry_expired",
+                "授权该交换的责任清单条目已过期。",
+                "The responsibility-list entry that would allow this exchange has expired.",
+            ),
+            EntryNotYetValid => (
+                StatusCode::FORBIDDEN,
+                "entry_not_yet_valid",
+                "授权该交换的责任清单条目尚未生效。",
+                "The responsibility-list entry that would allow this exchange is not in force yet.",
+            ),
+            PurposeNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "purpose_not_allowed",
+                "责任清单不允许以该用途获取此资源。",
+                "The responsibility list does not allow this resource for this purpose.",
+            ),
+            ProviderRequired => (
+                StatusCode::BAD_REQUEST,
+                "provider_required",
+                "多个地区提供该资源，请指定提供方。",
+                "Several regions provide this resource; name the provider.",
+            ),
+            RecordNotFound => (
+                StatusCode::NOT_FOUND,
+                "record_not_found",
+                "提供方没有该记录。",
+                "The provider holds no record for this key.",
+            ),
+            UpstreamUnavailable => (
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                "无法连接数据提供方。",
+                "The data provider could not be reached.",
+            ),
+            UpstreamTimeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "数据提供方未在规定时限内答复。",
+                "The data provider did not answer within the agreed time limit.",
+            ),
+            UpstreamError { .. } => (
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "数据提供方返回错误。",
+                "The data provider answered with an error.",
+            ),
+            MappingFailed(_) => (
+                StatusCode::BAD_GATEWAY,
+                "mapping_failed",
+                "提供方返回的数据无法映射到共享目录。",
+                "The provider's answer could not be mapped to the shared catalogue.",
+            ),
+            AuditUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "交换日志暂不可写，为保证可审计，本次交换不予提供数据。",
+                "The exchange log cannot be written now; no data is served without an audit record.",
+            ),
+            NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "接口不存在。",
+                "No such API.",
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "该接口不支持此请求方法。",
+                "This API does not take this method.",
+            ),
+            Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "网关内部错误。",
+                "Internal gateway error.",
+            ),
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            Problem::BadRequest(d) | Problem::MappingFailed(d) => Some(d.clone()),
+            Problem::EntryExpired { detail } => Some(detail.clone()),
+            Problem::UpstreamError { status } => Some(format!("provider answered HTTP {status}")),
+            _ => None,
+        }
+    }
+
+    /// The problem as a response for `request_id`.
+    pub fn to_response(&self, request_id: &str) -> Response {
+        let (status, code, message_zh, message_en) = self.describe();
+        let body = ProblemBody {
+            type_: format!("urn:yrdx:problem:{code}"),
+            title: message_en,
+            status: status.as_u16(),
+            detail: self.detail(),
+            code,
+            message_zh,
+            message_en,
+            request_id,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut resp = (status, bytes).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            resp.headers_mut().insert(crate::REQUEST_ID_HEADER, v);
+        }
+        resp
+    }
+}
+
+impl From<Refusal> for Problem {
+    fn from(r: Refusal) -> Problem {
+        match r {
+            Refusal::UnknownResource => Problem::UnknownResource,
+            Refusal::NotInList => Problem::NotInResponsibilityList,
+            Refusal::EntryExpired { entry, valid_to } => Problem::EntryExpired {
+                detail: format!(
+                    "entry {entry} ended on {}",
+                    yrdx_registry::format_date(valid_to)
+                ),
+            },
+            Refusal::EntryNotYetValid => Problem::EntryNotYetValid,
+            Refusal::PurposeNotAllowed => Problem::PurposeNotAllowed,
+            Refusal::AmbiguousProvider => Problem::ProviderRequired,
+            invalid @ Refusal::InvalidRoutingKey { .. } => Problem::BadRequest(invalid.to_string()),
+        }
+    }
+}
+
+/// A mapping error on the request side: the consumer's key is wrong.
+pub fn request_mapping(e: MapError) -> Problem {
+    Problem::BadRequest(e.to_string())
+}
+
+/// A mapping error on the response side: the provider's answer is wrong or
+/// says there is no record.
+pub fn response_mapping(e: MapError) -> Problem {
+    match e {
+        MapError::NotFound => Problem::RecordNotFound,
+        other => Problem::MappingFailed(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        // Shipped codes: changing one breaks every consumer that matches on it.
+        let expected = [
+            (Problem::NoClientCertificate, "no_client_certificate", 401),
+            (Problem::UnknownMember, "unknown_member", 403),
+            (Problem::RegionMismatch, "region_mismatch", 403),
+            (Problem::UnknownResource, "unknown_resource", 404),
+            (
+                Problem::NotInResponsibilityList,
+                "not_in_responsibility_list",
+                403,
+            ),
+            (Problem::PurposeNotAllowed, "purpose_not_allowed", 403),
+            (Problem::BadRequest(String::new()), "bad_request", 400),
+            (Problem::UpstreamUnavailable, "upstream_unavailable", 502),
+            (Problem::UpstreamTimeout, "upstream_timeout", 504),
+            (Problem::MappingFailed(String::new()), "mapping_failed", 502),
+            (Problem::AuditUnavailable, "audit_unavailable", 503),
+        ];
+        for (p, code, status) in expected {
+            assert_eq!(p.code(), code);
+            assert_eq!(p.status().as_u16(), status, "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_body_is_rfc9457_with_both_languages() {
+        use http_body_util::BodyExt;
+        let resp = Problem::PurposeNotAllowed.to_response("0190b6f2-0000-7000-8000-000000000000");
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["code"], "purpose_not_allowed");
+        assert_eq!(v["status"], 403);
+        assert_eq!(v["type"], "urn:yrdx:problem:purpose_not_allowed");
+        assert!(v["message_zh"].as_str().unwrap().contains("用途"));
+        assert_eq!(v["request_id"], "0190b6f2-0000-7000-8000-000000000000");
+    }
+}

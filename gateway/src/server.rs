@@ -1,0 +1,313 @@
+//! Starting and stopping a node: load everything the configuration names, bind
+//! the listeners, run the accept loops, and shut down gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use thiserror::Error;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+use yrdx_registry::{AuditLog, LogOptions, Registry, RegistryData, Store, StoreOptions};
+
+use crate::config::Config;
+use crate::identity::{self, Peer};
+use crate::pipeline::audit;
+use crate::pipeline::upstream::Upstream;
+use crate::state::{App, Mappings, MappingsError};
+use crate::tls::{self, TlsError};
+use crate::{admin, api};
+
+/// Why a node could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] yrdx_registry::StoreError),
+    /// Registry files or the stored registry are unusable.
+    #[error("registry: {0}")]
+    Registry(#[from] yrdx_registry::RegistryError),
+    /// Mapping files are unusable.
+    #[error("adapters: {0}")]
+    Mappings(#[from] MappingsError),
+    /// The exchange log could not be opened.
+    #[error("exchange log: {0}")]
+    Log(#[from] yrdx_registry::LogError),
+    /// A TLS file is unusable.
+    #[error("tls: {0}")]
+    Tls(#[from] TlsError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct RunningGateway {
+    exchange_addr: SocketAddr,
+    admin_addr: SocketAddr,
+    app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningGateway {
+    /// Where the exchange API listens.
+    pub fn exchange_addr(&self) -> SocketAddr {
+        self.exchange_addr
+    }
+
+    /// Where the admin API listens.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// The node's shared state.
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Stops accepting, lets in-flight exchanges finish (up to `grace`), closes
+    /// the store.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(grace, t).await;
+        }
+        self.app.store.close().await;
+    }
+}
+
+/// Reads the registry files named in the configuration into one import.
+fn read_registry_files(
+    config: &Config,
+) -> Result<Option<(RegistryData, String)>, yrdx_registry::RegistryError> {
+    if config.registry.files.is_empty() {
+        return Ok(None);
+    }
+    let mut data = RegistryData::default();
+    let mut names = Vec::new();
+    for path in &config.registry.files {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| yrdx_registry::RegistryError::File {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        yrdx_registry::add_toml(&mut data, &path.display().to_string(), &text)?;
+        names.push(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    Ok(Some((data, names.join(", "))))
+}
+
+/// Loads everything and starts serving.
+pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
+    let now = OffsetDateTime::now_utc();
+    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let store = Store::open(
+        &config.store.url,
+        &StoreOptions {
+            max_connections: config.store.max_connections,
+            acquire_timeout: config.store.acquire_timeout,
+        },
+    )
+    .await?;
+
+    // Registry: import the configured files (a new version only if they
+    // changed), check them before storing, then serve the latest version.
+    if let Some((data, source)) = read_registry_files(&config)? {
+        Registry::build(0, data.clone())?;
+        let (version, created) = store.import_registry(&data, &source, now_ms).await?;
+        if created {
+            tracing::info!(version, "registry imported");
+        }
+    }
+    let (version, data) = store.latest_registry().await?;
+    let registry = Registry::build(version, data)?;
+    let mappings = Mappings::load(&config.adapters.dir, &registry)?;
+    tracing::info!(version, mappings = mappings.len(), "registry loaded");
+
+    let log = AuditLog::open(
+        store.clone(),
+        &config.log.origin,
+        config.log.hash,
+        now_ms,
+        LogOptions {
+            max_batch: config.log.max_batch,
+            ..LogOptions::default()
+        },
+    )
+    .await?;
+    let (server_tls, federation) = tls::server(&config)?;
+    let upstream = Upstream::new(&config)?;
+
+    let exchange = TcpListener::bind(config.listen.exchange)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen.exchange,
+            source,
+        })?;
+    let admin = TcpListener::bind(config.listen.admin)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen.admin,
+            source,
+        })?;
+    let exchange_addr = exchange.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen.exchange,
+        source,
+    })?;
+    let admin_addr = admin.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen.admin,
+        source,
+    })?;
+
+    let app = Arc::new(App::new(
+        config, registry, mappings, log, store, upstream, federation,
+    ));
+    let (shutdown, stop) = watch::channel(false);
+    let tasks = vec![
+        tokio::spawn(accept_loop(
+            app.clone(),
+            exchange,
+            TlsAcceptor::from(server_tls),
+            stop.clone(),
+        )),
+        tokio::spawn(admin_loop(app.clone(), admin, stop)),
+    ];
+    tracing::info!(%exchange_addr, %admin_addr, node = %app.config.node, "yrdx gateway listening");
+    Ok(RunningGateway {
+        exchange_addr,
+        admin_addr,
+        app,
+        shutdown,
+        tasks,
+    })
+}
+
+fn http_builder(app: &App) -> auto::Builder<TokioExecutor> {
+    let limits = &app.config.limits;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(Duration::from_secs(30));
+    builder
+}
+
+async fn accept_loop(
+    app: Arc<App>,
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    mut stop: watch::Receiver<bool>,
+) {
+    let builder = Arc::new(http_builder(&app));
+    let router = api::router(app.clone());
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(app.config.limits.max_connections));
+    let handshake_timeout = app.config.tls.handshake_timeout;
+    loop {
+        let (tcp, _remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tracing::warn!("connection limit reached; closing a new connection");
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let app = app.clone();
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    if let Some(code) = certificate_refusal(&e) {
+                        tracing::info!(code, "TLS handshake refused");
+                        audit::tls_refusal(app, code);
+                    }
+                    return;
+                }
+                Err(_) => return,
+            };
+            let peer = Arc::new(identity::identify(
+                &app.federation,
+                tls.get_ref().1.peer_certificates(),
+            ));
+            let service =
+                router.map_request(move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert::<Arc<Peer>>(peer.clone());
+                    req
+                });
+            let conn = builder.serve_connection_with_upgrades(
+                TokioIo::new(tls),
+                TowerToHyperService::new(service),
+            );
+            let _ = watcher.watch(conn.into_owned()).await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+}
+
+/// The problem code for a handshake that failed on the client's certificate.
+fn certificate_refusal(e: &std::io::Error) -> Option<&'static str> {
+    let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
+    match inner {
+        rustls::Error::InvalidCertificate(cert) => Some(match cert {
+            rustls::CertificateError::Revoked => "certificate_revoked",
+            rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => {
+                "certificate_expired"
+            }
+            rustls::CertificateError::UnknownIssuer => "certificate_untrusted",
+            _ => "certificate_invalid",
+        }),
+        _ => None,
+    }
+}
+
+async fn admin_loop(app: Arc<App>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let router = admin::router(app);
+    let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = stop.changed().await;
+    });
+    if let Err(e) = serve.await {
+        tracing::error!(error = %e, "admin listener failed");
+    }
+}
