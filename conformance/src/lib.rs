@@ -11,6 +11,7 @@
 //! local federation.
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod demo_data;
 pub mod pki;
 pub mod providers;

@@ -129,8 +129,20 @@ pub fn pki_spec() -> Result<PkiSpec, DemoError> {
     })
 }
 
-/// Starts the demo federation in `dir`, the gateway listening on `listen`.
-pub async fn start(dir: &Path, listen: SocketAddr) -> Result<Demo, DemoError> {
+/// How to run the demo federation.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Folder for PKI, registry, mappings, store and manifest.
+    pub dir: PathBuf,
+    /// Where the gateway listens.
+    pub listen: SocketAddr,
+    /// The store; the embedded SQLite file under `dir` when `None`.
+    pub store_url: Option<String>,
+}
+
+/// Starts the demo federation.
+pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
+    let dir = options.dir.as_path();
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let dir = dir.canonicalize().map_err(io(dir))?;
     let spec = pki_spec()?;
@@ -174,7 +186,11 @@ pub async fn start(dir: &Path, listen: SocketAddr) -> Result<Demo, DemoError> {
         write(&dir.join("adapters").join(name), text)?;
     }
     let config_path = dir.join("yrdx.toml");
-    write(&config_path, &node_config(listen, &layout))?;
+    let store = options
+        .store_url
+        .clone()
+        .unwrap_or_else(|| "sqlite:data/yrdx.db".to_owned());
+    write(&config_path, &node_config(options.listen, &store, &layout))?;
 
     let config = Config::load(&config_path)?;
     let gateway = server::start(config).await?;
@@ -209,7 +225,7 @@ pub async fn start(dir: &Path, listen: SocketAddr) -> Result<Demo, DemoError> {
 }
 
 /// The node configuration the demo runs with.
-fn node_config(listen: SocketAddr, layout: &PkiLayout) -> String {
+fn node_config(listen: SocketAddr, store: &str, layout: &PkiLayout) -> String {
     let rel = |p: PathBuf| {
         p.strip_prefix(layout.dir.parent().unwrap_or(&layout.dir))
             .map(Path::to_owned)
@@ -249,7 +265,7 @@ key = "{up_key}"
 ca = "{bundle}"
 
 [store]
-url = "sqlite:data/yrdx.db"
+url = "{store}"
 
 [log]
 origin = "yrdx.demo/exchange"

@@ -69,7 +69,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Demo { dir, listen } => runtime()?.block_on(async {
-            let running = demo::start(&dir, listen).await?;
+            let running = demo::start(&demo::DemoOptions {
+                dir,
+                listen,
+                store_url: None,
+            })
+            .await?;
             println!("{}", demo::instructions(&running));
             wait_for_signal().await;
             running.gateway.shutdown(Duration::from_secs(5)).await;

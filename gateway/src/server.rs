@@ -259,7 +259,7 @@ async fn accept_loop(
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     if let Some(code) = certificate_refusal(&e) {
-                        tracing::info!(code, "TLS handshake refused");
+                        tracing::info!(code, error = %e, "TLS handshake refused");
                         audit::tls_refusal(app, code);
                     }
                     return;
@@ -290,14 +290,18 @@ async fn accept_loop(
 fn certificate_refusal(e: &std::io::Error) -> Option<&'static str> {
     let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
     match inner {
-        rustls::Error::InvalidCertificate(cert) => Some(match cert {
-            rustls::CertificateError::Revoked => "certificate_revoked",
-            rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => {
-                "certificate_expired"
-            }
-            rustls::CertificateError::UnknownIssuer => "certificate_untrusted",
-            _ => "certificate_invalid",
-        }),
+        rustls::Error::InvalidCertificate(cert) => {
+            Some(match cert {
+                rustls::CertificateError::Revoked => "certificate_revoked",
+                rustls::CertificateError::Expired
+                | rustls::CertificateError::ExpiredContext { .. } => "certificate_expired",
+                // A chain to no anchor, or to an impostor anchor bearing a trusted
+                // CA's name (the signature then fails), is untrusted either way.
+                rustls::CertificateError::UnknownIssuer
+                | rustls::CertificateError::BadSignature => "certificate_untrusted",
+                _ => "certificate_invalid",
+            })
+        }
         _ => None,
     }
 }

@@ -139,9 +139,13 @@ pub async fn exchange(
     }
 
     // identify: the certificate's member must be registered and active. First,
-    // because nothing else may be looked at for an unknown caller.
+    // because nothing else may be looked at for an unknown caller. A member its
+    // own region vouches for is recorded even when unregistered or suspended; an
+    // impostor's claim is not.
+    if let Peer::Member(m) = peer {
+        cx.consumer = Some(m.to_string());
+    }
     let consumer = identify::run(&registry, peer)?;
-    cx.consumer = Some(consumer.to_string());
 
     // parse: the body is bounded and strictly shaped before it is interpreted.
     cx.request_digest = Some(cx.digest(body));

@@ -1,0 +1,675 @@
+//! Gateway integration tests: a whole demo federation (PKI, four sample
+//! providers, the gateway) on loopback, real sockets and real TLS, on SQLite
+//! and — when `YRDX_TEST_DATABASE_URL` is set — on PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failing test"
+)]
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use yrdx_conformance::client::{self, Answer, ClientError};
+use yrdx_gateway::demo::{self, Demo, DemoOptions};
+use yrdx_registry::testing::{fresh_postgres, postgres_url};
+use yrdx_signing::{hex, sha256};
+
+const JS: &str = "js:11320000014000118J:data";
+const ZJ: &str = "zj:11330000002482028A:data";
+const AH: &str = "ah:113400000029868223:data";
+const SH_SERVICES: &str = "sh:113100000024189075:yiwang";
+const SCJG: &str = "/v1/exchange/YRD-SCJG-0001";
+const CHECK: &str = "市场主体登记核验";
+
+/// One running demo federation and the folder it lives in.
+struct Fed {
+    demo: Demo,
+    backend: &'static str,
+    _dir: tempfile::TempDir,
+}
+
+impl Fed {
+    async fn start(store_url: Option<String>) -> Fed {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = if store_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let demo = demo::start(&DemoOptions {
+            dir: dir.path().to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store_url,
+        })
+        .await
+        .unwrap();
+        Fed {
+            demo,
+            backend,
+            _dir: dir,
+        }
+    }
+
+    fn addr(&self) -> String {
+        self.demo.gateway.exchange_addr().to_string()
+    }
+
+    fn tls(&self, member: Option<&str>) -> Arc<rustls::ClientConfig> {
+        let m = &self.demo.manifest;
+        let identity = member.map(|id| {
+            let f = &m.members[id];
+            (f.cert.as_path(), f.key.as_path())
+        });
+        client::tls_config(&m.ca_bundle, identity).unwrap()
+    }
+
+    async fn post(&self, member: Option<&str>, path: &str, body: &Value) -> Answer {
+        client::request(&self.addr(), self.tls(member), "POST", path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", self.backend))
+    }
+
+    async fn log_size(&self) -> u64 {
+        self.demo.gateway.app().store.log_size().await.unwrap()
+    }
+
+    async fn leaf(&self, index: u64) -> Value {
+        let leaves = self
+            .demo
+            .gateway
+            .app()
+            .store
+            .log_leaves(index, index + 1)
+            .await
+            .unwrap();
+        serde_json::from_slice(&leaves[0].leaf).unwrap()
+    }
+
+    /// Sends a request and checks it leaves exactly one record, with the given
+    /// status and code; returns the answer and the record.
+    async fn expect(
+        &self,
+        member: Option<&str>,
+        path: &str,
+        body: Value,
+        status: u16,
+        code: Option<&str>,
+    ) -> (Answer, Value) {
+        let before = self.log_size().await;
+        let answer = self.post(member, path, &body).await;
+        let got_code = answer.json()["code"].as_str().map(str::to_owned);
+        assert_eq!(
+            (answer.status, got_code.as_deref()),
+            (status, code),
+            "{}: {} {}",
+            self.backend,
+            path,
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(
+            self.log_size().await,
+            before + 1,
+            "{}: exactly one record",
+            self.backend
+        );
+        let record = self.leaf(before).await;
+        assert_eq!(record["status"], status, "{}", self.backend);
+        assert_eq!(record["code"].as_str(), code, "{}", self.backend);
+        (answer, record)
+    }
+}
+
+/// A federation per backend available.
+async fn federations(test: &str) -> Vec<Fed> {
+    let mut out = vec![Fed::start(None).await];
+    if let Some(server) = postgres_url(test) {
+        let url = fresh_postgres(&server, test).await.unwrap();
+        out.push(Fed::start(Some(url)).await);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_exchange_returns_exactly_the_granted_items_with_a_verifiable_receipt() {
+    for fed in federations("served_exchange").await {
+        let body = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK});
+        let (answer, record) = fed.expect(Some(JS), SCJG, body.clone(), 200, None).await;
+        let v = answer.json();
+        assert_eq!(v["provider"], ZJ);
+        let data = v["data"].as_object().unwrap();
+        // RL-2026-00001 grants these seven; Zhejiang also sends legalPerson and dom.
+        let granted: BTreeSet<&str> = [
+            "uscc",
+            "name",
+            "enterprise_type",
+            "registered_capital",
+            "established_date",
+            "status",
+            "registration_authority",
+        ]
+        .into();
+        assert_eq!(
+            data.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+            granted,
+            "{}",
+            fed.backend
+        );
+        assert_eq!(data["name"], "杭州西溪数字科技有限公司");
+        assert_eq!(data["established_date"], "2016-09-23");
+        assert_eq!(data["registered_capital"], "500");
+
+        // The receipt lets the consumer prove what it sent and received.
+        let receipt = &v["receipt"];
+        let salt = base64::engine::general_purpose::STANDARD
+            .decode(receipt["salt"].as_str().unwrap())
+            .unwrap();
+        let salted = |bytes: &[u8]| hex(&sha256(&[salt.as_slice(), bytes].concat()));
+        assert_eq!(
+            receipt["request_digest"],
+            salted(&serde_json::to_vec(&body).unwrap())
+        );
+        let canonical = serde_json_canonicalizer::to_vec(&v["data"]).unwrap();
+        assert_eq!(receipt["response_digest"], salted(&canonical));
+        let index = receipt["leaf_index"].as_u64().unwrap();
+        let stored = fed
+            .demo
+            .gateway
+            .app()
+            .store
+            .log_leaves(index, index + 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            hex(&stored[0].leaf_hash),
+            receipt["leaf_hash"].as_str().unwrap()
+        );
+        assert_eq!(
+            hex(&sha256(&[&[0u8][..], &stored[0].leaf].concat())),
+            receipt["leaf_hash"].as_str().unwrap()
+        );
+
+        // The record names who, what, under which entry — and holds no payload.
+        assert_eq!(record["outcome"], "served");
+        assert_eq!(record["consumer"], JS);
+        assert_eq!(record["entry"], "RL-2026-00001");
+        assert_eq!(record["purpose"], CHECK);
+        assert_eq!(record["items"].as_array().unwrap().len(), 7);
+        let leaf_text = String::from_utf8(stored[0].leaf.clone()).unwrap();
+        for secret in ["91330106MA27Y9KE3E", "杭州西溪", "陈晓燕"] {
+            assert!(
+                !leaf_text.contains(secret),
+                "{}: the log holds payload {secret}",
+                fed.backend
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_refusals_each_leave_one_record() {
+    for fed in federations("identity_refusals").await {
+        let body = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK});
+        fed.expect(None, SCJG, body.clone(), 401, Some("no_client_certificate"))
+            .await;
+        let (_, r) = fed
+            .expect(
+                Some("zj:11330000002482028A:impostor"),
+                SCJG,
+                body.clone(),
+                403,
+                Some("region_mismatch"),
+            )
+            .await;
+        assert!(
+            r.get("consumer").is_none(),
+            "an impostor is not recorded as the member it claims"
+        );
+        let (_, r) = fed
+            .expect(
+                Some("ah:11340000MB2261059X:unregistered"),
+                SCJG,
+                body.clone(),
+                403,
+                Some("unknown_member"),
+            )
+            .await;
+        assert_eq!(r["consumer"], "ah:11340000MB2261059X:unregistered");
+        fed.expect(
+            Some("ah:12340000MB0000111C:legacy"),
+            SCJG,
+            body.clone(),
+            403,
+            Some("member_inactive"),
+        )
+        .await;
+
+        // A certificate from a CA outside the federation fails the handshake,
+        // and the refusal is recorded.
+        let outsider = tempfile::tempdir().unwrap();
+        let layout = yrdx_conformance::pki::init(
+            outsider.path(),
+            &demo::pki_spec().unwrap(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        let js = layout.client("js_11320000014000118J_data");
+        let tls =
+            client::tls_config(&fed.demo.manifest.ca_bundle, Some((&js.cert, &js.key))).unwrap();
+        let before = fed.log_size().await;
+        let result = client::request(&fed.addr(), tls, "POST", SCJG, &body).await;
+        assert!(
+            matches!(
+                result,
+                Err(ClientError::Handshake(_)) | Err(ClientError::Http(_))
+            ),
+            "{}: an untrusted certificate was served: {result:?}",
+            fed.backend
+        );
+        let mut size = fed.log_size().await;
+        for _ in 0..50 {
+            if size > before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            size = fed.log_size().await;
+        }
+        assert_eq!(size, before + 1, "{}", fed.backend);
+        let r = fed.leaf(before).await;
+        assert_eq!(
+            (r["api"].as_str(), r["code"].as_str()),
+            (Some("tls"), Some("certificate_untrusted"))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_refusals_have_their_codes() {
+    for fed in federations("list_refusals").await {
+        fed.expect(
+            Some(ZJ),
+            "/v1/exchange/YRD-RSBZ-0001",
+            json!({"key": {"id_number": "310115198801011236"}, "purpose": "社会保险关系转移接续", "provider": "sh"}),
+            403,
+            Some("not_in_responsibility_list"),
+        )
+        .await;
+        let (_, r) = fed
+            .expect(
+                Some(JS),
+                SCJG,
+                json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "商业营销"}),
+                403,
+                Some("purpose_not_allowed"),
+            )
+            .await;
+        // A purpose the list does not know is the consumer's free text: only its
+        // digest is kept.
+        assert!(r["purpose"].as_str().unwrap().starts_with("sha256:"), "{r}");
+        fed.expect(
+            Some(ZJ),
+            "/v1/exchange/YRD-BDC-0001",
+            json!({"key": {"certificate_no": "苏(2020)南京市不动产权第0098765号"}, "purpose": "不动产抵押登记"}),
+            403,
+            Some("entry_expired"),
+        )
+        .await;
+        fed.expect(
+            Some(JS),
+            "/v1/exchange/YRD-XXXX-9999",
+            json!({"key": {"uscc": "x"}, "purpose": CHECK}),
+            404,
+            Some("unknown_resource"),
+        )
+        .await;
+        fed.expect(
+            Some(JS),
+            SCJG,
+            json!({"key": {"uscc": "91330106MA27Y9KE3X"}, "purpose": CHECK}),
+            400,
+            Some("bad_request"),
+        )
+        .await;
+        fed.expect(
+            Some(JS),
+            SCJG,
+            json!({"purpose": CHECK}),
+            400,
+            Some("bad_request"),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_down_slow_or_answering_garbage() {
+    for fed in federations("upstream_failures").await {
+        fed.expect(
+            Some(SH_SERVICES),
+            "/v1/exchange/YRD-GJJ-0001",
+            json!({"key": {"id_number": "320102198506203411"}, "purpose": "住房公积金异地贷款"}),
+            502,
+            Some("upstream_unavailable"),
+        )
+        .await;
+        let started = std::time::Instant::now();
+        let (_, r) = fed
+            .expect(
+                Some(JS),
+                SCJG,
+                json!({"key": {"uscc": "91330100MA2CC1L842"}, "purpose": CHECK}),
+                504,
+                Some("upstream_timeout"),
+            )
+            .await;
+        // The entry's deadline is 3 s; the provider would take 5 s.
+        assert!(
+            started.elapsed() < Duration::from_millis(4500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(r["latency_us"].as_u64().unwrap() >= 3_000_000);
+        let (answer, r) = fed
+            .expect(
+                Some(ZJ),
+                SCJG,
+                json!({"key": {"uscc": "91310104MA1FRH5K3G"}, "purpose": CHECK}),
+                502,
+                Some("mapping_failed"),
+            )
+            .await;
+        let text = String::from_utf8_lossy(&answer.body);
+        assert!(
+            !text.contains("html") && !text.contains("Bad Gateway"),
+            "native payload passed through: {text}"
+        );
+        assert!(answer.json().get("data").is_none());
+        assert!(r.get("native_digest").is_some());
+    }
+}
+
+async fn refuse_log_writes(url: &str, refuse: bool) {
+    use sqlx::{Connection as _, Executor as _};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let sql = match (url.starts_with("sqlite:"), refuse) {
+        (true, true) => {
+            "CREATE TRIGGER refuse_leaves BEFORE INSERT ON log_leaves BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END;"
+        }
+        (true, false) => "DROP TRIGGER refuse_leaves;",
+        (false, true) => {
+            "CREATE FUNCTION refuse_leaves() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk quota exceeded'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_leaves BEFORE INSERT ON log_leaves FOR EACH ROW EXECUTE FUNCTION refuse_leaves();"
+        }
+        (false, false) => {
+            "DROP TRIGGER refuse_leaves ON log_leaves; DROP FUNCTION refuse_leaves();"
+        }
+    };
+    conn.execute(sqlx::raw_sql(sql)).await.unwrap();
+    conn.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_refuses_writes_yields_audit_unavailable_and_no_data() {
+    for fed in federations("audit_unavailable").await {
+        let url = fed.demo.gateway.app().config.store.url.clone();
+        let body = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK});
+        refuse_log_writes(&url, true).await;
+        let before = fed.log_size().await;
+        let answer = fed.post(Some(JS), SCJG, &body).await;
+        assert_eq!(answer.status, 503, "{}", fed.backend);
+        assert_eq!(answer.json()["code"], "audit_unavailable");
+        let text = String::from_utf8_lossy(&answer.body);
+        assert!(
+            !text.contains("杭州西溪"),
+            "data served without an audit record: {text}"
+        );
+        assert_eq!(fed.log_size().await, before);
+        // Refusals are not answered unrecorded either.
+        let answer = fed.post(None, SCJG, &body).await;
+        assert_eq!(answer.json()["code"], "audit_unavailable");
+
+        refuse_log_writes(&url, false).await;
+        fed.expect(Some(JS), SCJG, body, 200, None).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_request_ids() {
+    let fed = Fed::start(None).await;
+    let big = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK, "case_no": "x".repeat(70_000)});
+    fed.expect(Some(JS), SCJG, big, 413, Some("payload_too_large"))
+        .await;
+
+    let mut conn = client::Connection::open(&fed.addr(), fed.tls(Some(JS)))
+        .await
+        .unwrap();
+    let body = Bytes::from(
+        serde_json::to_vec(&json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}))
+            .unwrap(),
+    );
+    let answer = conn
+        .send(
+            "POST",
+            SCJG,
+            &[("yrdx-request-id", "not-a-uuid")],
+            body.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.json()["code"], "bad_request");
+    let id = "0190b6f2-5f3a-7c1d-8e4f-123456789abc";
+    let answer = conn
+        .send("POST", SCJG, &[("yrdx-request-id", id)], body)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["receipt"]["request_id"], id);
+    // Unknown routes and methods are problems too.
+    let answer = conn.send("GET", SCJG, &[], Bytes::new()).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.json()["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    let answer = conn
+        .send("GET", "/nowhere", &[], Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(answer.json()["code"], "not_found");
+
+    // The admin listener answers plain HTTP on loopback.
+    for (path, expect) in [("/healthz", "ok"), ("/readyz", "ready: registry version 1")] {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(fed.demo.gateway.admin_addr())
+            .await
+            .unwrap();
+        tcp.write_all(
+            format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut text = String::new();
+        tcp.read_to_string(&mut text).await.unwrap();
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        assert!(text.contains(expect), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_is_served() {
+    use http_body_util::{BodyExt, Full};
+    let fed = Fed::start(None).await;
+    let mut tls = (*fed.tls(Some(AH))).clone();
+    tls.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(fed.addr()).await.unwrap();
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(tls))
+        .connect(
+            rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let body =
+        serde_json::to_vec(&json!({"key": {"uscc": "91310115MA1K4DT67F"}, "purpose": CHECK}))
+            .unwrap();
+    let req = http::Request::post(format!("https://{}{SCJG}", fed.addr()))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["data"]["name"], "上海浦江智慧物流有限公司");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_certificate_is_refused_after_a_restart_in_the_same_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = DemoOptions {
+        dir: dir.path().to_owned(),
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        store_url: None,
+    };
+    let first = demo::start(&options).await.unwrap();
+    let cert = first.manifest.members[AH].cert.clone();
+    let size = first.gateway.app().store.log_size().await.unwrap();
+    first.gateway.shutdown(Duration::from_secs(2)).await;
+    drop(first.providers);
+
+    let layout = yrdx_conformance::pki::PkiLayout {
+        dir: dir.path().join("pki"),
+    };
+    yrdx_conformance::pki::revoke(
+        &layout,
+        yrdx_signing::Region::Ah,
+        &cert,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let second = demo::start(&options).await.unwrap();
+    let fed = Fed {
+        demo: second,
+        backend: "sqlite",
+        _dir: dir,
+    };
+    // The log continues where it was.
+    assert_eq!(fed.log_size().await, size);
+    let result = client::request(
+        &fed.addr(),
+        fed.tls(Some(AH)),
+        "POST",
+        SCJG,
+        &json!({"key": {"uscc": "91310115MA1K4DT67F"}, "purpose": CHECK}),
+    )
+    .await;
+    assert!(
+        result.is_err(),
+        "a revoked certificate was served: {result:?}"
+    );
+    for _ in 0..50 {
+        if fed.log_size().await > size {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(fed.leaf(size).await["code"], "certificate_revoked");
+    // Others are still served.
+    fed.expect(
+        Some(JS),
+        SCJG,
+        json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
+        200,
+        None,
+    )
+    .await;
+}
+
+/// Runs `yrdx demo` as a user would (the real binary, an ephemeral port) and
+/// replays every example of its manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_manifest_examples_behave_as_they_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .env("YRDX_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let manifest_path = dir.path().join("demo.json");
+    let mut manifest = None;
+    for _ in 0..300 {
+        if let Ok(text) = std::fs::read_to_string(&manifest_path)
+            && let Ok(v) = serde_json::from_str::<Value>(&text)
+        {
+            manifest = Some(v);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let m = manifest.expect("demo.json was not written");
+    assert_eq!(
+        m.as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        vec!["ca_bundle", "examples", "gateway", "members"]
+    );
+    let gateway = m["gateway"].as_str().unwrap();
+    let addr = gateway.strip_prefix("https://").unwrap();
+    assert!(!addr.ends_with(":0"), "the manifest names the port picked");
+    let ca = std::path::PathBuf::from(m["ca_bundle"].as_str().unwrap());
+    assert!(ca.is_absolute());
+    let examples = m["examples"].as_array().unwrap();
+    assert!(examples.len() >= 15);
+    for ex in examples {
+        let identity = ex["consumer"].as_str().map(|c| {
+            let f = &m["members"][c];
+            (
+                std::path::PathBuf::from(f["cert"].as_str().unwrap()),
+                std::path::PathBuf::from(f["key"].as_str().unwrap()),
+            )
+        });
+        let tls = client::tls_config(
+            &ca,
+            identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+        )
+        .unwrap();
+        let answer = client::request(
+            addr,
+            tls,
+            ex["method"].as_str().unwrap(),
+            ex["path"].as_str().unwrap(),
+            &ex["body"],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            answer.status,
+            u16::try_from(ex["expect_status"].as_u64().unwrap()).unwrap(),
+            "{}",
+            ex["name"]
+        );
+        assert_eq!(answer.json()["code"], ex["expect_code"], "{}", ex["name"]);
+    }
+    child.kill().await.unwrap();
+}
