@@ -64,3 +64,122 @@ pub enum IdentError {
         got: char,
     },
 }
+
+/// Why a Merkle tree computation could not be done: bad arguments or a node
+/// source that could not answer.
+#[derive(Debug, Error)]
+pub enum MerkleError {
+    /// Tree sizes and leaf indices stop at 2^62.
+    #[error("tree size or leaf index {0} exceeds the maximum 2^62")]
+    TreeTooLarge(u64),
+    /// A node that cannot exist in a tree of at most 2^62 leaves.
+    #[error("node ({level}, {index}) lies outside the largest possible tree")]
+    InvalidNode {
+        /// The node's level.
+        level: u8,
+        /// The node's index within its level.
+        index: u64,
+    },
+    /// An inclusion proof for a leaf the tree does not have.
+    #[error("leaf index {index} is not below tree size {size}")]
+    IndexOutOfRange {
+        /// The leaf asked for.
+        index: u64,
+        /// The tree size asked for.
+        size: u64,
+    },
+    /// A consistency proof from a larger tree to a smaller one.
+    #[error("consistency from size {from} to the smaller size {to}")]
+    SizesOutOfOrder {
+        /// The earlier size.
+        from: u64,
+        /// The later size.
+        to: u64,
+    },
+    /// A size beyond the leaves held.
+    #[error("tree size {size} is beyond the {tree} leaves held")]
+    SizeBeyondTree {
+        /// The size asked for.
+        size: u64,
+        /// The leaves held.
+        tree: u64,
+    },
+    /// A hash that is not 32 bytes.
+    #[error("a hash is 32 bytes, got {0}")]
+    HashLength(usize),
+    /// A hash that is not 44 characters of canonical padded base64.
+    #[error("a hash must be 44 characters of standard padded base64")]
+    HashBase64,
+    /// The node source does not have a node the computation needs.
+    #[error("node ({level}, {index}) is not stored")]
+    MissingNode {
+        /// The node's level.
+        level: u8,
+        /// The node's index within its level.
+        index: u64,
+    },
+    /// The node source answered with the wrong number of hashes.
+    #[error("expected {expected} node hashes, got {got}")]
+    SourceCount {
+        /// Hashes asked for.
+        expected: usize,
+        /// Hashes received.
+        got: usize,
+    },
+    /// A frontier whose hashes do not match its size.
+    #[error("the frontier of size {size} has {expected} hashes, got {got}")]
+    FrontierLength {
+        /// The tree size.
+        size: u64,
+        /// One per set bit of the size.
+        expected: usize,
+        /// Hashes supplied.
+        got: usize,
+    },
+    /// The node source failed (a database error, for instance).
+    #[error("node source failed")]
+    Source(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a Merkle proof did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProofError {
+    /// The leaf index is not below the tree size.
+    #[error("leaf index {index} is not below tree size {size}")]
+    IndexOutOfRange {
+        /// The leaf index claimed.
+        index: u64,
+        /// The tree size claimed.
+        size: u64,
+    },
+    /// Consistency claimed from a larger tree to a smaller one.
+    #[error("consistency from size {from} to the smaller size {to}")]
+    SizesOutOfOrder {
+        /// The earlier size.
+        from: u64,
+        /// The later size.
+        to: u64,
+    },
+    /// The proof has more hashes than the tree shape allows.
+    #[error("the proof has more hashes than the tree sizes allow")]
+    TooManyHashes,
+    /// The proof ends before reaching the root.
+    #[error("the proof has fewer hashes than the tree sizes need")]
+    TooFewHashes,
+    /// The proof leads to a different (later) root.
+    #[error("the proof leads to root {computed}, expected {expected}")]
+    RootMismatch {
+        /// The root the proof should lead to.
+        expected: crate::Hash,
+        /// The root it leads to.
+        computed: crate::Hash,
+    },
+    /// A consistency proof that does not lead to the earlier root.
+    #[error("the proof leads to earlier root {computed}, expected {expected}")]
+    OldRootMismatch {
+        /// The earlier root.
+        expected: crate::Hash,
+        /// The root the proof leads to.
+        computed: crate::Hash,
+    },
+}

@@ -28,11 +28,20 @@
 mod digest;
 mod error;
 mod ident;
+mod merkle;
 
 // The public interface.
 pub use digest::{HashAlg, hex, sha256, sm3};
 pub use error::IdentError;
+pub use error::{MerkleError, ProofError};
 pub use ident::{
     LICENCE_ID_ROOT, LicenceId, MEMBER_URI_PREFIX, MemberId, Region, Uscc, check_resident_id,
     mod37_36_check,
+};
+pub use merkle::{
+    ConsistencyProof, Frontier, HASH_LEN, Hash, InclusionProof, LeafIndex, MAX_LEVEL,
+    MAX_TREE_SIZE, MemoryNodes, NodeId, NodeSource, ProofPlan, TreeSize, append_reads,
+    consistency_plan, consistency_proof, empty_root, frontier_nodes, inclusion_plan,
+    inclusion_proof, leaf_hash, node_hash, root_from, root_plan, stored_node_count,
+    stored_nodes_for_append, stored_nodes_with, verify_consistency, verify_inclusion,
 };
