@@ -183,3 +183,105 @@ pub enum ProofError {
         computed: crate::Hash,
     },
 }
+
+/// Why a signed note, or a note key, was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NoteError {
+    /// The note exceeds the size bound.
+    #[error("note is {0} bytes, more than the 128 KiB allowed")]
+    TooLong(usize),
+    /// The note is not UTF-8.
+    #[error("note is not valid UTF-8")]
+    Utf8,
+    /// An ASCII control character other than newline.
+    #[error("note contains a control character other than newline")]
+    ControlCharacter,
+    /// The note's shape is wrong.
+    #[error("malformed note: {0}")]
+    Malformed(&'static str),
+    /// A note must carry at least one signature.
+    #[error("note has no signature")]
+    NoSignatures,
+    /// More signature lines than allowed.
+    #[error("note has more than 100 signatures")]
+    TooManySignatures,
+    /// A key name that is empty or contains white space or `+`.
+    #[error("key name must be non-empty, without spaces or `+`")]
+    KeyName,
+    /// A key string that is not `name+hex8+base64`.
+    #[error("key is not `name+keyid+base64` (or `PRIVATE+KEY+…` for a signer)")]
+    KeySyntax,
+    /// A key of the wrong length.
+    #[error("an Ed25519 key is 32 bytes after its type byte")]
+    KeyLength,
+    /// A signature type other than Ed25519.
+    #[error("signature type {0:#04x} is not supported (only Ed25519, 0x01)")]
+    UnsupportedAlgorithm(u8),
+    /// The key id in a key string is not the one its name and key give.
+    #[error("key id {stated:08x} does not match the key ({computed:08x})")]
+    KeyIdMismatch {
+        /// The id written in the key string.
+        stated: u32,
+        /// The id computed from the name and key.
+        computed: u32,
+    },
+    /// A private key ring refused, or a PKCS#8 document of another shape.
+    #[error("not a usable Ed25519 private key")]
+    BadPrivateKey,
+    /// The random number generator failed.
+    #[error("the random number generator failed")]
+    Random,
+    /// A known key's signature does not verify: the note is rejected whole.
+    #[error("signature by {name}+{key_id:08x} does not verify")]
+    BadSignature {
+        /// The key name.
+        name: String,
+        /// The key id.
+        key_id: u32,
+    },
+    /// No known key signed the note.
+    #[error("no known key signed the note")]
+    NoKnownSignature,
+}
+
+/// Why a checkpoint was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CheckpointError {
+    /// The signed note around it was refused.
+    #[error("checkpoint note: {0}")]
+    Note(#[from] NoteError),
+    /// The text's shape is wrong.
+    #[error("malformed checkpoint: {0}")]
+    Syntax(&'static str),
+    /// An empty origin or extension line.
+    #[error("checkpoint lines must not be empty")]
+    EmptyLine,
+    /// A control character in the origin or an extension line.
+    #[error("checkpoint lines must not contain control characters")]
+    ControlCharacter,
+    /// The size is not canonical decimal within 2^62.
+    #[error("checkpoint size must be decimal without leading zeros, at most 2^62")]
+    Size,
+    /// The root is not a base64 32-byte hash.
+    #[error("checkpoint root must be the base64 of 32 bytes")]
+    Root,
+    /// Two checkpoints of different logs.
+    #[error("checkpoint is for `{got}`, expected `{expected}`")]
+    OriginMismatch {
+        /// The origin wanted.
+        expected: String,
+        /// The origin found.
+        got: String,
+    },
+    /// The later checkpoint does not extend the earlier one.
+    #[error("checkpoint of size {to} is not consistent with the one of size {from}")]
+    Inconsistent {
+        /// The earlier size.
+        from: u64,
+        /// The later size.
+        to: u64,
+        /// What the consistency proof check found.
+        #[source]
+        source: ProofError,
+    },
+}

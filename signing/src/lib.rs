@@ -25,15 +25,18 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod checkpoint;
 mod digest;
 mod error;
 mod ident;
 mod merkle;
+mod note;
 
 // The public interface.
+pub use checkpoint::{Checkpoint, VerifiedCheckpoint, check_consistent, open_checkpoint};
 pub use digest::{HashAlg, hex, sha256, sm3};
 pub use error::IdentError;
-pub use error::{MerkleError, ProofError};
+pub use error::{CheckpointError, MerkleError, NoteError, ProofError};
 pub use ident::{
     LICENCE_ID_ROOT, LicenceId, MEMBER_URI_PREFIX, MemberId, Region, Uscc, check_resident_id,
     mod37_36_check,
@@ -44,4 +47,8 @@ pub use merkle::{
     consistency_plan, consistency_proof, empty_root, frontier_nodes, inclusion_plan,
     inclusion_proof, leaf_hash, node_hash, root_from, root_plan, stored_node_count,
     stored_nodes_for_append, stored_nodes_with, verify_consistency, verify_inclusion,
+};
+pub use note::{
+    ALG_ED25519, MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteSignature, NoteSigner, VerifiedNote,
+    VerifierKey, ed25519_key_id, is_valid_key_name, open_note, sign_note,
 };
