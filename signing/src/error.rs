@@ -285,3 +285,51 @@ pub enum CheckpointError {
         source: ProofError,
     },
 }
+
+/// Why a tile, a tile path or an entry bundle was refused.
+#[derive(Debug, Error)]
+pub enum TileError {
+    /// A tile level above 63, or too high for a tree of at most 2^62 leaves.
+    #[error("tile level {0} is out of range")]
+    Level(u8),
+    /// A width outside 1..=256.
+    #[error("tile width {0} is not between 1 and 256")]
+    Width(u16),
+    /// A tile index too large for any tree.
+    #[error("tile index is out of range")]
+    Index,
+    /// Not `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`.
+    #[error("not a tile path")]
+    Path,
+    /// Tile bytes of the wrong length for the tile's width.
+    #[error("tile has {got} bytes, expected {expected}")]
+    Length {
+        /// Width × 32.
+        expected: usize,
+        /// Bytes received.
+        got: usize,
+    },
+    /// An entry bundle where a hash tile was needed.
+    #[error("an entry bundle is not a hash tile")]
+    NotAHashTile,
+    /// A node the tree of the given size does not have yet.
+    #[error("node ({level}, {index}) is beyond the tree")]
+    NodeBeyondTree {
+        /// The node's level.
+        level: u8,
+        /// The node's index within its level.
+        index: u64,
+    },
+    /// An entry longer than a `u16` length prefix allows.
+    #[error("entry of {0} bytes is longer than an entry bundle allows (65535)")]
+    EntryTooLong(usize),
+    /// An entry bundle with the wrong number of entries.
+    #[error("entry bundle does not have the tile's number of entries")]
+    BundleCount,
+    /// An entry bundle that ends inside an entry.
+    #[error("entry bundle is truncated")]
+    BundleTruncated,
+    /// Reading the nodes failed.
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+}

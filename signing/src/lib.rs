@@ -31,12 +31,13 @@ mod error;
 mod ident;
 mod merkle;
 mod note;
+mod tiles;
 
 // The public interface.
 pub use checkpoint::{Checkpoint, VerifiedCheckpoint, check_consistent, open_checkpoint};
 pub use digest::{HashAlg, hex, sha256, sm3};
 pub use error::IdentError;
-pub use error::{CheckpointError, MerkleError, NoteError, ProofError};
+pub use error::{CheckpointError, MerkleError, NoteError, ProofError, TileError};
 pub use ident::{
     LICENCE_ID_ROOT, LicenceId, MEMBER_URI_PREFIX, MemberId, Region, Uscc, check_resident_id,
     mod37_36_check,
@@ -51,4 +52,8 @@ pub use merkle::{
 pub use note::{
     ALG_ED25519, MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteSignature, NoteSigner, VerifiedNote,
     VerifierKey, ed25519_key_id, is_valid_key_name, open_note, sign_note,
+};
+pub use tiles::{
+    MAX_ENTRY_LEN, MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, Tile, TileKind, TileNodes,
+    encode_entry_bundle, parse_entry_bundle, tile_bytes, tiles_for_nodes,
 };
