@@ -333,3 +333,100 @@ pub enum TileError {
     #[error(transparent)]
     Merkle(#[from] MerkleError),
 }
+
+/// Why an audit-log export could not be verified at all. Tampering that the
+/// verifier can locate is not an error but a
+/// [`Finding`](crate::Finding) in the report.
+#[derive(Debug, Error)]
+pub enum ExportError {
+    /// No header line.
+    #[error("the export is empty")]
+    Empty,
+    /// An empty line.
+    #[error("line {line} is empty")]
+    EmptyLine {
+        /// 1-based line number.
+        line: u64,
+    },
+    /// A line longer than allowed.
+    #[error("line {line} has {len} bytes, more than allowed")]
+    LineTooLong {
+        /// 1-based line number.
+        line: u64,
+        /// Its length.
+        len: usize,
+    },
+    /// The header is not the expected JSON object.
+    #[error("the export header is not valid")]
+    Header(#[source] serde_json::Error),
+    /// The header's `format` is not `yrdx-audit-export`.
+    #[error("not a yrdx audit export")]
+    Format,
+    /// An export format version this build does not read.
+    #[error("export format version {0} is not supported (expected 1)")]
+    Version(u32),
+    /// A hash algorithm other than sha256 and sm3.
+    #[error("the export's hash algorithm is not sha256 or sm3")]
+    UnknownHash,
+    /// More checkpoints than allowed.
+    #[error("the export carries too many checkpoints")]
+    TooManyCheckpoints,
+    /// A checkpoint that is malformed or not validly signed by the key.
+    #[error("{role:?} checkpoint refused")]
+    Checkpoint {
+        /// Which checkpoint.
+        role: crate::export::CheckpointRole,
+        /// Why.
+        #[source]
+        source: CheckpointError,
+    },
+    /// Checkpoints of another log.
+    #[error("checkpoint origin `{checkpoint}` is not the export's `{header}`")]
+    OriginMismatch {
+        /// The export's origin.
+        header: String,
+        /// The checkpoint's.
+        checkpoint: String,
+    },
+    /// The export starts after its checkpoint's size.
+    #[error("the export starts at {start}, beyond its checkpoint's size {size}")]
+    StartBeyondCheckpoint {
+        /// The header's start.
+        start: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The prefix hashes do not match the start index.
+    #[error("an export starting at {start} needs one prefix hash per set bit, got {got}")]
+    Prefix {
+        /// The header's start.
+        start: u64,
+        /// Prefix hashes given.
+        got: usize,
+    },
+    /// An earlier checkpoint that is larger than the export's.
+    #[error("{role:?} checkpoint of size {size} is newer than the export's ({export})")]
+    CheckpointAfterExport {
+        /// Which checkpoint.
+        role: crate::export::CheckpointRole,
+        /// Its size.
+        size: u64,
+        /// The export's checkpoint size.
+        export: u64,
+    },
+    /// A leaf line that is not `{"index":…,"leaf":"…"}`.
+    #[error("line {line} is not a leaf entry")]
+    Entry {
+        /// 1-based line number.
+        line: u64,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A leaf that is not standard padded base64.
+    #[error("line {line}: the leaf is not standard base64")]
+    LeafBase64 {
+        /// 1-based line number.
+        line: u64,
+    },
+}

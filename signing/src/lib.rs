@@ -28,6 +28,7 @@
 mod checkpoint;
 mod digest;
 mod error;
+mod export;
 mod ident;
 mod merkle;
 mod note;
@@ -37,7 +38,12 @@ mod tiles;
 pub use checkpoint::{Checkpoint, VerifiedCheckpoint, check_consistent, open_checkpoint};
 pub use digest::{HashAlg, hex, sha256, sm3};
 pub use error::IdentError;
-pub use error::{CheckpointError, MerkleError, NoteError, ProofError, TileError};
+pub use error::{CheckpointError, ExportError, MerkleError, NoteError, ProofError, TileError};
+pub use export::{
+    CheckpointRole, EXPORT_FORMAT, EXPORT_VERSION, ExportHeader, ExportOptions, ExportReport,
+    ExportVerifier, Finding, MAX_ENTRY_LINE, MAX_EXPORT_CHECKPOINTS, MAX_HEADER_LINE, Since,
+    export_entry_line, verify_export,
+};
 pub use ident::{
     LICENCE_ID_ROOT, LicenceId, MEMBER_URI_PREFIX, MemberId, Region, Uscc, check_resident_id,
     mod37_36_check,
