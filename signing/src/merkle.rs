@@ -673,8 +673,10 @@ fn root_from_inclusion(
 /// RFC 9162 §2.1.4.2: checks that the tree of `to` leaves with root `new_root`
 /// extends the tree of `from` leaves with root `old_root`.
 ///
-/// Equal sizes need an empty proof and equal roots; from the empty tree every
-/// tree is consistent (the proof must be empty).
+/// Equal sizes need an empty proof and equal roots. Every tree extends the
+/// empty tree: from size 0 the proof must be empty and `old_root` the empty
+/// tree's root. (transparency-dev/merkle refuses size 0 as meaningless; a
+/// log's first checkpoint may well be empty, so this accepts it.)
 pub fn verify_consistency(
     alg: HashAlg,
     from: TreeSize,
@@ -692,6 +694,14 @@ pub fn verify_consistency(
     if from == to || from.0 == 0 {
         if !proof.is_empty() {
             return Err(ProofError::TooManyHashes);
+        }
+        // Every tree extends the empty one, but only if the earlier root
+        // really is the empty tree's.
+        if from.0 == 0 && *old_root != empty_root(alg) {
+            return Err(ProofError::OldRootMismatch {
+                expected: empty_root(alg),
+                computed: *old_root,
+            });
         }
         if from == to && old_root != new_root {
             return Err(ProofError::RootMismatch {
