@@ -210,6 +210,20 @@ pub enum Finding {
         /// The root recomputed from the export.
         computed: Hash,
     },
+    /// Two signed checkpoints of the same size have different roots (or a
+    /// checkpoint of size 0 has a root other than the empty tree's): the log
+    /// signed inconsistent tree heads. No leaf is to blame, so
+    /// [`Finding::first_bad`] is empty.
+    CheckpointsDisagree {
+        /// The checkpoint that disagrees with one already matched.
+        role: CheckpointRole,
+        /// The size both claim.
+        size: u64,
+        /// Its root.
+        expected: Hash,
+        /// The root the export (and the other checkpoint) has.
+        computed: Hash,
+    },
     /// The consistency proof from the `since` checkpoint does not verify.
     NotConsistentWithSince {
         /// The `since` checkpoint's size.
@@ -223,7 +237,8 @@ pub enum Finding {
 
 impl Finding {
     /// Where the first bad leaf index lies: a single index when the export
-    /// pins it down, otherwise the narrowest range known.
+    /// pins it down, otherwise the narrowest range known (empty when the
+    /// checkpoints, not the leaves, disagree).
     pub fn first_bad(&self) -> Range<u64> {
         match *self {
             Finding::OutOfSequence { expected, .. } => expected..expected + 1,
@@ -235,6 +250,7 @@ impl Finding {
                 ..
             } => first_bad_at_least..size,
             Finding::NotConsistentWithSince { since, .. } => 0..since,
+            Finding::CheckpointsDisagree { .. } => 0..0,
         }
     }
 
@@ -294,7 +310,8 @@ pub struct ExportVerifier {
     trusted: BTreeMap<u64, Hash>,
     since_size: Option<TreeSize>,
     consistent_with_since: Option<TreeSize>,
-    last_good: u64,
+    // The size of the last checkpoint whose root matched.
+    last_good: Option<u64>,
     line: u64,
     entries: u64,
     checkpoints_checked: usize,
@@ -401,8 +418,9 @@ impl ExportVerifier {
                 }
             }
         }
-        // Descending by size; at equal sizes the final checkpoint goes last so
-        // the more specific role is reported first.
+        // Descending by size, as run_checks pops from the end. At equal sizes
+        // the final checkpoint sorts last, so it is compared first and a
+        // checkpoint that disagrees with it is the one reported.
         checks.sort_by(|a, b| {
             b.size
                 .cmp(&a.size)
@@ -417,7 +435,7 @@ impl ExportVerifier {
             trusted: options.trusted_leaves.clone(),
             since_size,
             consistent_with_since,
-            last_good: 0,
+            last_good: None,
             line: 1,
             entries: 0,
             checkpoints_checked: 0,
@@ -516,15 +534,22 @@ impl ExportVerifier {
             self.checkpoints_checked += 1;
             let computed = self.frontier.root();
             if computed == root {
-                self.last_good = size;
+                self.last_good = Some(size);
                 if role == CheckpointRole::Since {
                     self.consistent_with_since = self.since_size;
                 }
+            } else if self.last_good == Some(size) || size == 0 {
+                self.finding = Some(Finding::CheckpointsDisagree {
+                    role,
+                    size,
+                    expected: root,
+                    computed,
+                });
             } else {
                 self.finding = Some(Finding::RootMismatch {
                     role,
                     size,
-                    first_bad_at_least: self.last_good,
+                    first_bad_at_least: self.last_good.unwrap_or(0),
                     expected: root,
                     computed,
                 });
@@ -879,6 +904,35 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn two_signed_roots_for_one_size_are_reported_as_such() {
+        let log = Log::new(HashAlg::Sha256, 8);
+        let other = Checkpoint::new(
+            ORIGIN,
+            TreeSize::new(8).unwrap(),
+            leaf_hash(HashAlg::Sha256, b"fork"),
+        )
+        .unwrap()
+        .sign(&log.signer)
+        .unwrap();
+        let options = ExportOptions {
+            checkpoints: vec![other.into_bytes()],
+            ..ExportOptions::default()
+        };
+        let finding = verify(&log, &log.export(0, &[], &log.entries()), &options)
+            .finding
+            .unwrap();
+        assert!(matches!(
+            finding,
+            Finding::CheckpointsDisagree {
+                role: CheckpointRole::Intermediate,
+                size: 8,
+                ..
+            }
+        ));
+        assert!(finding.first_bad().is_empty());
     }
 
     #[test]
