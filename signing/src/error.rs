@@ -64,3 +64,369 @@ pub enum IdentError {
         got: char,
     },
 }
+
+/// Why a Merkle tree computation could not be done: bad arguments or a node
+/// source that could not answer.
+#[derive(Debug, Error)]
+pub enum MerkleError {
+    /// Tree sizes and leaf indices stop at 2^62.
+    #[error("tree size or leaf index {0} exceeds the maximum 2^62")]
+    TreeTooLarge(u64),
+    /// A node that cannot exist in a tree of at most 2^62 leaves.
+    #[error("node ({level}, {index}) lies outside the largest possible tree")]
+    InvalidNode {
+        /// The node's level.
+        level: u8,
+        /// The node's index within its level.
+        index: u64,
+    },
+    /// An inclusion proof for a leaf the tree does not have.
+    #[error("leaf index {index} is not below tree size {size}")]
+    IndexOutOfRange {
+        /// The leaf asked for.
+        index: u64,
+        /// The tree size asked for.
+        size: u64,
+    },
+    /// A consistency proof from a larger tree to a smaller one.
+    #[error("consistency from size {from} to the smaller size {to}")]
+    SizesOutOfOrder {
+        /// The earlier size.
+        from: u64,
+        /// The later size.
+        to: u64,
+    },
+    /// A size beyond the leaves held.
+    #[error("tree size {size} is beyond the {tree} leaves held")]
+    SizeBeyondTree {
+        /// The size asked for.
+        size: u64,
+        /// The leaves held.
+        tree: u64,
+    },
+    /// A hash that is not 32 bytes.
+    #[error("a hash is 32 bytes, got {0}")]
+    HashLength(usize),
+    /// A hash that is not 44 characters of canonical padded base64.
+    #[error("a hash must be 44 characters of standard padded base64")]
+    HashBase64,
+    /// The node source does not have a node the computation needs.
+    #[error("node ({level}, {index}) is not stored")]
+    MissingNode {
+        /// The node's level.
+        level: u8,
+        /// The node's index within its level.
+        index: u64,
+    },
+    /// The node source answered with the wrong number of hashes.
+    #[error("expected {expected} node hashes, got {got}")]
+    SourceCount {
+        /// Hashes asked for.
+        expected: usize,
+        /// Hashes received.
+        got: usize,
+    },
+    /// A frontier whose hashes do not match its size.
+    #[error("the frontier of size {size} has {expected} hashes, got {got}")]
+    FrontierLength {
+        /// The tree size.
+        size: u64,
+        /// One per set bit of the size.
+        expected: usize,
+        /// Hashes supplied.
+        got: usize,
+    },
+    /// The node source failed (a database error, for instance).
+    #[error("node source failed")]
+    Source(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a Merkle proof did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProofError {
+    /// The leaf index is not below the tree size.
+    #[error("leaf index {index} is not below tree size {size}")]
+    IndexOutOfRange {
+        /// The leaf index claimed.
+        index: u64,
+        /// The tree size claimed.
+        size: u64,
+    },
+    /// Consistency claimed from a larger tree to a smaller one.
+    #[error("consistency from size {from} to the smaller size {to}")]
+    SizesOutOfOrder {
+        /// The earlier size.
+        from: u64,
+        /// The later size.
+        to: u64,
+    },
+    /// The proof has more hashes than the tree shape allows.
+    #[error("the proof has more hashes than the tree sizes allow")]
+    TooManyHashes,
+    /// The proof ends before reaching the root.
+    #[error("the proof has fewer hashes than the tree sizes need")]
+    TooFewHashes,
+    /// The proof leads to a different (later) root.
+    #[error("the proof leads to root {computed}, expected {expected}")]
+    RootMismatch {
+        /// The root the proof should lead to.
+        expected: crate::Hash,
+        /// The root it leads to.
+        computed: crate::Hash,
+    },
+    /// A consistency proof that does not lead to the earlier root.
+    #[error("the proof leads to earlier root {computed}, expected {expected}")]
+    OldRootMismatch {
+        /// The earlier root.
+        expected: crate::Hash,
+        /// The root the proof leads to.
+        computed: crate::Hash,
+    },
+}
+
+/// Why a signed note, or a note key, was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NoteError {
+    /// The note exceeds the size bound.
+    #[error("note is {0} bytes, more than the 128 KiB allowed")]
+    TooLong(usize),
+    /// The note is not UTF-8.
+    #[error("note is not valid UTF-8")]
+    Utf8,
+    /// An ASCII control character other than newline.
+    #[error("note contains a control character other than newline")]
+    ControlCharacter,
+    /// The note's shape is wrong.
+    #[error("malformed note: {0}")]
+    Malformed(&'static str),
+    /// A note must carry at least one signature.
+    #[error("note has no signature")]
+    NoSignatures,
+    /// More signature lines than allowed.
+    #[error("note has more than 100 signatures")]
+    TooManySignatures,
+    /// A key name that is empty or contains white space or `+`.
+    #[error("key name must be non-empty, without spaces or `+`")]
+    KeyName,
+    /// A key string that is not `name+hex8+base64`.
+    #[error("key is not `name+keyid+base64` (or `PRIVATE+KEY+…` for a signer)")]
+    KeySyntax,
+    /// A key of the wrong length.
+    #[error("an Ed25519 key is 32 bytes after its type byte")]
+    KeyLength,
+    /// A signature type other than Ed25519.
+    #[error("signature type {0:#04x} is not supported (only Ed25519, 0x01)")]
+    UnsupportedAlgorithm(u8),
+    /// The key id in a key string is not the one its name and key give.
+    #[error("key id {stated:08x} does not match the key ({computed:08x})")]
+    KeyIdMismatch {
+        /// The id written in the key string.
+        stated: u32,
+        /// The id computed from the name and key.
+        computed: u32,
+    },
+    /// A private key ring refused, or a PKCS#8 document of another shape.
+    #[error("not a usable Ed25519 private key")]
+    BadPrivateKey,
+    /// The random number generator failed.
+    #[error("the random number generator failed")]
+    Random,
+    /// A known key's signature does not verify: the note is rejected whole.
+    #[error("signature by {name}+{key_id:08x} does not verify")]
+    BadSignature {
+        /// The key name.
+        name: String,
+        /// The key id.
+        key_id: u32,
+    },
+    /// No known key signed the note.
+    #[error("no known key signed the note")]
+    NoKnownSignature,
+}
+
+/// Why a checkpoint was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CheckpointError {
+    /// The signed note around it was refused.
+    #[error("checkpoint note: {0}")]
+    Note(#[from] NoteError),
+    /// The text's shape is wrong.
+    #[error("malformed checkpoint: {0}")]
+    Syntax(&'static str),
+    /// An empty origin or extension line.
+    #[error("checkpoint lines must not be empty")]
+    EmptyLine,
+    /// A control character in the origin or an extension line.
+    #[error("checkpoint lines must not contain control characters")]
+    ControlCharacter,
+    /// The size is not canonical decimal within 2^62.
+    #[error("checkpoint size must be decimal without leading zeros, at most 2^62")]
+    Size,
+    /// The root is not a base64 32-byte hash.
+    #[error("checkpoint root must be the base64 of 32 bytes")]
+    Root,
+    /// Two checkpoints of different logs.
+    #[error("checkpoint is for `{got}`, expected `{expected}`")]
+    OriginMismatch {
+        /// The origin wanted.
+        expected: String,
+        /// The origin found.
+        got: String,
+    },
+    /// The later checkpoint does not extend the earlier one.
+    #[error("checkpoint of size {to} is not consistent with the one of size {from}")]
+    Inconsistent {
+        /// The earlier size.
+        from: u64,
+        /// The later size.
+        to: u64,
+        /// What the consistency proof check found.
+        #[source]
+        source: ProofError,
+    },
+}
+
+/// Why a tile, a tile path or an entry bundle was refused.
+#[derive(Debug, Error)]
+pub enum TileError {
+    /// A tile level above 63, or too high for a tree of at most 2^62 leaves.
+    #[error("tile level {0} is out of range")]
+    Level(u8),
+    /// A width outside 1..=256.
+    #[error("tile width {0} is not between 1 and 256")]
+    Width(u16),
+    /// A tile index too large for any tree.
+    #[error("tile index is out of range")]
+    Index,
+    /// Not `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`.
+    #[error("not a tile path")]
+    Path,
+    /// Tile bytes of the wrong length for the tile's width.
+    #[error("tile has {got} bytes, expected {expected}")]
+    Length {
+        /// Width × 32.
+        expected: usize,
+        /// Bytes received.
+        got: usize,
+    },
+    /// An entry bundle where a hash tile was needed.
+    #[error("an entry bundle is not a hash tile")]
+    NotAHashTile,
+    /// A node the tree of the given size does not have yet.
+    #[error("node ({level}, {index}) is beyond the tree")]
+    NodeBeyondTree {
+        /// The node's level.
+        level: u8,
+        /// The node's index within its level.
+        index: u64,
+    },
+    /// An entry longer than a `u16` length prefix allows.
+    #[error("entry of {0} bytes is longer than an entry bundle allows (65535)")]
+    EntryTooLong(usize),
+    /// An entry bundle with the wrong number of entries.
+    #[error("entry bundle does not have the tile's number of entries")]
+    BundleCount,
+    /// An entry bundle that ends inside an entry.
+    #[error("entry bundle is truncated")]
+    BundleTruncated,
+    /// Reading the nodes failed.
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+}
+
+/// Why an audit-log export could not be verified at all. Tampering that the
+/// verifier can locate is not an error but a
+/// [`Finding`](crate::Finding) in the report.
+#[derive(Debug, Error)]
+pub enum ExportError {
+    /// No header line.
+    #[error("the export is empty")]
+    Empty,
+    /// An empty line.
+    #[error("line {line} is empty")]
+    EmptyLine {
+        /// 1-based line number.
+        line: u64,
+    },
+    /// A line longer than allowed.
+    #[error("line {line} has {len} bytes, more than allowed")]
+    LineTooLong {
+        /// 1-based line number.
+        line: u64,
+        /// Its length.
+        len: usize,
+    },
+    /// The header is not the expected JSON object.
+    #[error("the export header is not valid")]
+    Header(#[source] serde_json::Error),
+    /// The header's `format` is not `yrdx-audit-export`.
+    #[error("not a yrdx audit export")]
+    Format,
+    /// An export format version this build does not read.
+    #[error("export format version {0} is not supported (expected 1)")]
+    Version(u32),
+    /// A hash algorithm other than sha256 and sm3.
+    #[error("the export's hash algorithm is not sha256 or sm3")]
+    UnknownHash,
+    /// More checkpoints than allowed.
+    #[error("the export carries too many checkpoints")]
+    TooManyCheckpoints,
+    /// A checkpoint that is malformed or not validly signed by the key.
+    #[error("{role:?} checkpoint refused")]
+    Checkpoint {
+        /// Which checkpoint.
+        role: crate::export::CheckpointRole,
+        /// Why.
+        #[source]
+        source: CheckpointError,
+    },
+    /// Checkpoints of another log.
+    #[error("checkpoint origin `{checkpoint}` is not the export's `{header}`")]
+    OriginMismatch {
+        /// The export's origin.
+        header: String,
+        /// The checkpoint's.
+        checkpoint: String,
+    },
+    /// The export starts after its checkpoint's size.
+    #[error("the export starts at {start}, beyond its checkpoint's size {size}")]
+    StartBeyondCheckpoint {
+        /// The header's start.
+        start: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The prefix hashes do not match the start index.
+    #[error("an export starting at {start} needs one prefix hash per set bit, got {got}")]
+    Prefix {
+        /// The header's start.
+        start: u64,
+        /// Prefix hashes given.
+        got: usize,
+    },
+    /// An earlier checkpoint that is larger than the export's.
+    #[error("{role:?} checkpoint of size {size} is newer than the export's ({export})")]
+    CheckpointAfterExport {
+        /// Which checkpoint.
+        role: crate::export::CheckpointRole,
+        /// Its size.
+        size: u64,
+        /// The export's checkpoint size.
+        export: u64,
+    },
+    /// A leaf line that is not `{"index":…,"leaf":"…"}`.
+    #[error("line {line} is not a leaf entry")]
+    Entry {
+        /// 1-based line number.
+        line: u64,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A leaf that is not standard padded base64.
+    #[error("line {line}: the leaf is not standard base64")]
+    LeafBase64 {
+        /// 1-based line number.
+        line: u64,
+    },
+}
