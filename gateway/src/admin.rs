@@ -1,7 +1,7 @@
 //! The admin listener: plain HTTP for orchestrators, on loopback by default.
 //! `/healthz` says the process runs; `/readyz` says it can serve exchanges now
 //! (store reachable, log writer running), so a load balancer can drain a node
-//! that cannot record.
+//! that cannot record; `/metrics` is the Prometheus text exposition.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,15 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(app)
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> impl axum::response::IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        app.metrics.render(),
+    )
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {

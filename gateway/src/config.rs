@@ -144,11 +144,13 @@ pub struct LogConfig {
     pub max_batch: usize,
 }
 
-/// Registry files imported at start.
+/// Registry files and reloading.
 #[derive(Clone, Debug)]
 pub struct RegistryConfig {
-    /// TOML files with members, resources and entries.
+    /// Files (TOML, CSV, XLSX) that seed an empty store.
     pub files: Vec<PathBuf>,
+    /// How often the node looks for a newer registry version.
+    pub reload_interval: Duration,
 }
 
 /// Mapping files.
@@ -253,11 +255,22 @@ struct LogShape {
     max_batch: usize,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegistryShape {
     #[serde(default)]
     files: Vec<PathBuf>,
+    #[serde(default = "ms_2s")]
+    reload_interval_ms: u64,
+}
+
+impl Default for RegistryShape {
+    fn default() -> Self {
+        RegistryShape {
+            files: Vec::new(),
+            reload_interval_ms: ms_2s(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -292,6 +305,9 @@ impl Default for LimitsShape {
     }
 }
 
+fn ms_2s() -> u64 {
+    2_000
+}
 fn ms_3s() -> u64 {
     3_000
 }
@@ -476,6 +492,12 @@ impl Config {
                 .enumerate()
                 .map(|(i, p)| c.file(&format!("registry.files[{i}]"), p))
                 .collect::<Result<_, _>>()?,
+            reload_interval: c.millis(
+                "registry.reload_interval_ms",
+                shape.registry.reload_interval_ms,
+                100,
+                3_600_000,
+            )?,
         };
         let adapters_dir = base.join(&shape.adapters.dir);
         if !adapters_dir.is_dir() {

@@ -14,10 +14,11 @@ use time::OffsetDateTime;
 use yrdx_conformance::demo_data::{self, Example};
 use yrdx_conformance::pki::{self, ClientCert, PkiLayout, PkiSpec};
 use yrdx_conformance::providers::{self, Fixtures, ProviderTls, RunningProvider};
-use yrdx_registry::RegistryData;
+use yrdx_registry::{RegistryData, Store, StoreOptions};
 use yrdx_signing::{MemberId, Region};
 
 use crate::config::Config;
+use crate::registry_ops;
 use crate::server::{self, RunningGateway, StartError};
 
 /// Why the demo could not start.
@@ -193,6 +194,26 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
     write(&config_path, &node_config(options.listen, &store, &layout))?;
 
     let config = Config::load(&config_path)?;
+    // The demo rewrites its registry files on every run (the providers' ports
+    // change), so it imports them as a new version itself, as an operator would
+    // with `yrdx registry import`.
+    {
+        let store = Store::open(&config.store.url, &StoreOptions::default())
+            .await
+            .map_err(StartError::from)?;
+        let now_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+            .unwrap_or(0);
+        let imported = registry_ops::import(
+            &store,
+            &config.registry.files,
+            &config.adapters.dir,
+            now_ms,
+            now_ms,
+        )
+        .await;
+        store.close().await;
+        imported?;
+    }
     let gateway = server::start(config).await?;
 
     let mut members = BTreeMap::new();

@@ -22,7 +22,12 @@ pub enum Peer {
         claimed: MemberId,
     },
     /// A member, vouched for by its own region.
-    Member(MemberId),
+    Member {
+        /// The member the certificate names.
+        id: MemberId,
+        /// SHA-256 of the certificate, for members that bind their certificates.
+        fingerprint: [u8; 32],
+    },
 }
 
 impl Peer {
@@ -32,14 +37,14 @@ impl Peer {
             Peer::Anonymous => Err(Problem::NoClientCertificate),
             Peer::NotAMember => Err(Problem::NotAMemberCertificate),
             Peer::RegionMismatch { .. } => Err(Problem::RegionMismatch),
-            Peer::Member(m) => Ok(m),
+            Peer::Member { id, .. } => Ok(id),
         }
     }
 
     /// The member id the certificate claims, verified or not, for the record.
     pub fn claimed(&self) -> Option<&MemberId> {
         match self {
-            Peer::RegionMismatch { claimed } | Peer::Member(claimed) => Some(claimed),
+            Peer::RegionMismatch { claimed } | Peer::Member { id: claimed, .. } => Some(claimed),
             Peer::Anonymous | Peer::NotAMember => None,
         }
     }
@@ -54,7 +59,10 @@ pub fn identify(federation: &Federation, chain: Option<&[CertificateDer<'static>
         return Peer::NotAMember;
     };
     if federation.vouches(member.region(), end_entity, intermediates) {
-        Peer::Member(member)
+        Peer::Member {
+            id: member,
+            fingerprint: yrdx_signing::sha256(end_entity.as_ref()),
+        }
     } else {
         Peer::RegionMismatch { claimed: member }
     }

@@ -22,6 +22,8 @@ pub enum Problem {
     MemberInactive,
     /// The certificate's issuing region is not the member's region.
     RegionMismatch,
+    /// The member binds its certificates and this is not one of them.
+    CertificateNotBound,
     /// Only regulators may use this API.
     NotARegulator,
     /// The request is malformed; the detail says how (never with its values).
@@ -41,6 +43,24 @@ pub enum Problem {
     EntryNotYetValid,
     /// The purpose is not one the list allows.
     PurposeNotAllowed,
+    /// The entry requires a service item code.
+    ServiceItemRequired,
+    /// The service item is not one the entry lists.
+    ServiceItemNotAllowed,
+    /// The entry requires a case number.
+    CaseNumberRequired,
+    /// The resource (or this provider's row) is not shared.
+    NotShared {
+        /// The legal basis the list cites.
+        legal_basis: String,
+    },
+    /// A rate or period quota of the entry is used up.
+    QuotaExhausted {
+        /// Seconds until a call may succeed again.
+        retry_after_s: u64,
+    },
+    /// The store that keeps quota counters did not answer.
+    StoreUnavailable,
     /// Several providers hold the resource; the request must name one.
     ProviderRequired,
     /// The provider holds no record for the key.
@@ -134,6 +154,12 @@ impl Problem {
                 "证书签发机构所属地区与成员所属地区不一致。",
                 "The certificate was issued by another region's CA than the member's region.",
             ),
+            CertificateNotBound => (
+                StatusCode::FORBIDDEN,
+                "certificate_not_bound",
+                "该证书未登记为此成员的证书。",
+                "This certificate is not one the member has registered.",
+            ),
             NotARegulator => (
                 StatusCode::FORBIDDEN,
                 "not_a_regulator",
@@ -181,6 +207,42 @@ impl Problem {
                 "purpose_not_allowed",
                 "责任清单不允许以该用途获取此资源。",
                 "The responsibility list does not allow this resource for this purpose.",
+            ),
+            ServiceItemRequired => (
+                StatusCode::FORBIDDEN,
+                "service_item_required",
+                "责任清单要求提供事项编码。",
+                "The responsibility list requires a service item code for this resource.",
+            ),
+            ServiceItemNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "service_item_not_allowed",
+                "责任清单不允许为该事项获取此资源。",
+                "The responsibility list does not allow this resource for this service item.",
+            ),
+            CaseNumberRequired => (
+                StatusCode::FORBIDDEN,
+                "case_number_required",
+                "责任清单要求提供办件编号。",
+                "The responsibility list requires a case number for this resource.",
+            ),
+            NotShared { .. } => (
+                StatusCode::FORBIDDEN,
+                "not_shared",
+                "该信息资源不予共享。",
+                "This resource is not shared.",
+            ),
+            QuotaExhausted { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exhausted",
+                "已超出责任清单约定的调用限额。",
+                "The call quota agreed in the responsibility list is used up.",
+            ),
+            StoreUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "网关存储暂不可用。",
+                "The gateway's store is not available now.",
             ),
             ProviderRequired => (
                 StatusCode::BAD_REQUEST,
@@ -250,6 +312,10 @@ impl Problem {
             Problem::BadRequest(d) | Problem::MappingFailed(d) => Some(d.clone()),
             Problem::EntryExpired { detail } => Some(detail.clone()),
             Problem::UpstreamError { status } => Some(format!("provider answered HTTP {status}")),
+            Problem::NotShared { legal_basis } => Some(format!("legal basis: {legal_basis}")),
+            Problem::QuotaExhausted { retry_after_s } => {
+                Some(format!("retry after {retry_after_s} s"))
+            }
             _ => None,
         }
     }
@@ -276,6 +342,10 @@ impl Problem {
         if let Ok(v) = HeaderValue::from_str(request_id) {
             resp.headers_mut().insert(crate::REQUEST_ID_HEADER, v);
         }
+        if let Problem::QuotaExhausted { retry_after_s } = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+        }
         resp
     }
 }
@@ -294,6 +364,10 @@ impl From<Refusal> for Problem {
             Refusal::EntryNotYetValid => Problem::EntryNotYetValid,
             Refusal::PurposeNotAllowed => Problem::PurposeNotAllowed,
             Refusal::AmbiguousProvider => Problem::ProviderRequired,
+            Refusal::NotShared { legal_basis } => Problem::NotShared { legal_basis },
+            Refusal::ServiceItemRequired => Problem::ServiceItemRequired,
+            Refusal::ServiceItemNotAllowed => Problem::ServiceItemNotAllowed,
+            Refusal::CaseNumberRequired => Problem::CaseNumberRequired,
             invalid @ Refusal::InvalidRoutingKey { .. } => Problem::BadRequest(invalid.to_string()),
         }
     }

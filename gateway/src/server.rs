@@ -16,13 +16,14 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
-use yrdx_registry::{AuditLog, LogOptions, Registry, RegistryData, Store, StoreOptions};
+use yrdx_registry::{AuditLog, LogOptions, Store, StoreOptions};
 
 use crate::config::Config;
 use crate::identity::{self, Peer};
 use crate::pipeline::audit;
 use crate::pipeline::upstream::Upstream;
-use crate::state::{App, Mappings, MappingsError};
+use crate::registry_ops;
+use crate::state::{App, MappingsError};
 use crate::tls::{self, TlsError};
 use crate::{admin, api};
 
@@ -92,31 +93,6 @@ impl RunningGateway {
     }
 }
 
-/// Reads the registry files named in the configuration into one import.
-fn read_registry_files(
-    config: &Config,
-) -> Result<Option<(RegistryData, String)>, yrdx_registry::RegistryError> {
-    if config.registry.files.is_empty() {
-        return Ok(None);
-    }
-    let mut data = RegistryData::default();
-    let mut names = Vec::new();
-    for path in &config.registry.files {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| yrdx_registry::RegistryError::File {
-                file: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        yrdx_registry::add_toml(&mut data, &path.display().to_string(), &text)?;
-        names.push(
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-    }
-    Ok(Some((data, names.join(", "))))
-}
-
 /// Loads everything and starts serving.
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let now = OffsetDateTime::now_utc();
@@ -130,19 +106,31 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     )
     .await?;
 
-    // Registry: import the configured files (a new version only if they
-    // changed), check them before storing, then serve the latest version.
-    if let Some((data, source)) = read_registry_files(&config)? {
-        Registry::build(0, data.clone())?;
-        let (version, created) = store.import_registry(&data, &source, now_ms).await?;
-        if created {
-            tracing::info!(version, "registry imported");
+    // Registry: the configured files seed an empty store; after that, versions
+    // come from `yrdx registry import` and reach this node by reload.
+    if !config.registry.files.is_empty() {
+        if store.registry_versions().await?.is_empty() {
+            let (version, _) = registry_ops::import(
+                &store,
+                &config.registry.files,
+                &config.adapters.dir,
+                now_ms,
+                now_ms,
+            )
+            .await?;
+            tracing::info!(version, "registry files imported into an empty store");
+        } else {
+            tracing::info!(
+                "store already holds registry versions; registry.files are not re-imported (use `yrdx registry import`)"
+            );
         }
     }
-    let (version, data) = store.latest_registry().await?;
-    let registry = Registry::build(version, data)?;
-    let mappings = Mappings::load(&config.adapters.dir, &registry)?;
-    tracing::info!(version, mappings = mappings.len(), "registry loaded");
+    let snapshot = registry_ops::load_snapshot(&store, &config.adapters.dir, now_ms, None).await?;
+    tracing::info!(
+        version = snapshot.registry.version(),
+        mappings = snapshot.mappings.len(),
+        "registry loaded"
+    );
 
     let log = AuditLog::open(
         store.clone(),
@@ -179,9 +167,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         source,
     })?;
 
-    let app = Arc::new(App::new(
-        config, registry, mappings, log, store, upstream, federation,
-    ));
+    let app = Arc::new(App::new(config, snapshot, log, store, upstream, federation));
     let (shutdown, stop) = watch::channel(false);
     let tasks = vec![
         tokio::spawn(accept_loop(
@@ -190,7 +176,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             TlsAcceptor::from(server_tls),
             stop.clone(),
         )),
-        tokio::spawn(admin_loop(app.clone(), admin, stop)),
+        tokio::spawn(admin_loop(app.clone(), admin, stop.clone())),
+        tokio::spawn(reload_loop(app.clone(), stop)),
     ];
     tracing::info!(%exchange_addr, %admin_addr, node = %app.config.node, "yrdx gateway listening");
     Ok(RunningGateway {
@@ -303,6 +290,50 @@ fn certificate_refusal(e: &std::io::Error) -> Option<&'static str> {
             })
         }
         _ => None,
+    }
+}
+
+/// Polls the store for a newer registry version and puts it in force. A
+/// version that does not check (say, an entry without a mapping) is refused
+/// once with an error in the log; the node keeps the version it has.
+async fn reload_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut refused: Option<i64> = None;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(app.config.registry.reload_interval) => {}
+            _ = stop.changed() => return,
+        }
+        let now_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+            .unwrap_or(0);
+        let current = app.snapshot();
+        let Ok(Some(version)) = app.store.registry_version_at(now_ms).await else {
+            continue;
+        };
+        if version == current.registry.version() || refused == Some(version) {
+            continue;
+        }
+        match registry_ops::load_snapshot(
+            &app.store,
+            &app.config.adapters.dir,
+            now_ms,
+            Some(&current),
+        )
+        .await
+        {
+            Ok(snapshot) => {
+                tracing::info!(
+                    from = current.registry.version(),
+                    to = snapshot.registry.version(),
+                    "registry reloaded"
+                );
+                app.replace(snapshot);
+                refused = None;
+            }
+            Err(e) => {
+                tracing::error!(version, error = %e, "new registry version refused; keeping the one in force");
+                refused = Some(version);
+            }
+        }
     }
 }
 

@@ -10,18 +10,30 @@ use yrdx_registry::{AuditLog, Registry, Store};
 use yrdx_signing::MemberId;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::pipeline::meter::Meters;
 use crate::pipeline::upstream::Upstream;
 use crate::tls::Federation;
+
+/// One registry version with everything built from it: what an exchange
+/// consults, taken once per exchange so that a reload never changes the rules
+/// half-way through.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The registry version in force.
+    pub registry: Arc<Registry>,
+    /// Mapping files by provider and resource, checked against that registry.
+    pub mappings: Arc<Mappings>,
+    /// Rate limiters of its entries.
+    pub meters: Arc<Meters>,
+}
 
 /// Shared state of a running gateway.
 #[derive(Debug)]
 pub struct App {
     /// The node's configuration.
     pub config: Config,
-    /// The registry version in force; replaced whole on reload.
-    registry: RwLock<Arc<Registry>>,
-    /// Mapping files by provider and resource; replaced whole on reload.
-    mappings: RwLock<Arc<Mappings>>,
+    snapshot: RwLock<Arc<Snapshot>>,
     /// The exchange log.
     pub log: AuditLog,
     /// The store.
@@ -30,45 +42,61 @@ pub struct App {
     pub upstream: Upstream,
     /// The trust federation.
     pub federation: Arc<Federation>,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
 }
 
 impl App {
     /// Assembles the state.
     pub fn new(
         config: Config,
-        registry: Registry,
-        mappings: Mappings,
+        snapshot: Snapshot,
         log: AuditLog,
         store: Store,
         upstream: Upstream,
         federation: Arc<Federation>,
     ) -> App {
+        let metrics = Metrics::default();
+        metrics.registry_version.set(snapshot.registry.version());
         App {
             config,
-            registry: RwLock::new(Arc::new(registry)),
-            mappings: RwLock::new(Arc::new(mappings)),
+            snapshot: RwLock::new(Arc::new(snapshot)),
             log,
             store,
             upstream,
             federation,
+            metrics,
         }
     }
 
-    /// The registry snapshot in force now. An exchange takes it once and keeps it
-    /// to the end, so a reload never changes the rules half-way.
-    pub fn registry(&self) -> Arc<Registry> {
-        match self.registry.read() {
-            Ok(r) => r.clone(),
+    /// The snapshot in force now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(s) => s.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// Puts a new snapshot in force; exchanges already running keep theirs.
+    pub fn replace(&self, snapshot: Snapshot) {
+        self.metrics
+            .registry_version
+            .set(snapshot.registry.version());
+        let new = Arc::new(snapshot);
+        match self.snapshot.write() {
+            Ok(mut s) => *s = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
+
+    /// The registry version in force now.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.snapshot().registry.clone()
     }
 
     /// The mappings in force now.
     pub fn mappings(&self) -> Arc<Mappings> {
-        match self.mappings.read() {
-            Ok(m) => m.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.snapshot().mappings.clone()
     }
 }
 

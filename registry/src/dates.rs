@@ -46,3 +46,25 @@ pub fn parse(text: &str) -> Result<Date, String> {
 pub fn format(d: Date) -> String {
     d.format(FORMAT).unwrap_or_default()
 }
+
+/// The same for an optional date.
+pub mod option {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    /// Writes `YYYY-MM-DD` or nothing.
+    pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Wrap(#[serde(with = "super")] Date);
+
+    /// Reads a TOML date, `YYYY-MM-DD` text, or nothing.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}

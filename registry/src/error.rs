@@ -13,6 +13,12 @@ pub enum Refusal {
     /// No active entry lets this consumer take this resource (from this provider).
     #[error("no responsibility-list entry lets this consumer take this resource")]
     NotInList,
+    /// The resource, or this provider's row for it, is not shared.
+    #[error("not shared: {legal_basis}")]
+    NotShared {
+        /// The legal basis the list cites.
+        legal_basis: String,
+    },
     /// The entries that would allow it ended.
     #[error("responsibility-list entry {entry} ended on {valid_to}")]
     EntryExpired {
@@ -27,6 +33,15 @@ pub enum Refusal {
     /// Listed, but not for this purpose.
     #[error("purpose is not allowed by the responsibility list")]
     PurposeNotAllowed,
+    /// The entry requires a service item code and none was given.
+    #[error("the responsibility-list entry requires a service item code")]
+    ServiceItemRequired,
+    /// The service item is not one the entry lists.
+    #[error("service item is not allowed by the responsibility list")]
+    ServiceItemNotAllowed,
+    /// The entry requires a case number and none was given.
+    #[error("the responsibility-list entry requires a case number")]
+    CaseNumberRequired,
     /// The key field that picks the provider is present but not valid.
     #[error("key field `{field}` is not a valid {expected}")]
     InvalidRoutingKey {
@@ -84,6 +99,20 @@ pub enum RegistryError {
         /// What was wrong, with line and column where the parser gives them.
         message: String,
     },
+    /// A spreadsheet cell or column is wrong.
+    #[error("{file}: sheet {sheet}, row {row}, column {column}: {problem}")]
+    Sheet {
+        /// The file name.
+        file: String,
+        /// The sheet (a CSV file's name without extension).
+        sheet: String,
+        /// The 1-based row, as the spreadsheet numbers it (1 is the header).
+        row: usize,
+        /// The column header.
+        column: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The data is not consistent (a reference to nothing, a duplicate, …).
     #[error("{at}: {problem}")]
     Inconsistent {
@@ -95,6 +124,9 @@ pub enum RegistryError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// There is no such registry version.
+    #[error("registry version {0} does not exist")]
+    NoSuchVersion(i64),
     /// No registry version has been imported yet.
     #[error("no registry version has been imported")]
     Empty,

@@ -1,19 +1,19 @@
 //! Registry files as operators keep them in version control: TOML with any mix of
 //! `[[member]]`, `[[resource]]` and `[[entry]]` tables.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::RegistryError;
 use crate::model::{Entry, Member, RegistryData, Resource};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct FileShape {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     member: Vec<Member>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     resource: Vec<Resource>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     entry: Vec<Entry>,
 }
 
@@ -28,4 +28,39 @@ pub fn add_toml(data: &mut RegistryData, file: &str, text: &str) -> Result<(), R
     data.catalogue.extend(shape.resource);
     data.list.extend(shape.entry);
     Ok(())
+}
+
+/// Adds a registry file of any supported kind, by extension: `.toml`, `.csv`
+/// or `.xlsx`.
+pub fn add_file(data: &mut RegistryData, file: &str, bytes: &[u8]) -> Result<(), RegistryError> {
+    let lower = file.to_ascii_lowercase();
+    if lower.ends_with(".xlsx") {
+        crate::sheets::add_xlsx(data, file, bytes)
+    } else if lower.ends_with(".csv") {
+        crate::sheets::add_csv(data, file, bytes)
+    } else if lower.ends_with(".toml") {
+        let text = std::str::from_utf8(bytes).map_err(|e| RegistryError::File {
+            file: file.to_owned(),
+            message: format!("not UTF-8 text: {e}"),
+        })?;
+        add_toml(data, file, text)
+    } else {
+        Err(RegistryError::File {
+            file: file.to_owned(),
+            message: "expected a .toml, .csv or .xlsx file".into(),
+        })
+    }
+}
+
+/// The registry as one TOML file.
+pub fn to_toml(data: &RegistryData) -> Result<String, RegistryError> {
+    let shape = FileShape {
+        member: data.members.clone(),
+        resource: data.catalogue.clone(),
+        entry: data.list.clone(),
+    };
+    toml::to_string(&shape).map_err(|e| RegistryError::File {
+        file: "export.toml".into(),
+        message: e.to_string(),
+    })
 }

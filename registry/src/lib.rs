@@ -38,16 +38,25 @@ mod error;
 mod files;
 mod log;
 mod model;
+mod quota;
+mod report;
+mod sheets;
 mod store;
 pub mod testing;
 
 // The public interface.
 pub use dates::{format as format_date, parse as parse_date};
 pub use error::{LogError, Refusal, RegistryError, StoreError};
-pub use files::add_toml;
+pub use files::{add_file, add_toml, to_toml};
 pub use log::{AuditLog, ExchangeRecord, LogOptions, Outcome, Receipt, StoredLeaf};
 pub use model::{
-    Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Registry, RegistryData,
-    Resource, Role, SharingType, minimise,
+    Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Quota, Registry, RegistryData,
+    Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
-pub use store::{Backend, Store, StoreOptions, backend_of, redact};
+pub use quota::{CST, QuotaPeriod, Taken, period_keys, seconds_until_next};
+pub use report::{
+    ConsumerRefusals, EntryReport, FulfilmentReport, Latency, PROVIDER_CODES, Period, QuotaUse,
+    parse_period, report_csv,
+};
+pub use sheets::{CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, add_csv, add_xlsx, to_xlsx};
+pub use store::{Backend, RegistryVersion, Store, StoreOptions, backend_of, redact};

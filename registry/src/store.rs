@@ -51,6 +51,11 @@ impl Default for StoreOptions {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// Connections for quota counters. On SQLite these commit with
+    /// `synchronous=NORMAL`: a counter update is not worth an fsync of its own,
+    /// it reaches the disk with the next log commit (or WAL checkpoint), and a
+    /// process crash loses nothing; on PostgreSQL it is the same pool.
+    usage_pool: AnyPool,
     backend: Backend,
 }
 
@@ -107,33 +112,21 @@ impl Store {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_owned(),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; FULL makes every
-                        // commit of a log batch durable before it is acknowledged.
-                        sqlx::raw_sql(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                        )
-                        .execute(&mut *conn)
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await
-            .map_err(StoreError::Connect)?;
+        let pool = connect(&url, backend, options, "FULL").await?;
+        let usage_pool = match backend {
+            Backend::Sqlite => connect(&url, backend, options, "NORMAL").await?,
+            Backend::Postgres => pool.clone(),
+        };
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            usage_pool,
+            backend,
+        })
     }
 
     /// The backend.
@@ -144,6 +137,11 @@ impl Store {
     /// The connection pool, for the modules of this crate.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for quota counters.
+    pub(crate) fn usage_pool(&self) -> &AnyPool {
+        &self.usage_pool
     }
 
     /// Whether the store answers now.
@@ -158,15 +156,19 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.usage_pool.close().await;
     }
 
-    /// Stores `data` as a new registry version unless the latest version holds the
-    /// same content. Returns the version in force and whether it is new.
+    /// Stores `data` as a new registry version in force from `effective_ms`,
+    /// unless the latest version holds the same content with the same effective
+    /// time. Returns the version and whether it is new. The import is one
+    /// transaction: a failure leaves no partial version.
     pub async fn import_registry(
         &self,
         data: &RegistryData,
         source: &str,
         now_ms: i64,
+        effective_ms: i64,
     ) -> Result<(i64, bool), RegistryError> {
         let members = canonical(&data.members)?;
         let catalogue = canonical(&data.catalogue)?;
@@ -179,12 +181,10 @@ impl Store {
             .begin()
             .await
             .map_err(StoreError::query("starting a registry import"))?;
-        let latest = sqlx::query(
-            "SELECT version, content_hash FROM registry_versions ORDER BY version DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::query("reading the latest registry version"))?;
+        let latest = sqlx::query("SELECT version, content_hash, effective_ms FROM registry_versions ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::query("reading the latest registry version"))?;
         let next = match latest {
             Some(row) => {
                 let version: i64 = row
@@ -193,7 +193,10 @@ impl Store {
                 let stored: String = row
                     .try_get(1)
                     .map_err(StoreError::query("reading the latest registry version"))?;
-                if stored == hash {
+                let effective: i64 = row
+                    .try_get(2)
+                    .map_err(StoreError::query("reading the latest registry version"))?;
+                if stored == hash && effective <= effective_ms {
                     return Ok((version, false));
                 }
                 version + 1
@@ -204,7 +207,7 @@ impl Store {
             .bind(next)
             .bind(&hash)
             .bind(now_ms)
-            .bind(now_ms)
+            .bind(effective_ms)
             .bind(source)
             .execute(&mut *tx)
             .await
@@ -228,22 +231,66 @@ impl Store {
         Ok((next, true))
     }
 
-    /// The latest registry version and its data.
-    pub async fn latest_registry(&self) -> Result<(i64, RegistryData), RegistryError> {
-        let row =
-            sqlx::query("SELECT version FROM registry_versions ORDER BY version DESC LIMIT 1")
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(StoreError::query("reading the latest registry version"))?
-                .ok_or(RegistryError::Empty)?;
-        let version: i64 = row
-            .try_get(0)
-            .map_err(StoreError::query("reading the latest registry version"))?;
+    /// Every registry version, oldest first.
+    pub async fn registry_versions(&self) -> Result<Vec<RegistryVersion>, StoreError> {
+        let rows = sqlx::query("SELECT version, content_hash, created_ms, effective_ms, source FROM registry_versions ORDER BY version")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("listing registry versions"))?;
+        rows.into_iter()
+            .map(|row| {
+                let e = StoreError::query("listing registry versions");
+                Ok(RegistryVersion {
+                    version: row.try_get(0).map_err(e)?,
+                    content_hash: row
+                        .try_get(1)
+                        .map_err(StoreError::query("listing registry versions"))?,
+                    created_ms: row
+                        .try_get(2)
+                        .map_err(StoreError::query("listing registry versions"))?,
+                    effective_ms: row
+                        .try_get(3)
+                        .map_err(StoreError::query("listing registry versions"))?,
+                    source: row
+                        .try_get(4)
+                        .map_err(StoreError::query("listing registry versions"))?,
+                })
+            })
+            .collect()
+    }
+
+    /// The number of the version in force at `now_ms`: the newest whose
+    /// effective time has come.
+    pub async fn registry_version_at(&self, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        sqlx::query("SELECT version FROM registry_versions WHERE effective_ms <= $1 ORDER BY version DESC LIMIT 1")
+            .bind(now_ms)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::query("reading the registry version in force"))?
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(StoreError::query("reading the registry version in force"))
+    }
+
+    /// The version in force at `now_ms` and its data.
+    pub async fn registry_at(&self, now_ms: i64) -> Result<(i64, RegistryData), RegistryError> {
+        let version = self
+            .registry_version_at(now_ms)
+            .await?
+            .ok_or(RegistryError::Empty)?;
+        Ok((version, self.registry_version(version).await?))
+    }
+
+    /// The data of one registry version.
+    pub async fn registry_version(&self, version: i64) -> Result<RegistryData, RegistryError> {
         let rows = sqlx::query("SELECT kind, body FROM registry_documents WHERE version = $1")
             .bind(version)
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query("reading registry documents"))?;
+        if rows.is_empty() {
+            return Err(RegistryError::NoSuchVersion(version));
+        }
         let mut data = RegistryData::default();
         for row in rows {
             let kind: String = row
@@ -267,8 +314,53 @@ impl Store {
                 }
             }
         }
-        Ok((version, data))
+        Ok(data)
     }
+}
+
+/// One imported registry version.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RegistryVersion {
+    /// The version number, from 1.
+    pub version: i64,
+    /// SHA-256 of its canonical documents.
+    pub content_hash: String,
+    /// When it was imported (Unix milliseconds).
+    pub created_ms: i64,
+    /// When it takes effect (Unix milliseconds).
+    pub effective_ms: i64,
+    /// The files it came from.
+    pub source: String,
+}
+
+async fn connect(
+    url: &str,
+    backend: Backend,
+    options: &StoreOptions,
+    synchronous: &'static str,
+) -> Result<AnyPool, StoreError> {
+    AnyPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers run beside the writer; FULL makes every
+                    // commit of a log batch durable before it is acknowledged.
+                    let pragmas = format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+                    );
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(StoreError::Connect)
 }
 
 fn canonical<T: serde::Serialize>(value: &T) -> Result<String, RegistryError> {

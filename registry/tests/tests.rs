@@ -6,7 +6,9 @@
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
-    reason = "test helpers: a panic is a failing test"
+    clippy::cast_possible_truncation,
+    clippy::type_complexity,
+    reason = "test code: a panic is a failing test, and fixtures are small"
 )]
 use std::collections::HashSet;
 
@@ -156,7 +158,7 @@ async fn importing_the_same_content_twice_makes_one_version() {
         .unwrap();
         assert_eq!(
             store
-                .import_registry(&data, "members.toml", 1)
+                .import_registry(&data, "members.toml", 1, 1)
                 .await
                 .unwrap(),
             (1, true),
@@ -164,7 +166,7 @@ async fn importing_the_same_content_twice_makes_one_version() {
         );
         assert_eq!(
             store
-                .import_registry(&data, "members.toml", 2)
+                .import_registry(&data, "members.toml", 2, 2)
                 .await
                 .unwrap(),
             (1, false),
@@ -173,14 +175,417 @@ async fn importing_the_same_content_twice_makes_one_version() {
         data.members[0].name = "浙江省".into();
         assert_eq!(
             store
-                .import_registry(&data, "members.toml", 3)
+                .import_registry(&data, "members.toml", 3, 3)
                 .await
                 .unwrap(),
             (2, true),
             "{url}"
         );
-        let (version, back) = store.latest_registry().await.unwrap();
+        let (version, back) = store.registry_at(i64::MAX).await.unwrap();
         assert_eq!(version, 2);
         assert_eq!(back, data);
+    }
+}
+
+fn demo_registry() -> RegistryData {
+    let mut data = RegistryData::default();
+    for (name, text) in [
+        (
+            "members.toml",
+            include_str!("../../conformance/demo/registry/members.toml"),
+        ),
+        (
+            "catalogue.toml",
+            include_str!("../../conformance/demo/registry/catalogue.toml"),
+        ),
+        (
+            "responsibility-list.toml",
+            include_str!("../../conformance/demo/registry/responsibility-list.toml"),
+        ),
+    ] {
+        yrdx_registry::add_toml(&mut data, name, text).unwrap();
+    }
+    data
+}
+
+#[tokio::test]
+async fn versions_take_effect_at_their_time() {
+    for (url, store) in stores("effective_versions").await {
+        let mut data = demo_registry();
+        store
+            .import_registry(&data, "v1", 1_000, 1_000)
+            .await
+            .unwrap();
+        data.members[0].name = "renamed".into();
+        // Imported now, in force only from t = 5000.
+        assert_eq!(
+            store
+                .import_registry(&data, "v2", 2_000, 5_000)
+                .await
+                .unwrap(),
+            (2, true),
+            "{url}"
+        );
+        assert_eq!(store.registry_version_at(4_999).await.unwrap(), Some(1));
+        assert_eq!(store.registry_version_at(5_000).await.unwrap(), Some(2));
+        assert_eq!(store.registry_version_at(999).await.unwrap(), None);
+        let versions = store.registry_versions().await.unwrap();
+        assert_eq!(
+            versions
+                .iter()
+                .map(|v| (v.version, v.effective_ms))
+                .collect::<Vec<_>>(),
+            vec![(1, 1_000), (2, 5_000)]
+        );
+        assert!(matches!(
+            store.registry_version(9).await,
+            Err(yrdx_registry::RegistryError::NoSuchVersion(9))
+        ));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn period_quotas_are_exact_under_concurrent_calls() {
+    for (url, store) in stores("quota_exact").await {
+        let quota = yrdx_registry::Quota {
+            per_day: Some(50),
+            per_month: Some(70),
+            ..Default::default()
+        };
+        let now = time::macros::datetime!(2026-11-26 03:00 UTC);
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = store.clone();
+            // Two consumers share nothing: each has its own 50 a day.
+            let consumer = if i % 4 == 0 {
+                "zj:11330000002482028A:data"
+            } else {
+                "js:11320000014000118J:data"
+            };
+            tasks.push(tokio::spawn(async move {
+                (
+                    consumer,
+                    store
+                        .take_quota("RL-2026-00001", consumer, &quota, now)
+                        .await
+                        .unwrap(),
+                )
+            }));
+        }
+        let mut granted = std::collections::HashMap::new();
+        for t in tasks {
+            let (consumer, taken) = t.await.unwrap();
+            match taken {
+                yrdx_registry::Taken::Granted { .. } => *granted.entry(consumer).or_insert(0) += 1,
+                yrdx_registry::Taken::Exhausted {
+                    period,
+                    retry_after_s,
+                } => {
+                    assert_eq!(period, yrdx_registry::QuotaPeriod::Day);
+                    // 03:00 UTC is 11:00 in Shanghai: 13 hours to midnight.
+                    assert_eq!(retry_after_s, 13 * 3600);
+                }
+            }
+        }
+        assert_eq!(
+            granted.get("js:11320000014000118J:data"),
+            Some(&50),
+            "{url}"
+        );
+        assert_eq!(
+            granted.get("zj:11330000002482028A:data"),
+            Some(&50),
+            "{url}"
+        );
+        let usage = store
+            .quota_usage("RL-2026-00001", "d:2026-11-26")
+            .await
+            .unwrap();
+        assert_eq!(
+            usage,
+            vec![
+                ("js:11320000014000118J:data".into(), 50),
+                ("zj:11330000002482028A:data".into(), 50)
+            ]
+        );
+        // The next day, the month's 70 still bound: 20 more for js.
+        let tomorrow = now + time::Duration::days(1);
+        let mut more = 0;
+        for _ in 0..30 {
+            if matches!(
+                store
+                    .take_quota(
+                        "RL-2026-00001",
+                        "js:11320000014000118J:data",
+                        &quota,
+                        tomorrow
+                    )
+                    .await
+                    .unwrap(),
+                yrdx_registry::Taken::Granted { .. }
+            ) {
+                more += 1;
+            }
+        }
+        assert_eq!(more, 20, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn the_registry_round_trips_through_the_store_and_a_spreadsheet() {
+    for (url, store) in stores("xlsx_round_trip").await {
+        let data = demo_registry();
+        let (v1, _) = store.import_registry(&data, "toml", 1, 1).await.unwrap();
+        let stored = store.registry_version(v1).await.unwrap();
+        let xlsx = yrdx_registry::to_xlsx(&stored).unwrap();
+        let mut back = RegistryData::default();
+        yrdx_registry::add_xlsx(&mut back, "export.xlsx", &xlsx).unwrap();
+        assert_eq!(back, data, "{url}");
+        // Importing the spreadsheet makes no new version: same content.
+        assert_eq!(
+            store
+                .import_registry(&back, "export.xlsx", 2, 1)
+                .await
+                .unwrap(),
+            (v1, false)
+        );
+        // And TOML export reads back the same too.
+        let toml = yrdx_registry::to_toml(&stored).unwrap();
+        let mut again = RegistryData::default();
+        yrdx_registry::add_toml(&mut again, "export.toml", &toml).unwrap();
+        assert_eq!(again, data);
+    }
+}
+
+#[test]
+fn a_malformed_spreadsheet_names_file_sheet_row_and_column() {
+    let mut data = demo_registry();
+    data.list.truncate(2);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name("责任清单").unwrap();
+    let headers = [
+        "清单编号",
+        "信息资源代码",
+        "提供方",
+        "用途",
+        "共享数据项",
+        "使用方",
+        "答复时限（毫秒）",
+        "生效日期",
+        "失效日期",
+        "状态",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let good = [
+        "RL-2026-00001",
+        "YRD-SCJG-0001",
+        "zj:11330000002482028A:data",
+        "核验",
+        "name",
+        "js:11320000014000118J:data",
+        "3000",
+        "2026-01-01",
+        "2026-12-31",
+        "有效",
+    ];
+    for (c, v) in good.iter().enumerate() {
+        ws.write_string(1, c as u16, *v).unwrap();
+    }
+    let mut bad = good;
+    bad[0] = "RL-2026-00002";
+    bad[6] = "三秒";
+    for (c, v) in bad.iter().enumerate() {
+        ws.write_string(2, c as u16, *v).unwrap();
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let mut out = RegistryData::default();
+    match yrdx_registry::add_xlsx(&mut out, "江苏责任清单.xlsx", &bytes) {
+        Err(yrdx_registry::RegistryError::Sheet {
+            file,
+            sheet,
+            row,
+            column,
+            problem,
+        }) => {
+            assert_eq!(
+                (file.as_str(), sheet.as_str(), row, column.as_str()),
+                ("江苏责任清单.xlsx", "责任清单", 3, "答复时限（毫秒）")
+            );
+            assert!(problem.contains("三秒"), "{problem}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        yrdx_registry::add_xlsx(&mut out, "x.xlsx", b"not a zip"),
+        Err(yrdx_registry::RegistryError::File { .. })
+    ));
+}
+
+#[tokio::test]
+async fn fulfilment_figures_match_a_hand_computed_fixture() {
+    for (url, store) in stores("fulfilment").await {
+        let data = demo_registry();
+        let registry = yrdx_registry::Registry::build(1, data).unwrap();
+        let log = AuditLog::open(
+            store.clone(),
+            "test/log",
+            HashAlg::Sha256,
+            0,
+            LogOptions::default(),
+        )
+        .await
+        .unwrap();
+        let js = "js:11320000014000118J:data";
+        let ah = "ah:113400000029868223:data";
+        let zj = "zj:11330000002482028A:data";
+        // (time, consumer, entry, code, latency ms)
+        let rows: &[(&str, Option<&str>, Option<&str>, Option<&str>, u64)] = &[
+            (
+                "2026-11-02T01:00:00Z",
+                Some(js),
+                Some("RL-2026-00001"),
+                None,
+                100,
+            ),
+            (
+                "2026-11-02T02:00:00Z",
+                Some(js),
+                Some("RL-2026-00001"),
+                None,
+                300,
+            ),
+            (
+                "2026-11-02T03:00:00Z",
+                Some(js),
+                Some("RL-2026-00001"),
+                None,
+                3500,
+            ),
+            (
+                "2026-11-02T04:00:00Z",
+                Some(js),
+                Some("RL-2026-00001"),
+                Some("quota_exhausted"),
+                1,
+            ),
+            (
+                "2026-11-03T01:00:00Z",
+                Some(ah),
+                Some("RL-2026-00001"),
+                Some("upstream_timeout"),
+                3000,
+            ),
+            (
+                "2026-11-03T02:00:00Z",
+                Some(ah),
+                Some("RL-2026-00001"),
+                Some("record_not_found"),
+                20,
+            ),
+            (
+                "2026-11-04T01:00:00Z",
+                Some(zj),
+                None,
+                Some("not_in_responsibility_list"),
+                1,
+            ),
+            (
+                "2026-11-04T02:00:00Z",
+                Some(zj),
+                None,
+                Some("not_in_responsibility_list"),
+                1,
+            ),
+            (
+                "2026-11-05T01:00:00Z",
+                None,
+                None,
+                Some("no_client_certificate"),
+                1,
+            ),
+            // Outside the period (October, China Standard Time).
+            (
+                "2026-10-31T15:59:59Z",
+                Some(js),
+                Some("RL-2026-00001"),
+                None,
+                100,
+            ),
+        ];
+        for (i, (t, consumer, entry, code, ms)) in rows.iter().enumerate() {
+            let mut r = record(i);
+            r.time = (*t).into();
+            r.consumer = consumer.map(str::to_owned);
+            r.entry = entry.map(str::to_owned);
+            r.outcome = if code.is_none() {
+                Outcome::Served
+            } else {
+                Outcome::Refused
+            };
+            r.code = code.map(str::to_owned);
+            r.latency_us = ms * 1000;
+            let ts = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+            log.append(
+                &r,
+                i64::try_from(ts.unix_timestamp_nanos() / 1_000_000).unwrap(),
+            )
+            .await
+            .unwrap();
+        }
+        let report = store
+            .fulfilment(&registry, &yrdx_registry::parse_period("2026-11").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.exchanges, report.served, report.refused),
+            (9, 3, 6),
+            "{url}"
+        );
+        let a = report
+            .entries
+            .iter()
+            .find(|e| e.entry == "RL-2026-00001")
+            .unwrap();
+        assert_eq!(
+            (a.calls, a.served, a.reached_provider, a.over_deadline),
+            (6, 3, 5, 1)
+        );
+        assert_eq!(a.refused.get("quota_exhausted"), Some(&1));
+        assert_eq!(a.provider_success_rate, Some(0.8));
+        let l = a.latency_ms.clone().unwrap();
+        assert_eq!((l.p50, l.p95, l.p99), (300.0, 3500.0, 3500.0));
+        assert_eq!(
+            (
+                a.quota.counted_calls,
+                a.quota.max_calls_in_a_day,
+                a.quota.refused
+            ),
+            (5, 3, 1)
+        );
+        assert_eq!(report.entries.len(), 1, "only entries with calls get a row");
+        assert!(report.never_used.contains(&"RL-2026-00002".to_owned()));
+        assert!(!report.never_used.contains(&"RL-2026-00001".to_owned()));
+        assert_eq!(
+            report
+                .refused_without_entry
+                .get("not_in_responsibility_list"),
+            Some(&2)
+        );
+        assert_eq!(
+            report.refused_without_entry.get("no_client_certificate"),
+            Some(&1)
+        );
+        let most: Vec<(&str, u64)> = report
+            .consumers_refused_most
+            .iter()
+            .map(|c| (c.consumer.as_str(), c.refused))
+            .collect();
+        assert_eq!(most, vec![(ah, 2), (zj, 2), (js, 1)]);
+        let csv = yrdx_registry::report_csv(&report);
+        assert!(csv.lines().nth(1).unwrap().starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,6,3,3,5,0.8000,300,3500,3500,3000,1"), "{csv}");
     }
 }

@@ -13,6 +13,7 @@ pub mod authorize;
 pub mod identify;
 pub mod map_request;
 pub mod map_response;
+pub mod meter;
 pub mod minimise;
 pub mod request;
 pub mod upstream;
@@ -71,6 +72,8 @@ pub struct Exchange {
     pub mapping: Option<String>,
     /// Seal verification summary.
     pub seal: Option<Value>,
+    /// Time spent per stage, for metrics.
+    pub stages: Vec<(&'static str, Duration)>,
 }
 
 impl Exchange {
@@ -100,7 +103,13 @@ impl Exchange {
             native_digest: None,
             mapping: None,
             seal: None,
+            stages: Vec::new(),
         }
+    }
+
+    /// Notes that `stage` ran from `since` until now.
+    pub fn timed(&mut self, stage: &'static str, since: Instant) {
+        self.stages.push((stage, since.elapsed()));
     }
 
     /// `hex(SHA-256(salt ‖ bytes))`.
@@ -131,9 +140,10 @@ pub async fn exchange(
     resource: &str,
     body: &[u8],
 ) -> Result<Served, Problem> {
-    // One registry snapshot for the whole exchange, so a reload never changes the
-    // rules half-way through.
-    let registry = app.registry();
+    // One snapshot for the whole exchange, so a reload never changes the rules
+    // half-way through.
+    let snapshot = app.snapshot();
+    let registry = &snapshot.registry;
     if registry.resource(resource).is_some() {
         cx.resource = Some(resource.to_owned());
     }
@@ -142,10 +152,11 @@ pub async fn exchange(
     // because nothing else may be looked at for an unknown caller. A member its
     // own region vouches for is recorded even when unregistered or suspended; an
     // impostor's claim is not.
-    if let Peer::Member(m) = peer {
-        cx.consumer = Some(m.to_string());
+    let t = Instant::now();
+    if let Peer::Member { id, .. } = peer {
+        cx.consumer = Some(id.to_string());
     }
-    let consumer = identify::run(&registry, peer)?;
+    let consumer = identify::run(registry, peer)?;
 
     // parse: the body is bounded and strictly shaped before it is interpreted.
     cx.request_digest = Some(cx.digest(body));
@@ -155,22 +166,21 @@ pub async fn exchange(
     cx.purpose = Some(format!("sha256:{}", cx.digest(request.purpose.as_bytes())));
 
     // authorize: the responsibility list picks the entry and thereby the provider.
-    let grant = authorize::run(
-        &registry,
-        &consumer,
-        resource,
-        &request.purpose,
-        request.provider.as_deref(),
-        &request.key,
-        cx.received,
-    )?;
+    let grant = authorize::run(registry, &consumer, resource, &request, cx.received)?;
     cx.entry = Some(grant.entry.id.clone());
     cx.provider = Some(grant.entry.provider.to_string());
     // Listed purposes are the list's own words, not the consumer's free text.
     cx.purpose = Some(request.purpose.clone());
+    cx.timed("authorize", t);
 
-    let mappings = app.mappings();
-    let mapping = mappings
+    // meter: quotas are spent only on calls the list allows, before the provider
+    // is troubled.
+    let t = Instant::now();
+    meter::run(app, &snapshot.meters, &grant, &consumer, cx.received).await?;
+    cx.timed("meter", t);
+
+    let mapping = snapshot
+        .mappings
         .get(&grant.entry.provider, resource)
         .ok_or(Problem::Internal)?;
     let schema = registry.schema(resource).ok_or(Problem::Internal)?;
@@ -181,6 +191,7 @@ pub async fn exchange(
 
     // upstream: the only stage that waits on another organisation, bounded by the
     // entry's reply deadline.
+    let t = Instant::now();
     let endpoint = grant
         .provider
         .endpoint
@@ -193,7 +204,9 @@ pub async fn exchange(
             &native,
             Duration::from_millis(grant.entry.deadline_ms),
         )
-        .await?;
+        .await;
+    cx.timed("upstream", t);
+    let answer = answer?;
     cx.native_digest = Some(cx.digest(&answer.body));
     match answer.status {
         200..=299 => {}
@@ -202,6 +215,7 @@ pub async fn exchange(
     }
 
     // map response: native → catalogue, every item type-checked.
+    let t = Instant::now();
     let mut data = map_response::run(mapping, schema, &answer)?;
 
     // minimise: only granted (and asked-for) items leave the gateway.
@@ -210,6 +224,7 @@ pub async fn exchange(
     cx.withheld = kept.withheld;
     let canonical = serde_json_canonicalizer::to_vec(&data).map_err(|_| Problem::Internal)?;
     cx.response_digest = Some(cx.digest(&canonical));
+    cx.timed("map_response", t);
 
     Ok(Served {
         resource: resource.to_owned(),

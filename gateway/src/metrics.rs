@@ -1,0 +1,157 @@
+//! Prometheus metrics, served as text on the admin listener's `/metrics`.
+//! Every label set is bounded: resources only when they are in the catalogue,
+//! problem codes from the fixed list, regions from the four — never request
+//! ids, keys or free text.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of an exchange outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExchangeLabels {
+    /// `exchange`, `tls`, …
+    pub api: &'static str,
+    /// `served` or `refused`.
+    pub outcome: &'static str,
+    /// Problem code, or `-`.
+    pub code: &'static str,
+    /// Catalogue resource, or `-`.
+    pub resource: String,
+    /// Consumer's region, or `-`.
+    pub consumer_region: &'static str,
+    /// Provider's region, or `-`.
+    pub provider_region: &'static str,
+}
+
+/// Labels of a pipeline stage timing.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabels {
+    /// The stage.
+    pub stage: &'static str,
+}
+
+/// Labels of a quota refusal.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EntryLabels {
+    /// The list entry.
+    pub entry: String,
+}
+
+/// Labels of an upstream error.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabels {
+    /// The provider's region.
+    pub provider_region: &'static str,
+    /// The problem code.
+    pub code: &'static str,
+}
+
+/// Labels of a store error.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreLabels {
+    /// What failed: `log_append`, `quota`.
+    pub operation: &'static str,
+}
+
+/// The gateway's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Exchanges by outcome.
+    pub exchanges: Family<ExchangeLabels, Counter>,
+    /// Time per pipeline stage.
+    pub stages: Family<StageLabels, Histogram>,
+    /// Quota refusals per entry.
+    pub quota_refusals: Family<EntryLabels, Counter>,
+    /// Upstream errors per provider region and code.
+    pub upstream_errors: Family<UpstreamLabels, Counter>,
+    /// Store errors.
+    pub store_errors: Family<StoreLabels, Counter>,
+    /// The registry version in force.
+    pub registry_version: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms to about 8 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("yrdx");
+        let exchanges = Family::<ExchangeLabels, Counter>::default();
+        registry.register(
+            "exchanges",
+            "Exchanges answered (or refused at TLS), by outcome",
+            exchanges.clone(),
+        );
+        let stages = Family::<StageLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "stage_duration_seconds",
+            "Time spent in each pipeline stage",
+            stages.clone(),
+        );
+        let quota_refusals = Family::<EntryLabels, Counter>::default();
+        registry.register(
+            "quota_refusals",
+            "Calls refused for a rate or period quota, by list entry",
+            quota_refusals.clone(),
+        );
+        let upstream_errors = Family::<UpstreamLabels, Counter>::default();
+        registry.register(
+            "upstream_errors",
+            "Provider calls that failed, by provider region and problem code",
+            upstream_errors.clone(),
+        );
+        let store_errors = Family::<StoreLabels, Counter>::default();
+        registry.register(
+            "store_errors",
+            "Store operations that failed",
+            store_errors.clone(),
+        );
+        let registry_version = Gauge::default();
+        registry.register(
+            "registry_version",
+            "The registry version in force",
+            registry_version.clone(),
+        );
+        Metrics {
+            registry,
+            exchanges,
+            stages,
+            quota_refusals,
+            upstream_errors,
+            store_errors,
+            registry_version,
+        }
+    }
+}
+
+impl Metrics {
+    /// Records a stage's time.
+    pub fn stage(&self, stage: &'static str, took: Duration) {
+        self.stages
+            .get_or_create(&StageLabels { stage })
+            .observe(took.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// The content type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;

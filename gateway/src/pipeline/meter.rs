@@ -1,0 +1,117 @@
+//! Meter: the entry's quotas for this consumer. The per-second rate (with its
+//! burst) is kept in memory by governor, one limiter per entry keyed by
+//! consumer — the keys are the entry's listed consumers, so memory is bounded
+//! by the list. Per-day and per-month counts are exact in the store. A call
+//! counts when it passes the meter, whatever the provider then does: the quota
+//! protects the provider.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota as Rate, RateLimiter};
+use time::OffsetDateTime;
+use yrdx_registry::{Grant, Registry, Taken};
+use yrdx_signing::MemberId;
+
+use crate::problem::Problem;
+use crate::state::App;
+
+/// The per-second limiters of every entry with a rate.
+#[derive(Debug, Default)]
+pub struct Meters {
+    per_entry: HashMap<String, Limiter>,
+}
+
+#[derive(Debug, Clone)]
+struct Limiter {
+    per_second: u32,
+    burst: u32,
+    limiter: Arc<DefaultKeyedRateLimiter<MemberId>>,
+}
+
+impl Meters {
+    /// Limiters for `registry`'s entries; an entry whose rate did not change
+    /// keeps its limiter (and its state) from `previous`.
+    pub fn build(registry: &Registry, previous: Option<&Meters>) -> Meters {
+        let mut per_entry = HashMap::new();
+        for entry in registry.entries() {
+            let Some(per_second) = entry.quota.per_second else {
+                continue;
+            };
+            let burst = entry.quota.burst.unwrap_or(per_second);
+            if let Some(old) = previous
+                .and_then(|p| p.per_entry.get(&entry.id))
+                .filter(|l| l.per_second == per_second && l.burst == burst)
+            {
+                per_entry.insert(entry.id.clone(), old.clone());
+                continue;
+            }
+            let (Some(rate), Some(b)) = (NonZeroU32::new(per_second), NonZeroU32::new(burst))
+            else {
+                continue;
+            };
+            per_entry.insert(
+                entry.id.clone(),
+                Limiter {
+                    per_second,
+                    burst,
+                    limiter: Arc::new(RateLimiter::dashmap(Rate::per_second(rate).allow_burst(b))),
+                },
+            );
+        }
+        Meters { per_entry }
+    }
+
+    /// Takes one call from the entry's rate; on refusal, the seconds until a
+    /// call would pass (at least 1).
+    pub fn check_rate(&self, entry: &str, consumer: &MemberId) -> Result<(), u64> {
+        let Some(l) = self.per_entry.get(entry) else {
+            return Ok(());
+        };
+        l.limiter.check_key(consumer).map_err(|not_until| {
+            let wait = not_until.wait_time_from(l.limiter.clock().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+}
+
+/// Applies the entry's rate and period quotas.
+pub async fn run(
+    app: &App,
+    meters: &Meters,
+    grant: &Grant<'_>,
+    consumer: &MemberId,
+    now: OffsetDateTime,
+) -> Result<(), Problem> {
+    let entry = &grant.entry.id;
+    let refuse = |retry_after_s: u64| {
+        app.metrics
+            .quota_refusals
+            .get_or_create(&crate::metrics::EntryLabels {
+                entry: entry.clone(),
+            })
+            .inc();
+        Problem::QuotaExhausted {
+            retry_after_s: retry_after_s.max(1),
+        }
+    };
+    meters.check_rate(entry, consumer).map_err(refuse)?;
+    match app
+        .store
+        .take_quota(entry, &consumer.to_string(), &grant.entry.quota, now)
+        .await
+    {
+        Ok(Taken::Granted { .. }) => Ok(()),
+        Ok(Taken::Exhausted { retry_after_s, .. }) => Err(refuse(retry_after_s)),
+        Err(e) => {
+            tracing::error!(error = %e, "quota store unavailable; refusing");
+            app.metrics
+                .store_errors
+                .get_or_create(&crate::metrics::StoreLabels { operation: "quota" })
+                .inc();
+            Err(Problem::StoreUnavailable)
+        }
+    }
+}

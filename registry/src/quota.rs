@@ -1,0 +1,199 @@
+//! Period quotas in the store: per-day and per-month counts per list entry and
+//! consumer, taken with one conditional upsert per period inside one
+//! transaction, so the count never passes the limit — under concurrent requests
+//! and across gateway nodes — and survives restarts.
+
+use sqlx::Row;
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use crate::error::StoreError;
+use crate::model::Quota;
+use crate::store::Store;
+
+/// China Standard Time: days and months of quotas are counted in it.
+pub const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
+    Ok(o) => o,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// Which period ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotaPeriod {
+    /// The calendar day.
+    Day,
+    /// The calendar month.
+    Month,
+}
+
+/// The result of taking one call from an entry's period quotas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// Taken; the counts after this call, where limited.
+    Granted {
+        /// Calls today, this one included.
+        day: Option<u64>,
+        /// Calls this month, this one included.
+        month: Option<u64>,
+    },
+    /// The period's limit is reached.
+    Exhausted {
+        /// Which period.
+        period: QuotaPeriod,
+        /// Seconds until it starts again.
+        retry_after_s: u64,
+    },
+}
+
+/// The period keys of `now`: `d:YYYY-MM-DD` and `m:YYYY-MM`, China Standard Time.
+pub fn period_keys(now: OffsetDateTime) -> (String, String) {
+    let d = now.to_offset(CST).date();
+    (
+        format!(
+            "d:{:04}-{:02}-{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        ),
+        format!("m:{:04}-{:02}", d.year(), u8::from(d.month())),
+    )
+}
+
+/// Seconds from `now` until the next day (or month) begins in China Standard Time.
+pub fn seconds_until_next(now: OffsetDateTime, period: QuotaPeriod) -> u64 {
+    let local = now.to_offset(CST);
+    let d = local.date();
+    let next: Option<Date> = match period {
+        QuotaPeriod::Day => d.next_day(),
+        QuotaPeriod::Month => {
+            let (y, m) = match d.month() {
+                Month::December => (d.year() + 1, Month::January),
+                m => (d.year(), m.next()),
+            };
+            Date::from_calendar_date(y, m, 1).ok()
+        }
+    };
+    next.map(|n| PrimitiveDateTime::new(n, Time::MIDNIGHT).assume_offset(CST))
+        .map(|start| (start - now).whole_seconds().max(1))
+        .and_then(|s| u64::try_from(s).ok())
+        .unwrap_or(86_400)
+}
+
+impl Store {
+    /// Takes one call from the period quotas of `entry` for `consumer`. Entries
+    /// without period limits are granted without touching the store.
+    pub async fn take_quota(
+        &self,
+        entry: &str,
+        consumer: &str,
+        quota: &Quota,
+        now: OffsetDateTime,
+    ) -> Result<Taken, StoreError> {
+        if quota.per_day.is_none() && quota.per_month.is_none() {
+            return Ok(Taken::Granted {
+                day: None,
+                month: None,
+            });
+        }
+        let (day_key, month_key) = period_keys(now);
+        let mut tx = self
+            .usage_pool()
+            .begin()
+            .await
+            .map_err(StoreError::query("starting a quota update"))?;
+        let mut counts = [None, None];
+        for (slot, (key, limit, period)) in [
+            (day_key, quota.per_day, QuotaPeriod::Day),
+            (month_key, quota.per_month, QuotaPeriod::Month),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let Some(limit) = limit else { continue };
+            let exhausted = Taken::Exhausted {
+                period,
+                retry_after_s: seconds_until_next(now, period),
+            };
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            if limit < 1 {
+                return Ok(exhausted);
+            }
+            let row = sqlx::query(
+                "INSERT INTO quota_usage (entry, consumer, period, count) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (entry, consumer, period) DO UPDATE SET count = quota_usage.count + 1 \
+                 WHERE quota_usage.count < $4 RETURNING count",
+            )
+            .bind(entry)
+            .bind(consumer)
+            .bind(&key)
+            .bind(limit)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::query("counting a quota"))?;
+            match row {
+                // Dropping the transaction rolls back the other period's count.
+                None => return Ok(exhausted),
+                Some(row) => {
+                    let count: i64 = row
+                        .try_get(0)
+                        .map_err(StoreError::query("counting a quota"))?;
+                    if let Some(c) = counts.get_mut(slot) {
+                        *c = u64::try_from(count).ok();
+                    }
+                }
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::query("committing a quota update"))?;
+        let [day, month] = counts;
+        Ok(Taken::Granted { day, month })
+    }
+
+    /// The count of calls of `entry` by every consumer in period `key`
+    /// (`d:…` or `m:…`), by consumer.
+    pub async fn quota_usage(
+        &self,
+        entry: &str,
+        key: &str,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = sqlx::query("SELECT consumer, count FROM quota_usage WHERE entry = $1 AND period = $2 ORDER BY consumer")
+            .bind(entry)
+            .bind(key)
+            .fetch_all(self.usage_pool())
+            .await
+            .map_err(StoreError::query("reading quota usage"))?;
+        rows.into_iter()
+            .map(|row| {
+                let consumer: String = row
+                    .try_get(0)
+                    .map_err(StoreError::query("reading quota usage"))?;
+                let count: i64 = row
+                    .try_get(1)
+                    .map_err(StoreError::query("reading quota usage"))?;
+                Ok((consumer, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn periods_are_china_standard_time() {
+        // 16:30 UTC on 31 January is already 1 February in Shanghai.
+        let now = datetime!(2026-01-31 16:30 UTC);
+        assert_eq!(
+            period_keys(now),
+            ("d:2026-02-01".into(), "m:2026-02".into())
+        );
+        assert_eq!(
+            seconds_until_next(now, QuotaPeriod::Day),
+            23 * 3600 + 30 * 60
+        );
+        let dec = datetime!(2026-12-31 15:59:59 UTC);
+        assert_eq!(seconds_until_next(dec, QuotaPeriod::Month), 1);
+    }
+}
