@@ -25,14 +25,39 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod asn1;
+mod crypto;
 mod digest;
 mod error;
 mod ident;
+mod ofd;
+mod report;
+mod ses;
+mod tsp;
+mod verify;
+mod x509;
 
 // The public interface.
+pub use crypto::{SM2_DEFAULT_SIGNER_ID, SignatureEncoding};
 pub use digest::{HashAlg, hex, sha256, sm3};
-pub use error::IdentError;
+pub use error::{Asn1Error, Asn1ErrorKind, CertError, CryptoError, IdentError, OfdError, TspError};
 pub use ident::{
     LICENCE_ID_ROOT, LicenceId, MEMBER_URI_PREFIX, MemberId, Region, Uscc, check_resident_id,
     mod37_36_check,
+};
+pub use ofd::{
+    OfdLimits, OfdReport, OfdSignatureReport, ReferenceCheck, verify_ofd, verify_ofd_with_limits,
+};
+pub use report::{
+    Details, Finding, MakerSignedForm, Outcome, Step, StepReport, StepStatus, Subject, Summary,
+    TimeSource, VerificationReport, VerifiedSeal, VerifiedSignature,
+};
+pub use ses::{
+    CertDigest, CertList, Deviation, MAX_SES_LEN, Picture, Seal, SealInfo, SealVersion, Signature,
+    parse_seal, parse_signature,
+};
+pub use tsp::TimestampInfo;
+pub use verify::{verify_seal, verify_signature};
+pub use x509::{
+    CertPurpose, MAX_CHAIN_LEN, RevocationNote, RevocationStatus, TrustStore, ValidatedChain,
 };
