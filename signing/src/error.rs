@@ -216,7 +216,7 @@ pub enum CertError {
     #[error("CRL is malformed: {0}")]
     MalformedCrl(String),
     /// The relevant time is before `notBefore`.
-    #[error("certificate `{subject}` is not valid before {not_before}, checked at {at}")]
+    #[error("certificate `{subject}` is not valid before {}, checked at {}", rfc3339(.not_before), rfc3339(.at))]
     NotYetValid {
         /// Subject of the certificate.
         subject: String,
@@ -226,7 +226,7 @@ pub enum CertError {
         at: OffsetDateTime,
     },
     /// The relevant time is after `notAfter`.
-    #[error("certificate `{subject}` expired at {not_after}, checked at {at}")]
+    #[error("certificate `{subject}` expired at {}, checked at {}", rfc3339(.not_after), rfc3339(.at))]
     Expired {
         /// Subject of the certificate.
         subject: String,
@@ -282,7 +282,7 @@ pub enum CertError {
         max: usize,
     },
     /// The certificate was revoked at or before the relevant time.
-    #[error("certificate `{subject}` (serial {serial}) was revoked at {revoked_at}, before {at}")]
+    #[error("certificate `{subject}` (serial {serial}) was revoked at {}, before {}", rfc3339(.revoked_at), rfc3339(.at))]
     Revoked {
         /// The certificate.
         subject: String,
@@ -310,7 +310,7 @@ pub enum CertError {
         source: CryptoError,
     },
     /// A CRL from this issuer is there but not current at verification time.
-    #[error("CRL from `{issuer}` is not current at {at}")]
+    #[error("CRL from `{issuer}` is not current at {}", rfc3339(.at))]
     CrlNotCurrent {
         /// The CRL issuer.
         issuer: String,
@@ -447,4 +447,10 @@ pub enum OfdError {
         /// The limit.
         max: usize,
     },
+}
+
+/// Times in messages, as in reports: RFC 3339.
+pub(crate) fn rfc3339(t: &OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::crypto::SignatureEncoding;
 use crate::digest::HashAlg;
-use crate::error::{Asn1Error, CertError, CryptoError, TspError};
+use crate::error::{Asn1Error, CertError, CryptoError, TspError, rfc3339};
 use crate::ident::Region;
 use crate::ses::{Deviation, SealVersion};
 use crate::tsp::TimestampInfo;
@@ -127,7 +127,7 @@ pub enum Finding {
     #[error("signer certificate: {0}")]
     SignerCertificate(CertError),
     /// Step 3: the signing time is after the verification time.
-    #[error("signing time {signing_time} is after the verification time {at}")]
+    #[error("signing time {} is after the verification time {}", rfc3339(.signing_time), rfc3339(.at))]
     SigningTimeInFuture {
         /// The signing time.
         signing_time: OffsetDateTime,
@@ -188,7 +188,7 @@ pub enum Finding {
     #[error("seal maker certificate: {0}")]
     MakerCertificate(CertError),
     /// Step 6: signing (or checking) before the seal's validStart.
-    #[error("the seal is valid from {valid_start}, used at {at}")]
+    #[error("the seal is valid from {}, used at {}", rfc3339(.valid_start), rfc3339(.at))]
     SealNotYetValid {
         /// validStart.
         valid_start: OffsetDateTime,
@@ -196,7 +196,7 @@ pub enum Finding {
         at: OffsetDateTime,
     },
     /// Step 6: signing (or checking) after the seal's validEnd.
-    #[error("the seal expired at {valid_end}, used at {at}")]
+    #[error("the seal expired at {}, used at {}", rfc3339(.valid_end), rfc3339(.at))]
     SealExpired {
         /// validEnd.
         valid_end: OffsetDateTime,
