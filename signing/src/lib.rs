@@ -14,6 +14,22 @@
 //! - [`Region`], [`Uscc`], [`MemberId`], [`LicenceId`]: identifiers parsed once into
 //!   types that carry their check characters' guarantee.
 //! - [`HashAlg`]: SHA-256 or SM3, selectable per log and per document.
+//! - [`TrustStore`]: seal and timestamp trust anchors grouped by [`Region`], with
+//!   intermediates and CRLs — the seal PKI, configured apart from TLS trust.
+//! - [`verify_signature`], [`verify_seal`], [`verify_ofd`]: electronic signatures
+//!   (GM/T 0031 v1, GB/T 38540 v4 and v5) over data, seals alone, and OFD licence
+//!   files. Each returns a [`VerificationReport`] per signature: the seven steps of
+//!   the standard in order, an [`Outcome`] that is `valid`, `invalid` (with the
+//!   failed [`Step`] and a typed [`Finding`]) or `indeterminate`, the [`Details`] a
+//!   regulator needs, and a [`Summary`] for the audit log. Only the verifier makes
+//!   a [`VerifiedSignature`] or [`VerifiedSeal`].
+//! - [`parse_signature`], [`parse_seal`]: the parsed structures, borrowing the
+//!   received bytes, with the producer [`Deviation`]s that were tolerated.
+//!
+//! Verification needs no clock: the caller passes the verification time, and the
+//! signing time comes from the signature (its RFC 3161 timestamp if present,
+//! otherwise its timeInfo). Nothing here makes a seal; the test signer lives in
+//! `yrdx-conformance`. `docs/signing.md` describes the checks and their order.
 //!
 //! ```
 //! use yrdx_signing::{MemberId, Region};
@@ -22,6 +38,32 @@
 //! assert_eq!(member.region(), Region::Zj);
 //! assert_eq!(member.to_string(), "zj:11330000002482028A:licence");
 //! # Ok::<(), yrdx_signing::IdentError>(())
+//! ```
+//!
+//! Verifying a seal signature against a region's seal anchors:
+//!
+//! ```
+//! use time::macros::datetime;
+//! use yrdx_signing::{Outcome, Region, Step, TrustStore, verify_signature};
+//!
+//! # let root = include_bytes!("../../conformance/vectors/seals/trust/zj-seal-root.der");
+//! # let ca = include_bytes!("../../conformance/vectors/seals/trust/zj-seal-ca.der");
+//! # let signature = include_bytes!("../../conformance/vectors/seals/v4-certlist-valid.ses");
+//! # let data = include_bytes!("../../conformance/vectors/seals/data.txt");
+//! let mut trust = TrustStore::new();
+//! trust.add_seal_anchor(Region::Zj, root)?;
+//! trust.add_intermediate(ca)?;
+//!
+//! let at = datetime!(2026-01-01 00:00:00 UTC);
+//! let report = verify_signature(signature, data, &trust, at);
+//! assert_eq!(report.outcome(), Outcome::Valid);
+//! assert_eq!(report.verified_signature().map(|v| v.signer_region()), Some(Region::Zj));
+//!
+//! // The same signature over other bytes fails at step 5.
+//! let report = verify_signature(signature, b"other bytes", &trust, at);
+//! assert_eq!(report.outcome(), Outcome::Invalid);
+//! assert_eq!(report.failed_step(), Some(Step::DataHash));
+//! # Ok::<(), yrdx_signing::CertError>(())
 //! ```
 #![forbid(unsafe_code)]
 

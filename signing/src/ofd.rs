@@ -73,6 +73,11 @@ impl OfdReport {
     pub fn outcome(&self) -> Outcome {
         self.result
     }
+
+    /// One audit-log summary per signature, in order.
+    pub fn summaries(&self) -> Vec<crate::report::Summary> {
+        self.signatures.iter().map(|s| s.report.summary()).collect()
+    }
 }
 
 /// One signature of an OFD document.

@@ -108,6 +108,20 @@ impl TrustStore {
         Ok(blocks.len())
     }
 
+    /// A copy that trusts only `region`'s seal anchors (TSA anchors, intermediates
+    /// and CRLs are kept): for verifying a licence against its issuing region.
+    pub fn for_region(&self, region: Region) -> TrustStore {
+        TrustStore {
+            seal_anchors: self
+                .seal_anchors
+                .iter()
+                .filter(|(r, _)| *r == region)
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// Validates `leaf` up to a seal anchor (or a TSA anchor for
     /// [`CertPurpose::TimeStamping`]), with `extra` certificates offered as
     /// intermediates next to the store's own.

@@ -540,6 +540,21 @@ fn ofd_two_signatures_one_report_each() {
         .map(|s| s.report.verified_signature().unwrap().signer_region())
         .collect();
     assert_eq!(regions, vec![Region::Zj, Region::Sh]);
+    assert_eq!(report.summaries().len(), 2);
+    // Trusting Zhejiang's anchors only, the Shanghai signature has no anchor.
+    let zj_only = verify_ofd(
+        vector!("ofd-two-signatures.ofd"),
+        &trust().for_region(Region::Zj),
+        AT,
+    )
+    .unwrap();
+    assert_eq!(zj_only.outcome(), Outcome::Indeterminate);
+    expect(
+        &zj_only.signatures[1].report,
+        Outcome::Indeterminate,
+        Some(Step::SignerCertificate),
+        Some("unknown_anchor"),
+    );
 }
 
 #[test]
