@@ -375,6 +375,9 @@ pub struct Details {
     /// The signer certificate's subject.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
+    /// The signer certificate's serial number, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_serial: Option<String>,
     /// The signer's chain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer_chain: Option<ValidatedChain>,
@@ -590,13 +593,26 @@ impl VerificationReport {
     }
 
     /// The few fields the audit log records.
+    ///
+    /// The signer is the certificate subject for organisation seals. For personal
+    /// seals (type 2) the subject names a person (often with an identity number),
+    /// which the audit log must not hold, so the signer is given as
+    /// `serial:<hex>` of the certificate instead.
     pub fn summary(&self) -> Summary {
+        let signer = if self.details.seal_type == Some(2) {
+            self.details
+                .signer_serial
+                .as_ref()
+                .map(|s| format!("serial:{s}"))
+        } else {
+            self.details.signer.clone()
+        };
         Summary {
             result: self.outcome(),
             failed_step: self.failed_step(),
             code: self.reason().map(Finding::code),
             seal_id: self.details.seal_id.clone(),
-            signer: self.details.signer.clone(),
+            signer,
             signing_time: self.details.signing_time,
         }
     }
@@ -627,7 +643,8 @@ pub struct Summary {
     pub code: Option<&'static str>,
     /// esID, when the seal could be read.
     pub seal_id: Option<String>,
-    /// The signer's subject, when it could be read.
+    /// The signer's subject (organisation seals) or `serial:<hex>` (personal
+    /// seals), when the certificate could be read.
     pub signer: Option<String>,
     /// The signing time used.
     #[serde(with = "time::serde::rfc3339::option")]

@@ -119,6 +119,7 @@ pub(crate) fn verify_signature_with(
     let signer = parse_cert(sig.signer_cert, 0);
     if let Ok(cert) = &signer {
         r.details.signer = Some(cert.subject().to_string());
+        r.details.signer_serial = Some(crate::digest::hex(cert.raw_serial()));
     }
     let step2 = match (&alg, &signer) {
         (Err(e), _) => Err(Finding::SignerSignature(e.clone())),
@@ -472,12 +473,21 @@ mod tests {
     }
 
     #[test]
-    fn unused_error_type_is_linked() {
-        // CertError is part of Finding; make sure indeterminate mapping holds.
+    fn unknown_anchor_is_indeterminate() {
         let f = Finding::SignerCertificate(CertError::UnknownIssuer {
             subject: "a".into(),
             issuer: "b".into(),
         });
         assert!(f.is_indeterminate());
+    }
+
+    #[test]
+    fn personal_seals_are_summarised_without_the_subject() {
+        let mut r = Builder::new(Subject::Signature);
+        r.details.signer = Some("CN=Test Person, SERIALNUMBER=ID-0000".into());
+        r.details.signer_serial = Some("1001".into());
+        r.details.seal_type = Some(2);
+        let summary = r.finish().summary();
+        assert_eq!(summary.signer.as_deref(), Some("serial:1001"));
     }
 }
