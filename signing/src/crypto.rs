@@ -108,10 +108,10 @@ impl SigAlg {
             oid::RSA_SHA384 => SigAlg::RsaPkcs1(HashName::Sha384),
             oid::RSA_SHA512 => SigAlg::RsaPkcs1(HashName::Sha512),
             oid::ED25519 => SigAlg::Ed25519,
-            oid::RSA_PSS => SigAlg::RsaPss(pss_hash(params).ok_or_else(|| {
-                CryptoError::UnsupportedAlgorithm(format!("{alg} with these parameters"))
-            })?),
-            _ => return Err(CryptoError::UnsupportedAlgorithm(alg.to_string())),
+            oid::RSA_PSS => {
+                SigAlg::RsaPss(pss_hash(params).ok_or(CryptoError::UnsupportedAlgorithm(*alg))?)
+            }
+            _ => return Err(CryptoError::UnsupportedAlgorithm(*alg)),
         };
         Ok(found)
     }
@@ -191,8 +191,10 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, CryptoError> {
         (oid::EC_PUBLIC_KEY, Some(oid::P384)) => Ok(PublicKey::P384(key)),
         (oid::RSA, _) | (oid::RSA_PSS, _) => Ok(PublicKey::Rsa(key)),
         (oid::ED25519, _) => Ok(PublicKey::Ed25519(key)),
-        (alg, Some(curve)) => Err(CryptoError::UnsupportedKey(format!("{alg} on {curve}"))),
-        (alg, None) => Err(CryptoError::UnsupportedKey(alg.to_string())),
+        (_, Some(curve)) if alg_oid == oid::EC_PUBLIC_KEY => {
+            Err(CryptoError::UnsupportedKey(curve))
+        }
+        (algorithm, _) => Err(CryptoError::UnsupportedKey(algorithm)),
     }
 }
 
@@ -374,9 +376,7 @@ mod tests {
         let md5rsa = Oid::new_unwrap("1.2.840.113549.1.1.4");
         assert_eq!(
             SigAlg::from_oid(&md5rsa, None),
-            Err(CryptoError::UnsupportedAlgorithm(
-                "1.2.840.113549.1.1.4".into()
-            ))
+            Err(CryptoError::UnsupportedAlgorithm(md5rsa))
         );
     }
 

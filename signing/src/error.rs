@@ -170,12 +170,14 @@ pub enum Asn1ErrorKind {
 /// Why a signature value could not be verified.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CryptoError {
-    /// A signature algorithm this verifier does not implement.
+    /// A signature algorithm this verifier does not implement (or RSASSA-PSS with
+    /// parameters ring does not verify).
     #[error("unsupported signature algorithm {0}")]
-    UnsupportedAlgorithm(String),
-    /// A public key type or curve this verifier does not implement.
+    UnsupportedAlgorithm(der::asn1::ObjectIdentifier),
+    /// A public key this verifier does not implement: the SubjectPublicKeyInfo
+    /// algorithm, or for elliptic-curve keys the curve.
     #[error("unsupported public key {0}")]
-    UnsupportedKey(String),
+    UnsupportedKey(der::asn1::ObjectIdentifier),
     /// The key type does not fit the signature algorithm (an RSA key for SM2…).
     #[error("signature algorithm {algorithm} does not fit a {key} key")]
     KeyMismatch {
