@@ -816,6 +816,21 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        /// Arbitrary bytes, and arbitrary bytes inside a plausible outer SEQUENCE,
+        /// never panic either parser.
+        #[test]
+        fn parsers_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = parse_seal(&body);
+            let _ = parse_signature(&body);
+            let mut wrapped = vec![0x30, 0x82];
+            wrapped.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
+            wrapped.extend_from_slice(&body);
+            let _ = parse_seal(&wrapped);
+            let _ = parse_signature(&wrapped);
+        }
+    }
+
     #[test]
     fn octet_string_for_bit_string_is_reported() {
         let mut dev = Vec::new();
