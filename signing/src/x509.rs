@@ -9,6 +9,9 @@
 //! The seal PKI is configured apart from the TLS trust federation: a [`TrustStore`]
 //! holds only seal and timestamp anchors.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -45,7 +48,15 @@ pub struct TrustStore {
     intermediates: Vec<Vec<u8>>,
     crls: Vec<Vec<u8>>,
     crl_required: Vec<Region>,
+    /// Signatures between the store's own certificates and CRLs, checked once on
+    /// first use: they do not depend on the document. Reset by every `add_*`.
+    links: OnceLock<Links>,
 }
+
+/// SHA-256 pairs `(signed object, issuer certificate)` of store material whose
+/// signature verified.
+#[derive(Clone, Debug, Default)]
+struct Links(HashSet<([u8; 32], [u8; 32])>);
 
 impl TrustStore {
     /// An empty store: nothing is trusted.
@@ -57,6 +68,7 @@ impl TrustStore {
     pub fn add_seal_anchor(&mut self, region: Region, der: &[u8]) -> Result<(), CertError> {
         parse_cert(der, 0)?;
         self.seal_anchors.push((region, der.to_vec()));
+        self.links = OnceLock::new();
         Ok(())
     }
 
@@ -64,6 +76,7 @@ impl TrustStore {
     pub fn add_tsa_anchor(&mut self, region: Region, der: &[u8]) -> Result<(), CertError> {
         parse_cert(der, 0)?;
         self.tsa_anchors.push((region, der.to_vec()));
+        self.links = OnceLock::new();
         Ok(())
     }
 
@@ -71,6 +84,7 @@ impl TrustStore {
     pub fn add_intermediate(&mut self, der: &[u8]) -> Result<(), CertError> {
         parse_cert(der, 1)?;
         self.intermediates.push(der.to_vec());
+        self.links = OnceLock::new();
         Ok(())
     }
 
@@ -78,6 +92,7 @@ impl TrustStore {
     pub fn add_crl(&mut self, der: &[u8]) -> Result<(), CertError> {
         parse_crl(der)?;
         self.crls.push(der.to_vec());
+        self.links = OnceLock::new();
         Ok(())
     }
 
@@ -180,6 +195,83 @@ impl TrustStore {
         })
     }
 
+    /// Whether `cert` is signed by `issuer`, from the cache when both are store
+    /// material.
+    fn signed_by(
+        &self,
+        cert_der: &[u8],
+        cert: &X509Certificate<'_>,
+        issuer_der: &[u8],
+        issuer: &X509Certificate<'_>,
+    ) -> Result<(), CryptoError> {
+        if self.links().0.contains(&(
+            crate::digest::sha256(cert_der),
+            crate::digest::sha256(issuer_der),
+        )) {
+            return Ok(());
+        }
+        check_signed_by(cert, issuer)
+    }
+
+    /// Whether `crl` is signed by `issuer`, from the cache when the issuer is store
+    /// material.
+    fn crl_signed_by(
+        &self,
+        crl_der: &[u8],
+        crl: &CertificateRevocationList<'_>,
+        issuer: &X509Certificate<'_>,
+    ) -> Result<(), CryptoError> {
+        if self.links().0.contains(&(
+            crate::digest::sha256(crl_der),
+            crate::digest::sha256(issuer.as_raw()),
+        )) {
+            return Ok(());
+        }
+        check_crl_signed_by(crl, issuer)
+    }
+
+    /// Verifies, once, every signature between the store's own certificates and
+    /// CRLs whose names link them.
+    fn links(&self) -> &Links {
+        self.links.get_or_init(|| {
+            let issuers: Vec<&[u8]> = self
+                .seal_anchors
+                .iter()
+                .chain(&self.tsa_anchors)
+                .map(|(_, der)| der.as_slice())
+                .chain(self.intermediates.iter().map(Vec::as_slice))
+                .collect();
+            let mut links = Links::default();
+            for issuer_der in &issuers {
+                let Ok(issuer) = parse_cert(issuer_der, 1) else {
+                    continue;
+                };
+                let issuer_hash = crate::digest::sha256(issuer_der);
+                for child_der in &self.intermediates {
+                    if let Ok(child) = parse_cert(child_der, 0)
+                        && child.issuer().as_raw() == issuer.subject().as_raw()
+                        && check_signed_by(&child, &issuer).is_ok()
+                    {
+                        links
+                            .0
+                            .insert((crate::digest::sha256(child_der), issuer_hash));
+                    }
+                }
+                for crl_der in &self.crls {
+                    if let Ok(crl) = parse_crl(crl_der)
+                        && crl.issuer().as_raw() == issuer.subject().as_raw()
+                        && check_crl_signed_by(&crl, &issuer).is_ok()
+                    {
+                        links
+                            .0
+                            .insert((crate::digest::sha256(crl_der), issuer_hash));
+                    }
+                }
+            }
+            links
+        })
+    }
+
     /// Finds issuers from the leaf up to an anchor; returns the path (leaf first,
     /// anchor last) and the anchor's region.
     fn build_path<'s>(
@@ -201,7 +293,7 @@ impl TrustStore {
                 if anchor.subject().as_raw() != issuer_name {
                     continue;
                 }
-                match check_signed_by(&current, &anchor) {
+                match self.signed_by(current_der, &current, anchor_der, &anchor) {
                     Ok(()) => {
                         path.push(anchor_der);
                         return Ok((path, *region));
@@ -227,7 +319,7 @@ impl TrustStore {
                 if candidate.subject().as_raw() != issuer_name {
                     continue;
                 }
-                match check_signed_by(&current, &candidate) {
+                match self.signed_by(current_der, &current, candidate_der, &candidate) {
                     Ok(()) => {
                         next = Some(candidate_der);
                         break;
@@ -264,7 +356,7 @@ impl TrustStore {
                 continue;
             }
             let issuer_name = issuer.subject().to_string();
-            if let Err(source) = check_crl_signed_by(&crl, issuer) {
+            if let Err(source) = self.crl_signed_by(der, &crl, issuer) {
                 problem = Some(CertError::CrlSignature {
                     issuer: issuer_name,
                     source,

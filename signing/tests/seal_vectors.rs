@@ -593,3 +593,41 @@ fn report_json_names_every_step() {
     assert_eq!(steps[3]["number"], 4);
     assert_eq!(steps[1]["status"], "passed");
 }
+
+#[test]
+fn a_crl_with_a_broken_signature_is_not_used() {
+    let mut crl = vector!("trust/zj-seal-ca.crl").to_vec();
+    let last = crl.len() - 1;
+    crl[last] ^= 0x01;
+    let mut t = TrustStore::new();
+    t.add_seal_anchor(Region::Zj, vector!("trust/zj-seal-root.der"))
+        .unwrap();
+    t.add_intermediate(vector!("trust/zj-seal-ca.der")).unwrap();
+    t.add_crl(vector!("trust/zj-seal-root.crl")).unwrap();
+    t.add_crl(&crl).unwrap();
+    t.require_crls(Region::Zj);
+    // Twice: the second run goes through the store's cache of verified links.
+    for _ in 0..2 {
+        let r = verify_signature(vector!("v4-signer-revoked.ses"), DATA, &t, AT);
+        expect(
+            &r,
+            Outcome::Indeterminate,
+            Some(Step::SignerCertificate),
+            Some("revocation_unknown"),
+        );
+        assert!(
+            r.reason().unwrap().to_string().contains("does not verify"),
+            "{:?}",
+            r.reason()
+        );
+    }
+    // Adding the good CRL afterwards resets the cache and revocation is known again.
+    t.add_crl(vector!("trust/zj-seal-ca.crl")).unwrap();
+    let r = verify_signature(vector!("v4-signer-revoked.ses"), DATA, &t, AT);
+    expect(
+        &r,
+        Outcome::Invalid,
+        Some(Step::SignerCertificate),
+        Some("certificate_revoked"),
+    );
+}
