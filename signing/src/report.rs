@@ -243,6 +243,12 @@ impl Finding {
             Finding::SignerCertificate(e)
             | Finding::MakerCertificate(e)
             | Finding::Timestamp(TspError::Chain(e)) => e.is_indeterminate(),
+            // An algorithm this verifier does not implement says nothing about the
+            // signature either way.
+            Finding::SignerSignature(e) | Finding::MakerSignature(e) => matches!(
+                e,
+                CryptoError::UnsupportedAlgorithm(_) | CryptoError::UnsupportedKey(_)
+            ),
             Finding::UnsupportedCertDigest { .. } | Finding::UnsupportedCheckMethod { .. } => true,
             _ => false,
         }

@@ -482,6 +482,16 @@ mod tests {
     }
 
     #[test]
+    fn unsupported_algorithms_are_indeterminate() {
+        let sm3_with_rsa = der::asn1::ObjectIdentifier::new_unwrap("1.2.156.10197.1.504");
+        let f = Finding::SignerSignature(crate::error::CryptoError::UnsupportedAlgorithm(
+            sm3_with_rsa,
+        ));
+        assert!(f.is_indeterminate());
+        assert!(!Finding::SignerSignature(crate::error::CryptoError::Mismatch).is_indeterminate());
+    }
+
+    #[test]
     fn personal_seals_are_summarised_without_the_subject() {
         let mut r = Builder::new(Subject::Signature);
         r.details.signer = Some("CN=Test Person, SERIALNUMBER=ID-0000".into());
