@@ -114,6 +114,24 @@ impl TrustStore {
         Ok(blocks.len())
     }
 
+    /// Adds every certificate in a PEM bundle as a TSA anchor of `region`.
+    pub fn add_tsa_anchors_pem(&mut self, region: Region, pem: &[u8]) -> Result<usize, CertError> {
+        let blocks = pem_blocks(pem)?;
+        for der in &blocks {
+            self.add_tsa_anchor(region, der)?;
+        }
+        Ok(blocks.len())
+    }
+
+    /// Adds every certificate in a PEM bundle as an intermediate.
+    pub fn add_intermediates_pem(&mut self, pem: &[u8]) -> Result<usize, CertError> {
+        let blocks = pem_blocks(pem)?;
+        for der in &blocks {
+            self.add_intermediate(der)?;
+        }
+        Ok(blocks.len())
+    }
+
     /// Adds every CRL in a PEM bundle (label `X509 CRL`).
     pub fn add_crls_pem(&mut self, pem: &[u8]) -> Result<usize, CertError> {
         let blocks = pem_blocks(pem)?;
@@ -667,6 +685,37 @@ mod tests {
             store.add_crl(b"\x30\x00"),
             Err(CertError::MalformedCrl(_))
         ));
+    }
+
+    #[test]
+    fn pem_bundles_load() {
+        let der = include_bytes!("../../conformance/vectors/seals/trust/zj-seal-root.der");
+        let crl = include_bytes!("../../conformance/vectors/seals/trust/zj-seal-root.crl");
+        let pem = |label: &str, der: &[u8]| {
+            use base64::Engine as _;
+            let body = base64::engine::general_purpose::STANDARD.encode(der);
+            format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+        };
+        let bundle = format!("{}{}", pem("CERTIFICATE", der), pem("CERTIFICATE", der));
+        let mut store = TrustStore::new();
+        assert_eq!(
+            store
+                .add_seal_anchors_pem(Region::Zj, bundle.as_bytes())
+                .unwrap(),
+            2
+        );
+        assert_eq!(store.add_intermediates_pem(bundle.as_bytes()).unwrap(), 2);
+        assert_eq!(
+            store
+                .add_tsa_anchors_pem(Region::Sh, bundle.as_bytes())
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store.add_crls_pem(pem("X509 CRL", crl).as_bytes()).unwrap(),
+            1
+        );
+        assert!(store.add_crls_pem(bundle.as_bytes()).is_err());
     }
 
     #[test]
