@@ -688,6 +688,12 @@ mod tests {
     }
 
     #[test]
+    fn a_store_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<TrustStore>();
+    }
+
+    #[test]
     fn pem_bundles_load() {
         let der = include_bytes!("../../conformance/vectors/seals/trust/zj-seal-root.der");
         let crl = include_bytes!("../../conformance/vectors/seals/trust/zj-seal-root.crl");
