@@ -3,15 +3,18 @@
 //! Everything yrdx needs to be exercised without a real federation: the
 //! development PKI ([`pki`]), sample provider servers that answer in each
 //! region's own native schema over mutually authenticated HTTPS
-//! ([`providers`]), and the demo federation's registry data and fixtures
-//! ([`demo_data`]).
+//! ([`providers`]), the demo federation's registry data and fixtures
+//! ([`demo_data`]), a small mTLS client ([`client`]), and the **test-only** seal
+//! signer ([`seal_maker`]) that makes the seal PKI, seals, signatures,
+//! timestamps and OFD files of `vectors/seals/` (re-made by the
+//! `gen-seal-vectors` binary).
 //!
-//! None of it is on the production path: `yrdx serve` never reaches this crate
-//! except to read nothing; `yrdx demo` and `yrdx pki init` use it to stand up a
-//! local federation.
+//! None of it is on the production path: `yrdx serve` never calls into this
+//! crate; `yrdx demo` and `yrdx pki init` use it to stand up a local federation.
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod demo_data;
 pub mod pki;
 pub mod providers;
+pub mod seal_maker;

@@ -2,6 +2,7 @@
 //! caller matches on what went wrong, never on a message string.
 
 use thiserror::Error;
+use time::OffsetDateTime;
 
 /// Why an identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -429,4 +430,395 @@ pub enum ExportError {
         /// 1-based line number.
         line: u64,
     },
+}
+
+/// Where and why DER input (a seal, a signature, a timestamp token) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{path}, byte {offset}: {kind}")]
+pub struct Asn1Error {
+    /// The ASN.1 path being read, e.g. `SES_Signature.toSign.timeInfo`.
+    pub path: &'static str,
+    /// Byte offset in the input where the problem was found.
+    pub offset: usize,
+    /// What was wrong.
+    pub kind: Asn1ErrorKind,
+}
+
+impl Asn1Error {
+    pub(crate) fn new(path: &'static str, offset: usize, kind: Asn1ErrorKind) -> Self {
+        Asn1Error { path, offset, kind }
+    }
+}
+
+/// What was wrong with DER input.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Asn1ErrorKind {
+    /// The tag or length octets are not DER.
+    #[error("not DER: {0}")]
+    Der(der::ErrorKind),
+    /// The input ends inside an element.
+    #[error("input ends inside an element (truncated)")]
+    Truncated,
+    /// No element where one was expected.
+    #[error("no element")]
+    Missing,
+    /// A SEQUENCE ended before a required element.
+    #[error("missing {0}")]
+    MissingElement(&'static str),
+    /// An element with another tag than the structure allows.
+    #[error("expected {expected}, found tag 0x{found:02x}")]
+    UnexpectedTag {
+        /// What the structure calls for here.
+        expected: &'static str,
+        /// The identifier octet found.
+        found: u8,
+    },
+    /// Bytes after the last element.
+    #[error("{count} bytes after the end of the structure")]
+    TrailingData {
+        /// How many bytes are left over.
+        count: usize,
+    },
+    /// A length beyond what this machine can address.
+    #[error("length out of range")]
+    TooLarge,
+    /// The input is larger than a seal may be.
+    #[error("input of {len} bytes exceeds the limit of {max}")]
+    InputTooLarge {
+        /// Size of the input.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An element that may not be empty is.
+    #[error("empty element")]
+    Empty,
+    /// An INTEGER too large for the field.
+    #[error("integer out of range")]
+    IntegerRange,
+    /// A string that is not valid UTF-8/ASCII.
+    #[error("string is not valid text")]
+    BadString,
+    /// A time that is not `YYYYMMDDHHMMSS[.f]Z` / `YYMMDDHHMMSSZ` or not a real date.
+    #[error("not a valid time")]
+    BadTime,
+    /// A BIT STRING with unused bits, where whole octets are expected.
+    #[error("BIT STRING with {0} unused bits")]
+    UnusedBits(u8),
+    /// The number of elements matches no known version of the structure.
+    #[error("a SEQUENCE of {elements} elements matches no seal version")]
+    UnknownShape {
+        /// Number of elements found.
+        elements: usize,
+    },
+    /// `header.version` contradicts the shape.
+    #[error("header.version {header} does not fit a {shape} structure")]
+    VersionMismatch {
+        /// The version the shape says.
+        shape: &'static str,
+        /// The version in the header.
+        header: i64,
+    },
+    /// `header.id` is not `ES`.
+    #[error("header.id is not \"ES\"")]
+    NotEs,
+    /// A value outside the range the standard defines (certListType, seal type…).
+    #[error("value {0} is not allowed here")]
+    BadValue(i64),
+    /// A critical extension this verifier does not understand.
+    #[error("critical extension {0} is not understood")]
+    UnknownCriticalExtension(der::asn1::ObjectIdentifier),
+    /// A structure other than the one expected (e.g. a CMS content type).
+    #[error("unexpected object identifier {0}")]
+    UnexpectedOid(der::asn1::ObjectIdentifier),
+}
+
+/// Why a signature value could not be verified.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CryptoError {
+    /// A signature algorithm this verifier does not implement (or RSASSA-PSS with
+    /// parameters ring does not verify).
+    #[error("unsupported signature algorithm {0}")]
+    UnsupportedAlgorithm(der::asn1::ObjectIdentifier),
+    /// A public key this verifier does not implement: the SubjectPublicKeyInfo
+    /// algorithm, or for elliptic-curve keys the curve.
+    #[error("unsupported public key {0}")]
+    UnsupportedKey(der::asn1::ObjectIdentifier),
+    /// The key type does not fit the signature algorithm (an RSA key for SM2…).
+    #[error("signature algorithm {algorithm} does not fit a {key} key")]
+    KeyMismatch {
+        /// The signature algorithm.
+        algorithm: &'static str,
+        /// The key's type.
+        key: &'static str,
+    },
+    /// The public key bytes are not a valid key.
+    #[error("the public key is not valid")]
+    BadPublicKey,
+    /// The SubjectPublicKeyInfo is not DER.
+    #[error("subject public key info: {0}")]
+    BadKeyInfo(Asn1Error),
+    /// The signature value is neither DER SEQUENCE{r,s} nor raw r‖s.
+    #[error("the signature value is not a valid encoding ({len} bytes)")]
+    BadSignatureEncoding {
+        /// Length of the value.
+        len: usize,
+    },
+    /// The signature does not verify.
+    #[error("the signature does not verify")]
+    Mismatch,
+}
+
+/// Why a certificate chain was refused or could not be decided.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CertError {
+    /// The certificate is not X.509 DER.
+    #[error("certificate at depth {depth} is malformed: {error}")]
+    Malformed {
+        /// 0 for the leaf, 1 for its issuer, …
+        depth: usize,
+        /// What x509-parser found.
+        error: String,
+    },
+    /// A CRL is not X.509 DER.
+    #[error("CRL is malformed: {0}")]
+    MalformedCrl(String),
+    /// The relevant time is before `notBefore`.
+    #[error("certificate `{subject}` is not valid before {}, checked at {}", rfc3339(.not_before), rfc3339(.at))]
+    NotYetValid {
+        /// Subject of the certificate.
+        subject: String,
+        /// Its notBefore.
+        not_before: OffsetDateTime,
+        /// The time checked.
+        at: OffsetDateTime,
+    },
+    /// The relevant time is after `notAfter`.
+    #[error("certificate `{subject}` expired at {}, checked at {}", rfc3339(.not_after), rfc3339(.at))]
+    Expired {
+        /// Subject of the certificate.
+        subject: String,
+        /// Its notAfter.
+        not_after: OffsetDateTime,
+        /// The time checked.
+        at: OffsetDateTime,
+    },
+    /// No configured anchor or intermediate issued this certificate.
+    #[error("no trusted issuer `{issuer}` for `{subject}`")]
+    UnknownIssuer {
+        /// The certificate whose issuer is missing.
+        subject: String,
+        /// The issuer name it names.
+        issuer: String,
+    },
+    /// A certificate's signature does not verify with its issuer's key.
+    #[error("signature on `{subject}` does not verify with `{issuer}`: {source}")]
+    BadSignature {
+        /// The certificate.
+        subject: String,
+        /// Its issuer.
+        issuer: String,
+        /// Why.
+        source: CryptoError,
+    },
+    /// An issuing certificate is not a CA.
+    #[error("issuer `{subject}` is not a CA (basicConstraints)")]
+    NotCa {
+        /// The issuing certificate.
+        subject: String,
+    },
+    /// More CAs below an issuer than its pathLenConstraint allows.
+    #[error("issuer `{subject}` allows {max} intermediate CAs below it")]
+    PathLength {
+        /// The issuing certificate.
+        subject: String,
+        /// Its pathLenConstraint.
+        max: u32,
+    },
+    /// A key usage the role needs is missing.
+    #[error("certificate `{subject}` lacks key usage {needed}")]
+    KeyUsage {
+        /// The certificate.
+        subject: String,
+        /// What it needs.
+        needed: &'static str,
+    },
+    /// The chain is longer than the verifier follows.
+    #[error("chain longer than {max} certificates")]
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// The certificate was revoked at or before the relevant time.
+    #[error("certificate `{subject}` (serial {serial}) was revoked at {}, before {}", rfc3339(.revoked_at), rfc3339(.at))]
+    Revoked {
+        /// The certificate.
+        subject: String,
+        /// Its serial number, hex.
+        serial: String,
+        /// When it was revoked.
+        revoked_at: OffsetDateTime,
+        /// The relevant time.
+        at: OffsetDateTime,
+    },
+    /// The trust configuration requires a CRL for this issuer and none is usable.
+    #[error("revocation status of `{subject}` is unknown: no usable CRL from `{issuer}`")]
+    RevocationUnknown {
+        /// The certificate.
+        subject: String,
+        /// Its issuer.
+        issuer: String,
+    },
+    /// A CRL from this issuer is there but its signature does not verify.
+    #[error("CRL from `{issuer}` does not verify: {source}")]
+    CrlSignature {
+        /// The CRL issuer.
+        issuer: String,
+        /// Why.
+        source: CryptoError,
+    },
+    /// A CRL from this issuer is there but not current at verification time.
+    #[error("CRL from `{issuer}` is not current at {}", rfc3339(.at))]
+    CrlNotCurrent {
+        /// The CRL issuer.
+        issuer: String,
+        /// The verification time.
+        at: OffsetDateTime,
+    },
+}
+
+impl CertError {
+    /// Whether the chain could not be decided (rather than being wrong): an unknown
+    /// anchor or unknown revocation status.
+    pub fn is_indeterminate(&self) -> bool {
+        matches!(
+            self,
+            CertError::UnknownIssuer { .. }
+                | CertError::RevocationUnknown { .. }
+                | CertError::CrlSignature { .. }
+                | CertError::CrlNotCurrent { .. }
+        )
+    }
+}
+
+/// Why an RFC 3161 timestamp token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TspError {
+    /// The token is not DER CMS.
+    #[error("timestamp token: {0}")]
+    Malformed(Asn1Error),
+    /// The token's messageImprint is not the hash of the signature value.
+    #[error("timestamp messageImprint does not match the signature value")]
+    ImprintMismatch,
+    /// The messageDigest signed attribute is not the hash of the TSTInfo.
+    #[error("timestamp messageDigest attribute does not match the TSTInfo")]
+    MessageDigestMismatch,
+    /// A signed attribute the token must carry is missing.
+    #[error("timestamp token lacks the {0} signed attribute")]
+    MissingAttribute(&'static str),
+    /// A digest algorithm other than SM3 and SHA-256.
+    #[error("timestamp uses unsupported digest {0}")]
+    UnsupportedDigest(der::asn1::ObjectIdentifier),
+    /// The token carries no certificate for its signer.
+    #[error("timestamp token carries no certificate for its signer")]
+    NoSignerCertificate,
+    /// The TSA signature does not verify.
+    #[error("TSA signature: {0}")]
+    Signature(CryptoError),
+    /// The TSA certificate chain was refused or could not be decided.
+    #[error("TSA certificate: {0}")]
+    Chain(CertError),
+}
+
+/// Why an OFD package could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OfdError {
+    /// Not a ZIP archive, or a broken one.
+    #[error("not a readable ZIP archive: {0}")]
+    Zip(String),
+    /// More entries than allowed.
+    #[error("the package has {count} entries, more than the limit of {max}")]
+    TooManyEntries {
+        /// Entries in the central directory.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An entry name that climbs out of the package or is absolute.
+    #[error("entry `{name}` has an unsafe path")]
+    UnsafePath {
+        /// The entry name as stored.
+        name: String,
+    },
+    /// Two entries with the same normalised name.
+    #[error("entry `{name}` appears twice")]
+    DuplicateEntry {
+        /// The normalised name.
+        name: String,
+    },
+    /// One entry is larger than allowed once inflated.
+    #[error("entry `{name}` inflates beyond {max} bytes")]
+    EntryTooLarge {
+        /// The entry.
+        name: String,
+        /// The limit.
+        max: u64,
+    },
+    /// All entries together inflate beyond the limit.
+    #[error("the package inflates beyond {max} bytes in total (at entry `{name}`)")]
+    TotalTooLarge {
+        /// The entry at which the limit was crossed.
+        name: String,
+        /// The limit.
+        max: u64,
+    },
+    /// An entry compressed more than a real document compresses (a zip bomb).
+    #[error("entry `{name}` has a compression ratio above {max}:1")]
+    CompressionRatio {
+        /// The entry.
+        name: String,
+        /// The limit.
+        max: u64,
+    },
+    /// A file the package must have is missing.
+    #[error("`{path}` is missing from the package")]
+    Missing {
+        /// The path looked for.
+        path: String,
+    },
+    /// An XML file could not be read.
+    #[error("`{path}`: XML error at byte {position}: {reason}")]
+    Xml {
+        /// The entry.
+        path: String,
+        /// Byte position in the entry.
+        position: u64,
+        /// What the XML reader said.
+        reason: String,
+    },
+    /// An XML file lacks an element the format requires.
+    #[error("`{path}` has no {element}")]
+    MissingElement {
+        /// The entry.
+        path: String,
+        /// The element looked for.
+        element: &'static str,
+    },
+    /// The document lists no signature.
+    #[error("the document has no signatures")]
+    Unsigned,
+    /// More signatures than allowed.
+    #[error("the document lists {count} signatures, more than the limit of {max}")]
+    TooManySignatures {
+        /// Signatures listed.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// Times in messages, as in reports: RFC 3339.
+pub(crate) fn rfc3339(t: &OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }

@@ -166,7 +166,7 @@ pub enum CheckpointRole {
 
 /// The first disagreement found in an export.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Finding {
+pub enum ExportFinding {
     /// A leaf line with the wrong index: the leaf `expected` was removed, or
     /// lines were duplicated or reordered.
     OutOfSequence {
@@ -213,7 +213,7 @@ pub enum Finding {
     /// Two signed checkpoints of the same size have different roots (or a
     /// checkpoint of size 0 has a root other than the empty tree's): the log
     /// signed inconsistent tree heads. No leaf is to blame, so
-    /// [`Finding::first_bad`] is empty.
+    /// [`ExportFinding::first_bad`] is empty.
     CheckpointsDisagree {
         /// The checkpoint that disagrees with one already matched.
         role: CheckpointRole,
@@ -235,22 +235,24 @@ pub enum Finding {
     },
 }
 
-impl Finding {
+impl ExportFinding {
     /// Where the first bad leaf index lies: a single index when the export
     /// pins it down, otherwise the narrowest range known (empty when the
     /// checkpoints, not the leaves, disagree).
     pub fn first_bad(&self) -> Range<u64> {
         match *self {
-            Finding::OutOfSequence { expected, .. } => expected..expected + 1,
-            Finding::Altered { index, .. } | Finding::Extra { index } => index..index + 1,
-            Finding::Truncated { entries_end, .. } => entries_end..entries_end + 1,
-            Finding::RootMismatch {
+            ExportFinding::OutOfSequence { expected, .. } => expected..expected + 1,
+            ExportFinding::Altered { index, .. } | ExportFinding::Extra { index } => {
+                index..index + 1
+            }
+            ExportFinding::Truncated { entries_end, .. } => entries_end..entries_end + 1,
+            ExportFinding::RootMismatch {
                 size,
                 first_bad_at_least,
                 ..
             } => first_bad_at_least..size,
-            Finding::NotConsistentWithSince { since, .. } => 0..since,
-            Finding::CheckpointsDisagree { .. } => 0..0,
+            ExportFinding::NotConsistentWithSince { since, .. } => 0..since,
+            ExportFinding::CheckpointsDisagree { .. } => 0..0,
         }
     }
 
@@ -280,7 +282,7 @@ pub struct ExportReport {
     /// The `since` checkpoint's size, if the export was shown to extend it.
     pub consistent_with_since: Option<TreeSize>,
     /// The first disagreement, if any.
-    pub finding: Option<Finding>,
+    pub finding: Option<ExportFinding>,
 }
 
 impl ExportReport {
@@ -316,7 +318,7 @@ pub struct ExportVerifier {
     entries: u64,
     checkpoints_checked: usize,
     trusted_leaves_checked: usize,
-    finding: Option<Finding>,
+    finding: Option<ExportFinding>,
 }
 
 impl ExportVerifier {
@@ -409,7 +411,7 @@ impl ExportVerifier {
                 ) {
                     Ok(()) => consistent_with_since = Some(earlier.size()),
                     Err(error) => {
-                        finding = Some(Finding::NotConsistentWithSince {
+                        finding = Some(ExportFinding::NotConsistentWithSince {
                             since: earlier.size().get(),
                             size,
                             error,
@@ -471,21 +473,21 @@ impl ExportVerifier {
         self.entries += 1;
         let expected = self.frontier.size().get();
         if entry.index != expected {
-            self.finding = Some(Finding::OutOfSequence {
+            self.finding = Some(ExportFinding::OutOfSequence {
                 expected,
                 found: entry.index,
             });
             return Ok(());
         }
         if expected >= self.checkpoint.size().get() {
-            self.finding = Some(Finding::Extra { index: expected });
+            self.finding = Some(ExportFinding::Extra { index: expected });
             return Ok(());
         }
         let hash = leaf_hash(self.frontier.alg(), &leaf);
         if let Some(trusted) = self.trusted.get(&expected) {
             self.trusted_leaves_checked += 1;
             if *trusted != hash {
-                self.finding = Some(Finding::Altered {
+                self.finding = Some(ExportFinding::Altered {
                     index: expected,
                     trusted: *trusted,
                     found: hash,
@@ -495,7 +497,7 @@ impl ExportVerifier {
         }
         // Cannot fail: the size is below the checkpoint's, itself <= 2^62.
         if self.frontier.push(hash).is_err() {
-            self.finding = Some(Finding::Extra { index: expected });
+            self.finding = Some(ExportFinding::Extra { index: expected });
             return Ok(());
         }
         self.run_checks();
@@ -506,7 +508,7 @@ impl ExportVerifier {
     pub fn finish(mut self) -> ExportReport {
         let size = self.checkpoint.size().get();
         if self.finding.is_none() && self.frontier.size().get() < size {
-            self.finding = Some(Finding::Truncated {
+            self.finding = Some(ExportFinding::Truncated {
                 entries_end: self.frontier.size().get(),
                 size,
             });
@@ -539,14 +541,14 @@ impl ExportVerifier {
                     self.consistent_with_since = self.since_size;
                 }
             } else if self.last_good == Some(size) || size == 0 {
-                self.finding = Some(Finding::CheckpointsDisagree {
+                self.finding = Some(ExportFinding::CheckpointsDisagree {
                     role,
                     size,
                     expected: root,
                     computed,
                 });
             } else {
-                self.finding = Some(Finding::RootMismatch {
+                self.finding = Some(ExportFinding::RootMismatch {
                     role,
                     size,
                     first_bad_at_least: self.last_good.unwrap_or(0),
@@ -635,7 +637,7 @@ fn open_earlier(
 /// [`verify_export`] (or the streaming [`ExportVerifier`]) checks every
 /// checkpoint's signature with the log's key (a bad signature is an error),
 /// recomputes the tree in one pass with a [`Frontier`], and reports the first
-/// thing that disagrees as a [`Finding`]: a leaf line out of sequence (removed,
+/// thing that disagrees as a [`ExportFinding`]: a leaf line out of sequence (removed,
 /// duplicated or reordered), a leaf whose hash differs from a trusted leaf hash
 /// (for instance from a consumer's receipt), a root that differs from a signed
 /// checkpoint's (with the range the first bad index lies in), leaves missing at
@@ -774,7 +776,7 @@ mod tests {
         let finding = report.finding.unwrap();
         assert!(matches!(
             finding,
-            Finding::RootMismatch {
+            ExportFinding::RootMismatch {
                 role: CheckpointRole::Intermediate,
                 size: 20,
                 first_bad_at_least: 10,
@@ -795,7 +797,7 @@ mod tests {
         };
         let finding = verify(&log, &bytes, &options).finding.unwrap();
         assert_eq!(finding.first_bad_index(), Some(17));
-        assert!(matches!(finding, Finding::Altered { index: 17, .. }));
+        assert!(matches!(finding, ExportFinding::Altered { index: 17, .. }));
     }
 
     #[test]
@@ -808,7 +810,7 @@ mod tests {
         let f = verify(&log, &log.export(0, &[], &removed), &opts).finding;
         assert_eq!(
             f,
-            Some(Finding::OutOfSequence {
+            Some(ExportFinding::OutOfSequence {
                 expected: 4,
                 found: 5
             })
@@ -833,7 +835,7 @@ mod tests {
         let f = verify(&log, &log.export(0, &[], &truncated), &opts).finding;
         assert_eq!(
             f,
-            Some(Finding::Truncated {
+            Some(ExportFinding::Truncated {
                 entries_end: 9,
                 size: 12
             })
@@ -842,7 +844,7 @@ mod tests {
         let mut extra = log.entries();
         extra.push((12, b"{}".to_vec()));
         let f = verify(&log, &log.export(0, &[], &extra), &opts).finding;
-        assert_eq!(f, Some(Finding::Extra { index: 12 }));
+        assert_eq!(f, Some(ExportFinding::Extra { index: 12 }));
     }
 
     #[test]
@@ -875,7 +877,7 @@ mod tests {
         let report = verify(&log, &range, &since(9, bad));
         assert!(matches!(
             report.finding,
-            Some(Finding::NotConsistentWithSince { since: 9, .. })
+            Some(ExportFinding::NotConsistentWithSince { since: 9, .. })
         ));
 
         // An earlier checkpoint of a fork (leaf 3 differs), signed by the same
@@ -898,7 +900,7 @@ mod tests {
         let finding = verify(&log, &full, &options).finding.unwrap();
         assert!(matches!(
             finding,
-            Finding::RootMismatch {
+            ExportFinding::RootMismatch {
                 role: CheckpointRole::Since,
                 size: 9,
                 ..
@@ -926,7 +928,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             finding,
-            Finding::CheckpointsDisagree {
+            ExportFinding::CheckpointsDisagree {
                 role: CheckpointRole::Intermediate,
                 size: 8,
                 ..

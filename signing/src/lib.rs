@@ -20,6 +20,22 @@
 //!   signed notes and tlog checkpoints.
 //! - [`Tile`], [`TileNodes`]: the C2SP tlog-tiles layout.
 //! - [`verify_export`]: the regulator's offline verifier and the export format.
+//! - [`TrustStore`]: seal and timestamp trust anchors grouped by [`Region`], with
+//!   intermediates and CRLs — the seal PKI, configured apart from TLS trust.
+//! - [`verify_signature`], [`verify_seal`], [`verify_ofd`]: electronic signatures
+//!   (GM/T 0031 v1, GB/T 38540 v4 and v5) over data, seals alone, and OFD licence
+//!   files. Each returns a [`VerificationReport`] per signature: the seven steps of
+//!   the standard in order, an [`Outcome`] that is `valid`, `invalid` (with the
+//!   failed [`Step`] and a typed [`Finding`]) or `indeterminate`, the [`Details`] a
+//!   regulator needs, and a [`Summary`] for the audit log. Only the verifier makes
+//!   a [`VerifiedSignature`] or [`VerifiedSeal`].
+//! - [`parse_signature`], [`parse_seal`]: the parsed structures, borrowing the
+//!   received bytes, with the producer [`Deviation`]s that were tolerated.
+//!
+//! Verification needs no clock: the caller passes the verification time, and the
+//! signing time comes from the signature (its RFC 3161 timestamp if present,
+//! otherwise its timeInfo). Nothing here makes a seal; the test signer lives in
+//! `yrdx-conformance`. `docs/signing.md` describes the checks and their order.
 //!
 //! ```
 //! use yrdx_signing::{MemberId, Region};
@@ -76,25 +92,60 @@
 //! verify_inclusion(alg, index, cp.size(), &leaf_hash(alg, b"{\"exchange\":2}"), &proof, &cp.root())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Verifying a seal signature against a region's seal anchors:
+//!
+//! ```
+//! use time::macros::datetime;
+//! use yrdx_signing::{Outcome, Region, Step, TrustStore, verify_signature};
+//!
+//! # let root = include_bytes!("../../conformance/vectors/seals/trust/zj-seal-root.der");
+//! # let ca = include_bytes!("../../conformance/vectors/seals/trust/zj-seal-ca.der");
+//! # let signature = include_bytes!("../../conformance/vectors/seals/v4-certlist-valid.ses");
+//! # let data = include_bytes!("../../conformance/vectors/seals/data.txt");
+//! let mut trust = TrustStore::new();
+//! trust.add_seal_anchor(Region::Zj, root)?;
+//! trust.add_intermediate(ca)?;
+//!
+//! let at = datetime!(2026-01-01 00:00:00 UTC);
+//! let report = verify_signature(signature, data, &trust, at);
+//! assert_eq!(report.outcome(), Outcome::Valid);
+//! assert_eq!(report.verified_signature().map(|v| v.signer_region()), Some(Region::Zj));
+//!
+//! // The same signature over other bytes fails at step 5.
+//! let report = verify_signature(signature, b"other bytes", &trust, at);
+//! assert_eq!(report.outcome(), Outcome::Invalid);
+//! assert_eq!(report.failed_step(), Some(Step::DataHash));
+//! # Ok::<(), yrdx_signing::CertError>(())
+//! ```
 #![forbid(unsafe_code)]
 
+mod asn1;
 mod checkpoint;
+mod crypto;
 mod digest;
 mod error;
 mod export;
 mod ident;
 mod merkle;
 mod note;
+mod ofd;
+mod report;
+mod ses;
 mod tiles;
+mod tsp;
+mod verify;
+mod x509;
 
 // The public interface.
 pub use checkpoint::{Checkpoint, VerifiedCheckpoint, check_consistent, open_checkpoint};
+pub use crypto::{SM2_DEFAULT_SIGNER_ID, SignatureEncoding};
 pub use digest::{HashAlg, hex, sha256, sm3};
-pub use error::IdentError;
+pub use error::{Asn1Error, Asn1ErrorKind, CertError, CryptoError, IdentError, OfdError, TspError};
 pub use error::{CheckpointError, ExportError, MerkleError, NoteError, ProofError, TileError};
 pub use export::{
-    CheckpointRole, EXPORT_FORMAT, EXPORT_VERSION, ExportHeader, ExportOptions, ExportReport,
-    ExportVerifier, Finding, MAX_ENTRY_LINE, MAX_EXPORT_CHECKPOINTS, MAX_HEADER_LINE, Since,
+    CheckpointRole, EXPORT_FORMAT, EXPORT_VERSION, ExportFinding, ExportHeader, ExportOptions,
+    ExportReport, ExportVerifier, MAX_ENTRY_LINE, MAX_EXPORT_CHECKPOINTS, MAX_HEADER_LINE, Since,
     export_entry_line, verify_export,
 };
 pub use ident::{
@@ -112,7 +163,23 @@ pub use note::{
     ALG_ED25519, MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteSignature, NoteSigner, VerifiedNote,
     VerifierKey, ed25519_key_id, is_valid_key_name, open_note, sign_note,
 };
+pub use ofd::{
+    OfdLimits, OfdReport, OfdSignatureReport, ReferenceCheck, verify_ofd, verify_ofd_with_limits,
+};
+pub use report::{
+    Details, Finding, MakerSignedForm, Outcome, Step, StepReport, StepStatus, Subject, Summary,
+    TimeSource, VerificationReport, VerifiedSeal, VerifiedSignature,
+};
+pub use ses::{
+    CertDigest, CertList, Deviation, MAX_SES_LEN, Picture, Seal, SealInfo, SealVersion, Signature,
+    parse_seal, parse_signature,
+};
 pub use tiles::{
     MAX_ENTRY_LEN, MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, Tile, TileKind, TileNodes,
     encode_entry_bundle, parse_entry_bundle, tile_bytes, tiles_for_nodes,
+};
+pub use tsp::TimestampInfo;
+pub use verify::{verify_seal, verify_signature};
+pub use x509::{
+    CertPurpose, MAX_CHAIN_LEN, RevocationNote, RevocationStatus, TrustStore, ValidatedChain,
 };
