@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
 use tracing::Instrument;
@@ -28,13 +28,17 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/exchange/{resource}",
             post(exchange).fallback(method_not_allowed),
         )
+        .route(
+            "/v1/reports/fulfilment",
+            get(crate::reports_api::fulfilment).fallback(method_not_allowed),
+        )
         .fallback(not_found)
         .with_state(app)
 }
 
 /// The request id: the caller's `Yrdx-Request-Id` if it is a UUID, else a new
 /// UUID v7. A malformed caller id is itself a bad request.
-fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
+pub(crate) fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
     match headers.get(REQUEST_ID_HEADER) {
         None => (uuid::Uuid::now_v7().to_string(), None),
         Some(v) => match v.to_str().ok().and_then(|s| uuid::Uuid::parse_str(s).ok()) {

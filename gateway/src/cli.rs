@@ -33,6 +33,18 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
     },
+    /// Registry versions: import, list, compare, export.
+    Registry {
+        /// What to do.
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Reports computed from the exchange records.
+    Report {
+        /// Which report.
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// The development PKI.
     Pki {
         /// What to do with it.
@@ -50,5 +62,73 @@ pub enum PkiCommand {
         /// The folder to write it to.
         #[arg(long)]
         dir: PathBuf,
+    },
+}
+
+/// Registry commands. Each reads the node configuration for the store and the
+/// mapping folder.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Check registry files (TOML, CSV, XLSX with Chinese headers) against each
+    /// other and the mappings, and store them as a new version. The files make
+    /// up the whole registry: members, catalogue and list.
+    Import {
+        /// The node configuration (yrdx.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// When the version takes effect (RFC 3339); now if absent.
+        #[arg(long)]
+        effective: Option<String>,
+        /// The registry files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the stored versions and which is in force.
+    Versions {
+        /// The node configuration (yrdx.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Show what changed between two versions.
+    Diff {
+        /// The node configuration (yrdx.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The older version.
+        from: i64,
+        /// The newer version.
+        to: i64,
+    },
+    /// Write a version (the one in force by default) as TOML or XLSX.
+    Export {
+        /// The node configuration (yrdx.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The version; the one in force if absent.
+        #[arg(long)]
+        version: Option<i64>,
+        /// `toml` or `xlsx`.
+        #[arg(long, default_value = "toml")]
+        format: String,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Report commands.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// How each responsibility-list entry was honoured over a month or a day.
+    Fulfilment {
+        /// The node configuration (yrdx.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// `YYYY-MM` or `YYYY-MM-DD`, China Standard Time.
+        #[arg(long)]
+        period: String,
+        /// `json` or `csv`.
+        #[arg(long, default_value = "json")]
+        format: String,
     },
 }

@@ -294,6 +294,7 @@ hash = "sha256"
 
 [registry]
 files = [{files}]
+reload_interval_ms = 1000
 
 [adapters]
 dir = "adapters"

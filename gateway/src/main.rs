@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser as _;
 use time::OffsetDateTime;
-use yrdx_gateway::cli::{Cli, Command, PkiCommand};
-use yrdx_gateway::{Config, demo};
+use yrdx_gateway::cli::{Cli, Command, PkiCommand, RegistryCommand, ReportCommand};
+use yrdx_gateway::{Config, demo, registry_cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -80,6 +80,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             running.gateway.shutdown(Duration::from_secs(5)).await;
             Ok(ExitCode::SUCCESS)
         }),
+        Command::Registry { command } => {
+            let text = runtime()?.block_on(async {
+                match command {
+                    RegistryCommand::Import {
+                        config,
+                        effective,
+                        files,
+                    } => registry_cli::import(&config, &files, effective.as_deref()).await,
+                    RegistryCommand::Versions { config } => registry_cli::versions(&config).await,
+                    RegistryCommand::Diff { config, from, to } => {
+                        registry_cli::diff(&config, from, to).await
+                    }
+                    RegistryCommand::Export {
+                        config,
+                        version,
+                        format,
+                        out,
+                    } => registry_cli::export(&config, version, &format, &out).await,
+                }
+            })?;
+            registry_cli::print(&text);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            command:
+                ReportCommand::Fulfilment {
+                    config,
+                    period,
+                    format,
+                },
+        } => {
+            let text = runtime()?.block_on(registry_cli::fulfilment(&config, &period, &format))?;
+            registry_cli::print(&text);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pki {
             command: PkiCommand::Init { dir },
         } => {

@@ -194,7 +194,12 @@ impl Mappings {
             by.insert(key, Arc::new(mapping));
         }
         for entry in registry.entries() {
+            // Not-shared rows are refused before any mapping is needed.
+            let shared = registry
+                .resource(&entry.resource)
+                .is_some_and(|r| entry.sharing(r) != yrdx_registry::SharingType::NotShared);
             if entry.status == yrdx_registry::EntryStatus::Active
+                && shared
                 && !by.contains_key(&(entry.provider.clone(), entry.resource.clone()))
             {
                 return Err(MappingsError::Missing {

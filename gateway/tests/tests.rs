@@ -6,6 +6,7 @@
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
     reason = "test helpers: a panic is a failing test"
 )]
 
@@ -672,4 +673,360 @@ async fn the_demo_manifest_examples_behave_as_they_say() {
         assert_eq!(answer.json()["code"], ex["expect_code"], "{}", ex["name"]);
     }
     child.kill().await.unwrap();
+}
+
+/// Writes the demo federation's registry with `edit` applied to the list file,
+/// imports it as a new version in force now, and waits until the gateway runs
+/// on it.
+async fn reimport_list(fed: &Fed, edit: impl Fn(String) -> String) -> i64 {
+    let app = fed.demo.gateway.app();
+    let dir = fed.demo.manifest_path.parent().unwrap().join("registry");
+    let list = dir.join("responsibility-list.toml");
+    let text = edit(std::fs::read_to_string(&list).unwrap());
+    let edited = dir.join(format!("list-{}.toml", app.registry().version() + 1));
+    std::fs::write(&edited, text).unwrap();
+    let files = vec![dir.join("members.toml"), dir.join("catalogue.toml"), edited];
+    let now =
+        i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap();
+    let (version, created) =
+        yrdx_gateway::registry_ops::import(&app.store, &files, &app.config.adapters.dir, now, now)
+            .await
+            .unwrap();
+    assert!(created);
+    for _ in 0..100 {
+        if app.registry().version() == version {
+            return version;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{}: version {version} was not picked up", fed.backend);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_day_quota_holds_exactly_under_concurrent_requests() {
+    for fed in federations("quota_over_http").await {
+        reimport_list(&fed, |t| {
+            t.replace(
+                "quota = { per_second = 20, burst = 40, per_day = 10000, per_month = 200000 }",
+                "quota = { per_day = 30 }",
+            )
+        })
+        .await;
+        let tls = fed.tls(Some(JS));
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let (addr, tls) = (fed.addr(), tls.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = client::Connection::open(&addr, tls).await.unwrap();
+                let body = Bytes::from(
+                    serde_json::to_vec(
+                        &json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
+                    )
+                    .unwrap(),
+                );
+                conn.send("POST", SCJG, &[], body).await.unwrap()
+            }));
+        }
+        let (mut served, mut refused) = (0, 0);
+        for t in tasks {
+            let a = t.await.unwrap();
+            match a.status {
+                200 => served += 1,
+                429 => {
+                    assert_eq!(a.json()["code"], "quota_exhausted");
+                    refused += 1;
+                }
+                other => panic!(
+                    "{}: {other} {}",
+                    fed.backend,
+                    String::from_utf8_lossy(&a.body)
+                ),
+            }
+        }
+        assert_eq!((served, refused), (30, 70), "{}", fed.backend);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_refuses_with_retry_after_and_an_unconditional_row_ignores_purpose() {
+    let fed = Fed::start(None).await;
+    reimport_list(&fed, |t| {
+        t.replace(
+            "quota = { per_second = 20, burst = 40, per_day = 10000, per_month = 200000 }",
+            "quota = { per_second = 1, burst = 2 }\nsharing_type = \"unconditional\"",
+        )
+    })
+    .await;
+    let mut conn = client::Connection::open(&fed.addr(), fed.tls(Some(JS)))
+        .await
+        .unwrap();
+    // Unconditional: a purpose the list does not name is still served.
+    let body = Bytes::from(
+        serde_json::to_vec(&json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "任意用途"}))
+            .unwrap(),
+    );
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..6 {
+        let a = conn.send("POST", SCJG, &[], body.clone()).await.unwrap();
+        if a.status == 429 {
+            retry_after = Some(a.json()["detail"].as_str().unwrap().to_owned());
+        }
+        statuses.push(a.status);
+    }
+    assert_eq!(
+        &statuses[..2],
+        &[200, 200],
+        "the burst of two passes: {statuses:?}"
+    );
+    assert!(
+        statuses[2..].iter().all(|s| *s == 429),
+        "then the rate of 1/s refuses: {statuses:?}"
+    );
+    assert_eq!(retry_after.as_deref(), Some("retry after 1 s"));
+    // The header says the same.
+    let a = conn.send("POST", SCJG, &[], body.clone()).await.unwrap();
+    assert_eq!(a.status, 429);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        conn.send("POST", SCJG, &[], body).await.unwrap().status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registry_reloads_under_load_lose_no_request() {
+    for fed in federations("reload_under_load").await {
+        reload_under_load(fed).await;
+    }
+}
+
+async fn reload_under_load(fed: Fed) {
+    let start_version = fed.demo.gateway.app().registry().version();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (addr, tls, stop) = (fed.addr(), fed.tls(Some(AH)), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let mut conn = client::Connection::open(&addr, tls).await.unwrap();
+            let body = Bytes::from(
+                serde_json::to_vec(
+                    &json!({"key": {"uscc": "91310115MA1K4DT67F"}, "purpose": CHECK}),
+                )
+                .unwrap(),
+            );
+            let mut answered = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                answered.push(
+                    conn.send("POST", SCJG, &[], body.clone())
+                        .await
+                        .unwrap()
+                        .status,
+                );
+            }
+            answered
+        }));
+    }
+    for n in 0..3 {
+        reimport_list(&fed, |t| {
+            t.replace("0571-00000000", &format!("0571-1000000{n}"))
+        })
+        .await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    for w in workers {
+        let statuses = w.await.unwrap();
+        total += statuses.len();
+        assert!(
+            statuses.iter().all(|s| *s == 200),
+            "a request failed during a reload: {statuses:?}"
+        );
+    }
+    assert!(total > 20, "only {total} requests ran during the reloads");
+    assert_eq!(
+        fed.demo.gateway.app().registry().version(),
+        start_version + 3
+    );
+    assert_eq!(
+        fed.log_size().await as usize,
+        total,
+        "one record per answered request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_the_fulfilment_report() {
+    for fed in federations("metrics_reports").await {
+        fed.expect(
+            Some(JS),
+            SCJG,
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
+            200,
+            None,
+        )
+        .await;
+        fed.expect(
+            Some(JS),
+            SCJG,
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "营销"}),
+            403,
+            Some("purpose_not_allowed"),
+        )
+        .await;
+
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(fed.demo.gateway.admin_addr())
+            .await
+            .unwrap();
+        tcp.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut text = String::new();
+        tcp.read_to_string(&mut text).await.unwrap();
+        assert!(text.contains(r#"yrdx_exchanges_total{api="exchange",outcome="served",code="-",resource="YRD-SCJG-0001",consumer_region="js",provider_region="zj"} 1"#), "{text}");
+        assert!(text.contains(r#"code="purpose_not_allowed""#));
+        assert!(text.contains(r#"yrdx_stage_duration_seconds_bucket{stage="upstream""#));
+        assert!(
+            !text.contains("91330106MA27Y9KE3E") && !text.contains("request_id"),
+            "unbounded labels leaked"
+        );
+
+        let month = time::OffsetDateTime::now_utc().to_offset(yrdx_registry::CST);
+        let path = format!(
+            "/v1/reports/fulfilment?period={:04}-{:02}",
+            month.year(),
+            u8::from(month.month())
+        );
+        let regulator = "sh:11310000MB1X47335F:audit";
+        let a = client::request(
+            &fed.addr(),
+            fed.tls(Some(regulator)),
+            "GET",
+            &path,
+            &Value::Null,
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        let report = a.json();
+        let e = report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["entry"] == "RL-2026-00001")
+            .unwrap();
+        assert_eq!(e["served"].as_u64(), Some(1), "{}", fed.backend);
+        // A purpose the list does not allow never reaches an entry.
+        assert_eq!(
+            report["refused_without_entry"]["purpose_not_allowed"].as_u64(),
+            Some(1)
+        );
+        let a = client::request(&fed.addr(), fed.tls(Some(JS)), "GET", &path, &Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.status, a.json()["code"].as_str()),
+            (403, Some("not_a_regulator"))
+        );
+    }
+}
+
+/// The operator's registry commands, run as the `yrdx` binary against a demo
+/// folder's configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_and_report_commands() {
+    let fed = Fed::start(None).await;
+    fed.expect(
+        Some(JS),
+        SCJG,
+        json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
+        200,
+        None,
+    )
+    .await;
+    let dir = fed.demo.manifest_path.parent().unwrap().to_owned();
+    let config = dir.join("yrdx.toml");
+    let yrdx = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
+            .args(args)
+            .env("YRDX_LOG", "error")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let c = config.to_str().unwrap();
+    let xlsx = dir.join("export.xlsx");
+    let (code, out, err) = yrdx(&[
+        "registry",
+        "export",
+        "-c",
+        c,
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // The exported workbook imports back as the same registry: no new version.
+    let (code, out, err) = yrdx(&["registry", "import", "-c", c, xlsx.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("unchanged: registry version 1"), "{out}");
+    // A changed list is a new version, and diff names the change.
+    let list = dir.join("registry/responsibility-list.toml");
+    let edited = dir.join("registry/list-edited.toml");
+    std::fs::write(
+        &edited,
+        std::fs::read_to_string(&list)
+            .unwrap()
+            .replace("deadline_ms = 3000\nquota", "deadline_ms = 2500\nquota"),
+    )
+    .unwrap();
+    let files = [
+        dir.join("registry/members.toml"),
+        dir.join("registry/catalogue.toml"),
+        edited.clone(),
+    ];
+    let mut args = vec!["registry", "import", "-c", c];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let (code, out, err) = yrdx(&args);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("imported as registry version 2"), "{out}");
+    let (_, out, _) = yrdx(&["registry", "diff", "-c", c, "1", "2"]);
+    assert_eq!(out.trim(), "~ entry RL-2026-00001: deadline_ms");
+    let (_, out, _) = yrdx(&["registry", "versions", "-c", c]);
+    assert!(
+        out.lines().nth(2).unwrap().contains("yes"),
+        "version 2 is in force: {out}"
+    );
+    // A bad file is refused with its place, and stores nothing.
+    std::fs::write(&edited, "[[entry]]\nid = \"RL-2026-1\"\n").unwrap();
+    let mut args = vec!["registry", "import", "-c", c];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let (code, _, err) = yrdx(&args);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("list-edited.toml"), "{err}");
+    // The fulfilment report of this month counts the served exchange.
+    let now = time::OffsetDateTime::now_utc().to_offset(yrdx_registry::CST);
+    let period = format!("{:04}-{:02}", now.year(), u8::from(now.month()));
+    let (code, out, err) = yrdx(&[
+        "report",
+        "fulfilment",
+        "-c",
+        c,
+        "--period",
+        &period,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,1,1,")),
+        "{out}"
+    );
 }

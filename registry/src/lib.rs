@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 mod dates;
+mod diff;
 mod error;
 mod files;
 mod log;
@@ -46,6 +47,7 @@ pub mod testing;
 
 // The public interface.
 pub use dates::{format as format_date, parse as parse_date};
+pub use diff::{Change, ChangeKind, diff};
 pub use error::{LogError, Refusal, RegistryError, StoreError};
 pub use files::{add_file, add_toml, to_toml};
 pub use log::{AuditLog, ExchangeRecord, LogOptions, Outcome, Receipt, StoredLeaf};

@@ -284,8 +284,7 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
 async fn write_batch(store: &Store, rows: &[&LeafRow]) -> Result<u64, StoreError> {
     let n = i64::try_from(rows.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
     let mut tx = store
-        .pool()
-        .begin()
+        .begin_write()
         .await
         .map_err(StoreError::query("starting a log append"))?;
     // Reserving the indices is the transaction's first statement and a write, so

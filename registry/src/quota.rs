@@ -96,8 +96,7 @@ impl Store {
         }
         let (day_key, month_key) = period_keys(now);
         let mut tx = self
-            .usage_pool()
-            .begin()
+            .begin_usage_write()
             .await
             .map_err(StoreError::query("starting a quota update"))?;
         let mut counts = [None, None];

@@ -144,6 +144,29 @@ impl Store {
         &self.usage_pool
     }
 
+    /// Starts a transaction that will write: on SQLite `BEGIN IMMEDIATE`, so it
+    /// takes the write lock up front and waits for it (a deferred transaction
+    /// that reads first cannot wait: upgrading fails at once if another writer
+    /// committed meanwhile); on PostgreSQL a plain `BEGIN`, row locks do the rest.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// The same on the quota counters' connections.
+    pub(crate) async fn begin_usage_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.usage_pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.usage_pool.begin().await,
+        }
+    }
+
     /// Whether the store answers now.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
@@ -177,8 +200,7 @@ impl Store {
             format!("{members}\n{catalogue}\n{list}").as_bytes(),
         ));
         let mut tx = self
-            .pool
-            .begin()
+            .begin_write()
             .await
             .map_err(StoreError::query("starting a registry import"))?;
         let latest = sqlx::query("SELECT version, content_hash, effective_ms FROM registry_versions ORDER BY version DESC LIMIT 1")

@@ -589,3 +589,67 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
         assert!(csv.lines().nth(1).unwrap().starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,6,3,3,5,0.8000,300,3500,3500,3000,1"), "{csv}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registry_imports_wait_for_concurrent_log_writes() {
+    for (url, store) in stores("import_under_load").await {
+        let log = AuditLog::open(
+            store.clone(),
+            "test/log",
+            HashAlg::Sha256,
+            0,
+            LogOptions::default(),
+        )
+        .await
+        .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut writers = Vec::new();
+        for w in 0..8 {
+            let (log, stop) = (log.clone(), stop.clone());
+            writers.push(tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    log.append(&record(w * 10_000 + n), 0).await.unwrap();
+                    n += 1;
+                }
+                n
+            }));
+        }
+        let mut data = demo_registry();
+        for i in 0..5 {
+            data.members[0].name = format!("name {i}");
+            store
+                .import_registry(&data, "t", i, i)
+                .await
+                .unwrap_or_else(|e| panic!("{url}: import {i}: {e}"));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for w in writers {
+            assert!(w.await.unwrap() > 0);
+        }
+    }
+}
+
+/// The sample workbook shipped with the demo holds the demo registry as
+/// departments would publish it (Chinese sheet names and headers). Set
+/// `YRDX_WRITE_SAMPLES=1` to rewrite it after changing the TOML files.
+#[test]
+fn the_sample_spreadsheet_matches_the_toml_registry() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../conformance/demo/registry/demo-registry.xlsx");
+    let data = demo_registry();
+    if std::env::var_os("YRDX_WRITE_SAMPLES").is_some() {
+        std::fs::write(&path, yrdx_registry::to_xlsx(&data).unwrap()).unwrap();
+    }
+    let mut back = RegistryData::default();
+    yrdx_registry::add_xlsx(
+        &mut back,
+        "demo-registry.xlsx",
+        &std::fs::read(&path).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        back, data,
+        "demo-registry.xlsx is stale: rerun with YRDX_WRITE_SAMPLES=1"
+    );
+}

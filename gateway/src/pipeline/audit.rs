@@ -12,6 +12,7 @@ use yrdx_registry::{ExchangeRecord, Outcome};
 use yrdx_signing::hex;
 
 use crate::REQUEST_ID_HEADER;
+use crate::metrics::{ExchangeLabels, StoreLabels, UpstreamLabels};
 use crate::pipeline::{Exchange, Served};
 use crate::problem::Problem;
 use crate::state::App;
@@ -57,6 +58,44 @@ pub fn record(
     }
 }
 
+/// The region code at the start of a member id, for bounded metric labels.
+fn region_of(member: Option<&String>) -> &'static str {
+    member
+        .and_then(|m| m.split(':').next())
+        .and_then(|r| r.parse::<yrdx_signing::Region>().ok())
+        .map(|r| r.code())
+        .unwrap_or("-")
+}
+
+/// Counts the exchange in the metrics.
+fn count(app: &App, cx: &Exchange, outcome: Outcome, code: Option<&'static str>) {
+    let m = &app.metrics;
+    m.exchanges
+        .get_or_create(&ExchangeLabels {
+            api: cx.api,
+            outcome: outcome.as_str(),
+            code: code.unwrap_or("-"),
+            resource: cx.resource.clone().unwrap_or_else(|| "-".into()),
+            consumer_region: region_of(cx.consumer.as_ref()),
+            provider_region: region_of(cx.provider.as_ref()),
+        })
+        .inc();
+    for (stage, took) in &cx.stages {
+        m.stage(stage, *took);
+    }
+    m.stage("total", cx.started.elapsed());
+    if let Some(code) =
+        code.filter(|c| yrdx_registry::PROVIDER_CODES.contains(c) && *c != "record_not_found")
+    {
+        m.upstream_errors
+            .get_or_create(&UpstreamLabels {
+                provider_region: region_of(cx.provider.as_ref()),
+                code,
+            })
+            .inc();
+    }
+}
+
 /// Records the exchange and answers it.
 pub async fn finish(app: &App, cx: Exchange, result: Result<Served, Problem>) -> Response {
     let (outcome, code, status) = match &result {
@@ -70,10 +109,28 @@ pub async fn finish(app: &App, cx: Exchange, result: Result<Served, Problem>) ->
     span.record("code", code.unwrap_or("-"));
     span.record("latency_ms", entry.latency_us / 1000);
     let time_ms = i64::try_from(cx.received.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    let receipt = match app.log.append(&entry, time_ms).await {
-        Ok(r) => r,
+    let started_audit = std::time::Instant::now();
+    let appended = app.log.append(&entry, time_ms).await;
+    app.metrics.stage("audit", started_audit.elapsed());
+    let receipt = match appended {
+        Ok(r) => {
+            count(app, &cx, outcome, code);
+            r
+        }
         Err(e) => {
             tracing::error!(error = %e, "exchange not recorded; refusing with audit_unavailable");
+            app.metrics
+                .store_errors
+                .get_or_create(&StoreLabels {
+                    operation: "log_append",
+                })
+                .inc();
+            count(
+                app,
+                &cx,
+                Outcome::Refused,
+                Some(Problem::AuditUnavailable.code()),
+            );
             return Problem::AuditUnavailable.to_response(&cx.request_id);
         }
     };
@@ -114,8 +171,17 @@ pub fn tls_refusal(app: std::sync::Arc<App>, code: &'static str) {
         let cx = Exchange::new(uuid::Uuid::now_v7().to_string(), "tls");
         let entry = record(&app, &cx, Outcome::Refused, Some(code), 0);
         let time_ms = i64::try_from(cx.received.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-        if let Err(e) = app.log.append(&entry, time_ms).await {
-            tracing::error!(error = %e, code, "TLS refusal not recorded");
+        match app.log.append(&entry, time_ms).await {
+            Ok(_) => count(&app, &cx, Outcome::Refused, Some(code)),
+            Err(e) => {
+                tracing::error!(error = %e, code, "TLS refusal not recorded");
+                app.metrics
+                    .store_errors
+                    .get_or_create(&StoreLabels {
+                        operation: "log_append",
+                    })
+                    .inc();
+            }
         }
     });
 }

@@ -1,0 +1,209 @@
+//! `yrdx registry …` and `yrdx report …`: operators import, compare and export
+//! registry versions; regulators (or operators for them) compute fulfilment
+//! reports. Each command reads the node's configuration for the store and the
+//! mapping folder, and works on the store directly — a running node picks up a
+//! new version by itself.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use yrdx_registry::{Registry, Store, StoreOptions};
+
+use crate::config::{Config, ConfigError};
+use crate::registry_ops;
+use crate::server::StartError;
+
+/// Why a registry command failed.
+#[derive(Debug, Error)]
+pub enum RegistryCliError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Loading, checking or storing failed.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The store failed.
+    #[error(transparent)]
+    Registry(#[from] yrdx_registry::RegistryError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] yrdx_registry::StoreError),
+    /// A command-line value is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// An output file could not be written.
+    #[error("{path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+async fn open(config: &Path) -> Result<(Config, Store), RegistryCliError> {
+    let config = Config::load(config)?;
+    let store = Store::open(
+        &config.store.url,
+        &StoreOptions {
+            max_connections: 2,
+            acquire_timeout: config.store.acquire_timeout,
+        },
+    )
+    .await?;
+    Ok((config, store))
+}
+
+/// `yrdx registry import`: checks the files (with the mappings) and stores them
+/// as a new version in force from `effective` (RFC 3339; now when absent).
+pub async fn import(
+    config: &Path,
+    files: &[PathBuf],
+    effective: Option<&str>,
+) -> Result<String, RegistryCliError> {
+    let (config, store) = open(config).await?;
+    let now = now_ms();
+    let effective_ms = match effective {
+        None => now,
+        Some(t) => {
+            let t = OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
+                RegistryCliError::Usage(format!("--effective `{t}` is not an RFC 3339 time"))
+            })?;
+            i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(now)
+        }
+    };
+    let result = registry_ops::import(&store, files, &config.adapters.dir, now, effective_ms).await;
+    store.close().await;
+    let (version, created) = result?;
+    Ok(if created {
+        format!(
+            "imported as registry version {version}; running nodes pick it up within {} ms of it taking effect",
+            config.registry.reload_interval.as_millis()
+        )
+    } else {
+        format!("unchanged: registry version {version} already holds this content")
+    })
+}
+
+/// `yrdx registry versions`.
+pub async fn versions(config: &Path) -> Result<String, RegistryCliError> {
+    let (_, store) = open(config).await?;
+    let versions = store.registry_versions().await;
+    let in_force = store.registry_version_at(now_ms()).await;
+    store.close().await;
+    let (versions, in_force) = (versions?, in_force?);
+    let time = |ms: i64| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_default()
+    };
+    let mut out = String::from(
+        "version  in force  effective                 imported                  source\n",
+    );
+    for v in versions {
+        out.push_str(&format!(
+            "{:>7}  {:<8}  {:<24}  {:<24}  {}\n",
+            v.version,
+            if Some(v.version) == in_force {
+                "yes"
+            } else {
+                ""
+            },
+            time(v.effective_ms),
+            time(v.created_ms),
+            v.source
+        ));
+    }
+    Ok(out)
+}
+
+/// `yrdx registry diff FROM TO`.
+pub async fn diff(config: &Path, from: i64, to: i64) -> Result<String, RegistryCliError> {
+    let (_, store) = open(config).await?;
+    let old = store.registry_version(from).await;
+    let new = store.registry_version(to).await;
+    store.close().await;
+    let changes = yrdx_registry::diff(&old?, &new?);
+    if changes.is_empty() {
+        return Ok(format!("versions {from} and {to} hold the same registry\n"));
+    }
+    Ok(changes.iter().map(|c| format!("{c}\n")).collect())
+}
+
+/// `yrdx registry export`: the version in force (or `version`) as TOML or XLSX.
+pub async fn export(
+    config: &Path,
+    version: Option<i64>,
+    format: &str,
+    out: &Path,
+) -> Result<String, RegistryCliError> {
+    let (_, store) = open(config).await?;
+    let data = match version {
+        Some(v) => store.registry_version(v).await.map(|d| (v, d)),
+        None => store.registry_at(now_ms()).await,
+    };
+    store.close().await;
+    let (version, data) = data?;
+    let bytes = match format {
+        "toml" => yrdx_registry::to_toml(&data)?.into_bytes(),
+        "xlsx" => yrdx_registry::to_xlsx(&data)?,
+        other => {
+            return Err(RegistryCliError::Usage(format!(
+                "--format `{other}`: expected toml or xlsx"
+            )));
+        }
+    };
+    std::fs::write(out, bytes).map_err(|source| RegistryCliError::Write {
+        path: out.to_owned(),
+        source,
+    })?;
+    Ok(format!(
+        "registry version {version} written to {}",
+        out.display()
+    ))
+}
+
+/// `yrdx report fulfilment`: JSON or CSV on standard output.
+pub async fn fulfilment(
+    config: &Path,
+    period: &str,
+    format: &str,
+) -> Result<String, RegistryCliError> {
+    let period = yrdx_registry::parse_period(period).map_err(RegistryCliError::Usage)?;
+    if format != "json" && format != "csv" {
+        return Err(RegistryCliError::Usage(format!(
+            "--format `{format}`: expected json or csv"
+        )));
+    }
+    let (_, store) = open(config).await?;
+    let result = async {
+        let (version, data) = store.registry_at(now_ms()).await?;
+        let registry = Registry::build(version, data)?;
+        Ok::<_, RegistryCliError>(store.fulfilment(&registry, &period).await?)
+    }
+    .await;
+    store.close().await;
+    let report = result?;
+    Ok(match format {
+        "csv" => yrdx_registry::report_csv(&report),
+        _ => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+    })
+}
+
+/// Writes command output to standard output.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+}
