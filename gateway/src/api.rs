@@ -28,13 +28,14 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/exchange/{resource}",
             post(exchange).fallback(method_not_allowed),
         )
+        .merge(crate::audit_api::routes())
         .fallback(not_found)
         .with_state(app)
 }
 
 /// The request id: the caller's `Yrdx-Request-Id` if it is a UUID, else a new
 /// UUID v7. A malformed caller id is itself a bad request.
-fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
+pub(crate) fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
     match headers.get(REQUEST_ID_HEADER) {
         None => (uuid::Uuid::now_v7().to_string(), None),
         Some(v) => match v.to_str().ok().and_then(|s| uuid::Uuid::parse_str(s).ok()) {
@@ -104,6 +105,6 @@ async fn not_found(headers: HeaderMap) -> Response {
     Problem::NotFound.to_response(&request_id(&headers).0)
 }
 
-async fn method_not_allowed(headers: HeaderMap) -> Response {
+pub(crate) async fn method_not_allowed(headers: HeaderMap) -> Response {
     Problem::MethodNotAllowed.to_response(&request_id(&headers).0)
 }

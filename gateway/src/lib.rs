@@ -19,12 +19,15 @@
 
 mod admin;
 mod api;
+mod audit_api;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod identity;
+pub mod log_key;
 pub mod pipeline;
 pub mod problem;
+pub mod regulator;
 pub mod server;
 pub mod state;
 pub mod tls;

@@ -68,11 +68,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
-        Command::Demo { dir, listen } => runtime()?.block_on(async {
+        Command::Demo { dir, listen, store } => runtime()?.block_on(async {
             let running = demo::start(&demo::DemoOptions {
                 dir,
                 listen,
-                store_url: None,
+                store_url: store,
             })
             .await?;
             println!("{}", demo::instructions(&running));
