@@ -36,6 +36,12 @@ pub enum Command {
         #[arg(long)]
         store: Option<String>,
     },
+    /// The exchange log: keys, exports, offline verification, proofs.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::audit_cli::AuditCommand,
+    },
     /// The development PKI.
     Pki {
         /// What to do with it.

@@ -20,6 +20,7 @@
 mod admin;
 mod api;
 mod audit_api;
+pub mod audit_cli;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -80,6 +80,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             running.gateway.shutdown(Duration::from_secs(5)).await;
             Ok(ExitCode::SUCCESS)
         }),
+        Command::Audit { command } => {
+            Ok(runtime()?.block_on(yrdx_gateway::audit_cli::run(command))?)
+        }
         Command::Pki {
             command: PkiCommand::Init { dir },
         } => {
