@@ -372,6 +372,20 @@ fn verify_file(
             path.display()
         )));
     }
+    // An export that starts after the earlier checkpoint cannot show that it
+    // extends it (it would need a consistency proof an export does not carry).
+    if let (Some(since), Ok(header)) = (&options.since, ExportHeader::parse(&line))
+        && let Ok(earlier) = open_checkpoint(&since.checkpoint, key)
+        && header.start > earlier.checkpoint().size().get()
+    {
+        return Err(AuditCliError::Usage(format!(
+            "{} starts at leaf {}, after the --since-checkpoint size {}: export from {} or earlier",
+            path.display(),
+            header.start,
+            earlier.checkpoint().size(),
+            earlier.checkpoint().size()
+        )));
+    }
     let mut verifier = match ExportVerifier::new(&line, key, options) {
         Ok(v) => v,
         Err(e) if refuted(&e) => return Ok(Err(Refuted(describe(&e)))),

@@ -348,6 +348,37 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         );
         assert!(stdout.contains("1 receipt(s) matched"), "{stdout}");
 
+        // An export of the newest leaves only verifies on its own, but cannot
+        // show that it extends a checkpoint it starts after.
+        let partial = scratch.path().join("partial.jsonl");
+        let from = size.to_string();
+        let out = yrdx(&[
+            "audit",
+            "export",
+            "--config",
+            path(&config),
+            "--out",
+            path(&partial),
+            "--from",
+            &from,
+        ])
+        .await;
+        assert!(out.status.success(), "{}", text(&out));
+        let out = yrdx(&["audit", "verify", path(&partial), "--key", path(&key)]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let out = yrdx(&[
+            "audit",
+            "verify",
+            path(&partial),
+            "--key",
+            path(&key),
+            "--since-checkpoint",
+            path(&early),
+        ])
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("or earlier"), "{}", text(&out));
+
         // The same through the regulator API.
         let m = &fed.demo.manifest;
         let regulator = &m.members[REGULATOR];
