@@ -543,22 +543,6 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(StoreError::query("reading log leaves"))?;
-        rows.into_iter()
-            .map(|row| {
-                let idx: i64 = row
-                    .try_get(0)
-                    .map_err(StoreError::query("reading log leaves"))?;
-                Ok(StoredLeaf {
-                    index: u64::try_from(idx)
-                        .map_err(|_| StoreError::Corrupt("negative index".into()))?,
-                    leaf: row
-                        .try_get(1)
-                        .map_err(StoreError::query("reading log leaves"))?,
-                    leaf_hash: row
-                        .try_get(2)
-                        .map_err(StoreError::query("reading log leaves"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::tree::leaf_row).collect()
     }
 }

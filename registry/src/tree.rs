@@ -141,7 +141,7 @@ fn checkpoint_row(row: &sqlx::any::AnyRow) -> Result<StoredCheckpoint, StoreErro
     })
 }
 
-fn leaf_row(row: &sqlx::any::AnyRow) -> Result<StoredLeaf, StoreError> {
+pub(crate) fn leaf_row(row: &sqlx::any::AnyRow) -> Result<StoredLeaf, StoreError> {
     let what = "reading log leaves";
     let idx: i64 = row.try_get(0).map_err(StoreError::query(what))?;
     Ok(StoredLeaf {
