@@ -639,3 +639,34 @@ async fn a_key_named_for_another_log_is_refused() {
         assert!(matches!(err, LogError::KeyName { .. }), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integrator_signs_nothing_over_an_altered_or_missing_leaf() {
+    for (url, store) in stores("integrator_refuses").await {
+        let (log, mut integrator) = open_log(&store).await;
+        for i in 0..5 {
+            log.append(&record(i), 0).await.unwrap();
+        }
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query("UPDATE log_leaves SET leaf = $1 WHERE idx = 3")
+            .bind(b"{}".to_vec())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let err = integrator.integrate(0).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("log leaf 3: stored leaf hash does not match"),
+            "{url}: {err}"
+        );
+        sql(&url, "DELETE FROM log_leaves WHERE idx = 3").await;
+        let err = integrator.integrate(0).await.unwrap_err();
+        assert!(
+            err.to_string().contains("log leaf 3 is missing"),
+            "{url}: {err}"
+        );
+        assert_eq!(store.log_tree_size().await.unwrap().get(), 0, "{url}");
+        assert_eq!(store.latest_checkpoint().await.unwrap(), None, "{url}");
+    }
+}
