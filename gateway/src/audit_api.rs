@@ -102,10 +102,19 @@ where
             }
         };
         tracing::Span::current().record("regulator", tracing::field::display(&regulator));
+        // Regulators' reads are not leaves (reading must not change the log),
+        // but they are in the gateway's own log.
         let mut response = match read(app).await {
-            Ok(r) => r,
+            Ok(r) => {
+                tracing::info!(status = r.status().as_u16(), "audit API read");
+                r
+            }
             Err(problem) => {
                 tracing::Span::current().record("code", problem.code());
+                tracing::info!(
+                    status = problem.status().as_u16(),
+                    "audit API request refused"
+                );
                 problem.to_response(&id)
             }
         };
