@@ -32,6 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/reports/fulfilment",
             get(crate::reports_api::fulfilment).fallback(method_not_allowed),
         )
+        .merge(crate::audit_api::routes())
         .fallback(not_found)
         .with_state(app)
 }
@@ -108,6 +109,6 @@ async fn not_found(headers: HeaderMap) -> Response {
     Problem::NotFound.to_response(&request_id(&headers).0)
 }
 
-async fn method_not_allowed(headers: HeaderMap) -> Response {
+pub(crate) async fn method_not_allowed(headers: HeaderMap) -> Response {
     Problem::MethodNotAllowed.to_response(&request_id(&headers).0)
 }

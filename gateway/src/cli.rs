@@ -32,6 +32,15 @@ pub enum Command {
         /// Where the gateway listens (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
+        /// The store URL; the embedded SQLite file under --dir by default.
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// The exchange log: keys, exports, offline verification, proofs.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::audit_cli::AuditCommand,
     },
     /// Registry versions: import, list, compare, export.
     Registry {

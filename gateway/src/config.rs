@@ -142,6 +142,10 @@ pub struct LogConfig {
     pub hash: HashAlg,
     /// Most leaves in one group commit.
     pub max_batch: usize,
+    /// The file holding the checkpoint signing key (`PRIVATE+KEY+…`).
+    pub key: PathBuf,
+    /// The longest a durable leaf waits for a signed checkpoint covering it.
+    pub checkpoint_interval: Duration,
 }
 
 /// Registry files and reloading.
@@ -253,6 +257,9 @@ struct LogShape {
     hash: String,
     #[serde(default = "default_batch")]
     max_batch: usize,
+    key: PathBuf,
+    #[serde(default = "ms_1s")]
+    checkpoint_interval_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -307,6 +314,9 @@ impl Default for LimitsShape {
 
 fn ms_2s() -> u64 {
     2_000
+}
+fn ms_1s() -> u64 {
+    1_000
 }
 fn ms_3s() -> u64 {
     3_000
@@ -483,6 +493,13 @@ impl Config {
                 .ok_or_else(|| c.invalid("log.hash", "sha256 or sm3"))?,
             origin: shape.log.origin,
             max_batch: c.range("log.max_batch", shape.log.max_batch, 1, 4096)?,
+            key: c.file("log.key", &shape.log.key)?,
+            checkpoint_interval: c.millis(
+                "log.checkpoint_interval_ms",
+                shape.log.checkpoint_interval_ms,
+                100,
+                60_000,
+            )?,
         };
         let registry = RegistryConfig {
             files: shape
@@ -616,6 +633,7 @@ mod tests {
             "up.pem",
             "up.key",
             "members.toml",
+            "log.key",
         ] {
             std::fs::write(dir.path().join(f), "x").unwrap();
         }
@@ -638,6 +656,7 @@ ca = "ca.pem"
 url = "sqlite:data/yrdx.db"
 [log]
 origin = "yrdx.test/log"
+key = "log.key"
 [registry]
 files = ["members.toml"]
 [adapters]
@@ -659,6 +678,8 @@ dir = "adapters"
             format!("sqlite:{}", dir.path().join("data/yrdx.db").display())
         );
         assert_eq!(c.log.hash, HashAlg::Sha256);
+        assert_eq!(c.log.key, dir.path().join("log.key"));
+        assert_eq!(c.log.checkpoint_interval, Duration::from_secs(1));
     }
 
     #[test]
@@ -689,6 +710,17 @@ dir = "adapters"
                     "origin = \"yrdx.test/log\"\nhash = \"md5\"",
                 ),
                 "log.hash",
+            ),
+            (
+                text.replace("key = \"log.key\"", "key = \"missing.key\""),
+                "log.key",
+            ),
+            (
+                text.replace(
+                    "key = \"log.key\"",
+                    "key = \"log.key\"\ncheckpoint_interval_ms = 120000",
+                ),
+                "log.checkpoint_interval_ms",
             ),
         ];
         for (bad, key) in cases {

@@ -48,7 +48,16 @@ pub enum DemoError {
     /// The gateway did not start.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The log key could not be made or read.
+    #[error(transparent)]
+    LogKey(#[from] crate::log_key::LogKeyError),
 }
+
+/// The demo federation's regulator.
+pub const DEMO_REGULATOR: &str = "sh:11310000MB1X47335F:audit";
+
+/// The demo log's origin: its name in checkpoints and its key's name.
+pub const DEMO_ORIGIN: &str = "yrdx.demo/exchange";
 
 /// What `demo.json` holds.
 #[derive(Debug, Clone, Serialize)]
@@ -192,6 +201,13 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         .clone()
         .unwrap_or_else(|| "sqlite:data/yrdx.db".to_owned());
     write(&config_path, &node_config(options.listen, &store, &layout))?;
+    // The checkpoint key is made once and kept with the log it signs; the
+    // public half sits beside it for regulators.
+    let signer = crate::log_key::load_or_generate(DEMO_ORIGIN, &dir.join("log.key"))?;
+    write(
+        &dir.join("log.pub"),
+        &format!("{}\n", signer.verifier_key()),
+    )?;
 
     let config = Config::load(&config_path)?;
     // The demo rewrites its registry files on every run (the providers' ports
@@ -289,8 +305,9 @@ ca = "{bundle}"
 url = "{store}"
 
 [log]
-origin = "yrdx.demo/exchange"
+origin = "{origin}"
 hash = "sha256"
+key = "log.key"
 
 [registry]
 files = [{files}]
@@ -305,6 +322,7 @@ dir = "adapters"
         up_key = rel(upstream.key).display(),
         bundle = rel(layout.ca_bundle()).display(),
         files = files.join(", "),
+        origin = DEMO_ORIGIN,
     )
 }
 
@@ -346,6 +364,29 @@ pub fn instructions(demo: &Demo) -> String {
             Some(code) => format!("{} {code}", ex.expect_status),
         };
         out.push_str(&format!("\n# {} → {expect}\n{cmd}\n", ex.name));
+    }
+    if let Some(files) = m.members.get(DEMO_REGULATOR) {
+        let dir = demo
+            .manifest_path
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_default();
+        let curl = format!(
+            "curl -s --cacert {} --cert {} --key {}",
+            quote(&m.ca_bundle.display().to_string()),
+            quote(&files.cert.display().to_string()),
+            quote(&files.key.display().to_string())
+        );
+        out.push_str(&format!(
+            "\nThe regulator ({DEMO_REGULATOR}) reads and verifies the exchange log:\n\
+             {curl} {gw}/v1/audit/checkpoint\n\
+             {curl} '{gw}/v1/audit/entries?start=0&end=5'\n\
+             yrdx audit export --config {config} --out audit.jsonl\n\
+             yrdx audit verify audit.jsonl --key {key}\n",
+            gw = m.gateway,
+            config = quote(&dir.join("yrdx.toml").display().to_string()),
+            key = quote(&dir.join("log.pub").display().to_string()),
+        ));
     }
     out.push_str("\nPress Ctrl-C to stop.\n");
     out

@@ -19,10 +19,13 @@
 
 mod admin;
 mod api;
+mod audit_api;
+pub mod audit_cli;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod identity;
+pub mod log_key;
 pub mod metrics;
 pub mod pipeline;
 pub mod problem;

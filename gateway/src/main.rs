@@ -68,11 +68,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
-        Command::Demo { dir, listen } => runtime()?.block_on(async {
+        Command::Demo { dir, listen, store } => runtime()?.block_on(async {
             let running = demo::start(&demo::DemoOptions {
                 dir,
                 listen,
-                store_url: None,
+                store_url: store,
             })
             .await?;
             println!("{}", demo::instructions(&running));
@@ -114,6 +114,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let text = runtime()?.block_on(registry_cli::fulfilment(&config, &period, &format))?;
             registry_cli::print(&text);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command } => {
+            Ok(runtime()?.block_on(yrdx_gateway::audit_cli::run(command))?)
         }
         Command::Pki {
             command: PkiCommand::Init { dir },

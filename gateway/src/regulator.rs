@@ -1,26 +1,21 @@
-//! Regulator-only APIs: the member behind the certificate must hold the
-//! regulator role in the registry version in force.
+//! Who may read the exchange log through the API: registered, active members
+//! holding the regulator role. Checked per request, like every identity,
+//! because the registry can change under a long-lived connection.
 
-use yrdx_registry::{MemberStatus, Registry, Role};
+use yrdx_registry::{Registry, Role};
 use yrdx_signing::MemberId;
 
 use crate::identity::Peer;
+use crate::pipeline::identify;
 use crate::problem::Problem;
 
-/// The regulator calling, or the problem that refuses the call.
+/// The calling regulator, or why the caller is refused: the identity problems
+/// every API has (no certificate, unknown or suspended member, region
+/// mismatch), then `not_a_regulator` for any other member.
 pub fn require(registry: &Registry, peer: &Peer) -> Result<MemberId, Problem> {
-    let id = peer.member()?;
-    let member = registry.member(id).ok_or(Problem::UnknownMember)?;
-    if member.status != MemberStatus::Active {
-        return Err(Problem::MemberInactive);
+    let id = identify::run(registry, peer)?;
+    match registry.member(&id) {
+        Some(member) if member.has_role(Role::Regulator) => Ok(id),
+        _ => Err(Problem::NotARegulator),
     }
-    if let Peer::Member { fingerprint, .. } = peer
-        && !member.accepts_certificate(fingerprint)
-    {
-        return Err(Problem::CertificateNotBound);
-    }
-    if !member.has_role(Role::Regulator) {
-        return Err(Problem::NotARegulator);
-    }
-    Ok(id.clone())
 }

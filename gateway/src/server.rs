@@ -16,7 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
-use yrdx_registry::{AuditLog, LogOptions, Store, StoreOptions};
+use yrdx_registry::{AuditLog, CheckpointOptions, LogOptions, Store, StoreOptions};
 
 use crate::config::Config;
 use crate::identity::{self, Peer};
@@ -42,6 +42,9 @@ pub enum StartError {
     /// The exchange log could not be opened.
     #[error("exchange log: {0}")]
     Log(#[from] yrdx_registry::LogError),
+    /// The log's checkpoint key is unusable.
+    #[error("log.key: {0}")]
+    LogKey(#[from] crate::log_key::LogKeyError),
     /// A TLS file is unusable.
     #[error("tls: {0}")]
     Tls(#[from] TlsError),
@@ -89,6 +92,8 @@ impl RunningGateway {
         for t in self.tasks {
             let _ = tokio::time::timeout(grace, t).await;
         }
+        // A last checkpoint covers every leaf appended, then the lease goes.
+        let _ = tokio::time::timeout(grace, self.app.log.stop_integrator()).await;
         self.app.store.close().await;
     }
 }
@@ -132,6 +137,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         "registry loaded"
     );
 
+    let signer = crate::log_key::load(&config.log.key)?;
     let log = AuditLog::open(
         store.clone(),
         &config.log.origin,
@@ -139,6 +145,10 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         now_ms,
         LogOptions {
             max_batch: config.log.max_batch,
+            checkpoints: Some(CheckpointOptions {
+                signer: Arc::new(signer),
+                interval: config.log.checkpoint_interval,
+            }),
             ..LogOptions::default()
         },
     )

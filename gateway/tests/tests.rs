@@ -10,6 +10,8 @@
     reason = "test helpers: a panic is a failing test"
 )]
 
+mod audit;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;

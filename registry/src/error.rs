@@ -144,6 +144,61 @@ pub enum LogError {
     /// The record could not be encoded.
     #[error("cannot encode the exchange record: {0}")]
     Encode(String),
+    /// The store holds no exchange log yet.
+    #[error("the store holds no exchange log yet")]
+    NoLog,
+    /// No checkpoint has been signed yet.
+    #[error("no checkpoint has been signed yet")]
+    NoCheckpoint,
+    /// An export must end at a size where a checkpoint was signed.
+    #[error("no checkpoint was signed at size {0}; an export ends at a checkpoint's size")]
+    NotACheckpointSize(u64),
+    /// A proof or root was asked for a tree larger than the integrated one.
+    #[error("tree size {requested} is beyond the integrated tree ({tree} leaves)")]
+    BeyondTree {
+        /// The size asked for.
+        requested: u64,
+        /// The integrated size.
+        tree: u64,
+    },
+    /// A tile the integrated tree does not hold whole.
+    #[error("tile {path} is beyond the integrated tree ({tree} leaves)")]
+    TileBeyondTree {
+        /// The tile's path.
+        path: String,
+        /// The integrated size.
+        tree: u64,
+    },
+    /// A range of leaves that is reversed or too long.
+    #[error("leaves {start}..{end}: a range must be ordered and at most {max} long")]
+    Window {
+        /// First index asked for.
+        start: u64,
+        /// One past the last.
+        end: u64,
+        /// The bound.
+        max: u64,
+    },
+    /// The checkpoint key is named for another log.
+    #[error("the log key is named `{key}` but the log's origin is `{origin}`; they must match")]
+    KeyName {
+        /// The key's name.
+        key: String,
+        /// The log's origin.
+        origin: String,
+    },
+    /// Tree arithmetic refused (an index or size out of range).
+    #[error(transparent)]
+    Merkle(#[from] yrdx_signing::MerkleError),
+    /// A checkpoint could not be made.
+    #[error(transparent)]
+    Checkpoint(#[from] yrdx_signing::CheckpointError),
+    /// A tile could not be made.
+    #[error(transparent)]
+    Tile(#[from] yrdx_signing::TileError),
+    /// Writing an export failed.
+    #[error("cannot write the export: {0}")]
+    Write(#[from] std::io::Error),
     /// The store holds a log made with other settings.
     #[error(
         "the store's log was created with origin `{stored_origin}` and hash {stored_hash}; the configuration says `{origin}` and {hash}"

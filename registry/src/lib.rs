@@ -8,12 +8,16 @@
 //! The pipeline never queries the store to decide an exchange: it consults a
 //! [`Registry`] snapshot built from one imported version and checked for
 //! consistency once. The store is written for what must be shared and durable:
-//! registry versions and the exchange log ([`AuditLog`], group commit, one leaf
-//! per exchange, durable before the answer).
+//! registry versions and the exchange log — [`AuditLog`] appends leaves (group
+//! commit, one leaf per exchange, durable before the answer), an
+//! [`Integrator`] holding the lease builds the Merkle tree from them and signs
+//! checkpoints, and [`Store`] reads back checkpoints, proofs, tiles, filtered
+//! leaves and exports for regulators.
 //!
-//! This crate does not speak HTTP or TLS and does not hash trees or sign
-//! checkpoints itself (that cryptography is in `yrdx-signing`, so a regulator's
-//! verifier needs nothing from here).
+//! This crate does not speak HTTP or TLS, and the log's cryptography — tree
+//! hashing, proofs, checkpoint signatures, the export format — is
+//! `yrdx-signing`'s, so a regulator's verifier needs nothing from here: this
+//! crate decides what is stored where and when.
 //!
 //! ```
 //! use yrdx_registry::{Registry, RegistryData};
@@ -44,13 +48,16 @@ mod report;
 mod sheets;
 mod store;
 pub mod testing;
+mod tree;
 
 // The public interface.
 pub use dates::{format as format_date, parse as parse_date};
 pub use diff::{Change, ChangeKind, diff};
 pub use error::{LogError, Refusal, RegistryError, StoreError};
 pub use files::{add_file, add_toml, to_toml};
-pub use log::{AuditLog, ExchangeRecord, LogOptions, Outcome, Receipt, StoredLeaf};
+pub use log::{
+    AuditLog, CheckpointOptions, ExchangeRecord, LogOptions, Outcome, Receipt, StoredLeaf,
+};
 pub use model::{
     Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Quota, Registry, RegistryData,
     Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
@@ -62,3 +69,7 @@ pub use report::{
 };
 pub use sheets::{CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, add_csv, add_xlsx, to_xlsx};
 pub use store::{Backend, RegistryVersion, Store, StoreOptions, backend_of, redact};
+pub use tree::{
+    AdvisoryLease, EXPORT_CHECKPOINTS, EntryQuery, ExportSummary, INTEGRATE_CHUNK, Integration,
+    Integrator, Lease, LogInfo, MAX_ENTRIES_PAGE, ProcessLease, StoredCheckpoint, lease_for,
+};

@@ -7,13 +7,18 @@
 //! commit): one writer task takes every pending leaf, reserves a contiguous run
 //! of indices and inserts them in one transaction, then answers each caller.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use serde::Serialize;
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot};
-use yrdx_signing::HashAlg;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use yrdx_signing::{HashAlg, NoteSigner, VerifierKey};
 
 use crate::error::{LogError, StoreError};
 use crate::store::Store;
+use crate::tree::{Integration, Integrator};
 
 /// Whether an exchange was answered with data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -142,6 +147,9 @@ pub struct LogOptions {
     pub max_batch: usize,
     /// Most appends waiting for the writer before callers are refused.
     pub queue: usize,
+    /// Integrate leaves and sign checkpoints in the background; `None` for a
+    /// node (or a test) that only appends.
+    pub checkpoints: Option<CheckpointOptions>,
 }
 
 impl Default for LogOptions {
@@ -149,8 +157,22 @@ impl Default for LogOptions {
         LogOptions {
             max_batch: 256,
             queue: 8192,
+            checkpoints: None,
         }
     }
+}
+
+/// How the background integrator signs checkpoints.
+#[derive(Clone, Debug)]
+pub struct CheckpointOptions {
+    /// The log's signing key; its name must be the log's origin.
+    pub signer: Arc<NoteSigner>,
+    /// The longest a durable leaf waits for a checkpoint covering it while the
+    /// integrator is healthy. The integrator looks for new leaves every half
+    /// interval (and at once after a local append), but signs at most once per
+    /// half interval, so the delay is about half the interval plus the time an
+    /// integration takes.
+    pub interval: Duration,
 }
 
 /// The append side of the exchange log. Cheap to clone.
@@ -159,6 +181,22 @@ pub struct AuditLog {
     tx: mpsc::Sender<Job>,
     alg: HashAlg,
     origin: String,
+    integrator: Option<Arc<Background>>,
+}
+
+/// The background integrator of one [`AuditLog`] and its controls.
+#[derive(Debug)]
+struct Background {
+    key: VerifierKey,
+    stop: watch::Sender<bool>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // The last handle is gone: let the task finish on its own.
+        let _ = self.stop.send(true);
+    }
 }
 
 impl AuditLog {
@@ -200,13 +238,64 @@ impl AuditLog {
                 hash: alg.name().to_owned(),
             });
         }
+        let appended = Arc::new(Notify::new());
+        let integrator = match options.checkpoints {
+            None => None,
+            Some(c) => {
+                let mut integrator = Integrator::new(store.clone(), c.signer.clone()).await?;
+                // The first integration runs before the node serves: leaves a
+                // crash left unintegrated are covered, and the empty log gets
+                // its first checkpoint. Another node may hold the lease.
+                integrator.integrate(now_ms).await?;
+                let (stop, stopped) = watch::channel(false);
+                let task = tokio::spawn(integrate_loop(
+                    integrator,
+                    c.interval,
+                    appended.clone(),
+                    stopped,
+                ));
+                Some(Arc::new(Background {
+                    key: c.signer.verifier_key(),
+                    stop,
+                    task: std::sync::Mutex::new(Some(task)),
+                }))
+            }
+        };
         let (tx, rx) = mpsc::channel(options.queue.max(1));
-        tokio::spawn(writer(store, rx, options.max_batch.max(1)));
+        tokio::spawn(writer(
+            store,
+            rx,
+            options.max_batch.max(1),
+            integrator.as_ref().map(|_| appended),
+        ));
         Ok(AuditLog {
             tx,
             alg,
             origin: origin.to_owned(),
+            integrator,
         })
+    }
+
+    /// The public key of this log's checkpoints, when this node signs them.
+    pub fn verifier_key(&self) -> Option<&VerifierKey> {
+        self.integrator.as_ref().map(|b| &b.key)
+    }
+
+    /// Stops the background integrator after a last integration, so that the
+    /// leaves appended so far are covered by a checkpoint, and gives its lease
+    /// up. Appends still work; nothing integrates them until a node starts.
+    pub async fn stop_integrator(&self) {
+        let Some(background) = &self.integrator else {
+            return;
+        };
+        let _ = background.stop.send(true);
+        let task = match background.task.lock() {
+            Ok(mut t) => t.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     /// The log's origin line (its name in checkpoints).
@@ -252,7 +341,64 @@ impl AuditLog {
     }
 }
 
-async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+/// Integrates new leaves until told to stop; see [`CheckpointOptions`].
+async fn integrate_loop(
+    mut integrator: Integrator,
+    interval: Duration,
+    appended: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let period = (interval / 2).max(Duration::from_millis(1));
+    let mut last = Instant::now();
+    loop {
+        // New local leaves, or the period for leaves other nodes appended.
+        tokio::select! {
+            _ = appended.notified() => {}
+            _ = tokio::time::sleep(period) => {}
+            _ = stop.changed() => break,
+        }
+        // At most one checkpoint per period: under load a checkpoint covers
+        // many batches rather than one each.
+        let since = last.elapsed();
+        if since < period {
+            tokio::select! {
+                _ = tokio::time::sleep(period - since) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        last = Instant::now();
+        match integrator.integrate(now_ms()).await {
+            Ok(Integration::Signed(cp)) => {
+                tracing::debug!(size = cp.size.get(), "checkpoint signed");
+            }
+            Ok(Integration::Raced) => {
+                tracing::warn!("another integrator moved the exchange log's tree; reloading");
+            }
+            Ok(Integration::NotLeader | Integration::UpToDate(_)) => {}
+            Err(e) => tracing::error!(error = %e, "exchange log integration failed"),
+        }
+    }
+    if let Err(e) = integrator.integrate(now_ms()).await {
+        tracing::error!(error = %e, "last exchange log integration failed");
+    }
+    integrator.release().await;
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+async fn writer(
+    store: Store,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    appended: Option<Arc<Notify>>,
+) {
+    // `appended` wakes the integrator after each committed batch, so a
+    // checkpoint follows promptly.
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -267,6 +413,9 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
             Ok(first_index) => {
                 for (i, job) in batch.drain(..).enumerate() {
                     let _ = job.reply.send(Ok(first_index + i as u64));
+                }
+                if let Some(appended) = &appended {
+                    appended.notify_one();
                 }
             }
             Err(e) => {
@@ -393,22 +542,6 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(StoreError::query("reading log leaves"))?;
-        rows.into_iter()
-            .map(|row| {
-                let idx: i64 = row
-                    .try_get(0)
-                    .map_err(StoreError::query("reading log leaves"))?;
-                Ok(StoredLeaf {
-                    index: u64::try_from(idx)
-                        .map_err(|_| StoreError::Corrupt("negative index".into()))?,
-                    leaf: row
-                        .try_get(1)
-                        .map_err(StoreError::query("reading log leaves"))?,
-                    leaf_hash: row
-                        .try_get(2)
-                        .map_err(StoreError::query("reading log leaves"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::tree::leaf_row).collect()
     }
 }

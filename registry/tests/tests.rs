@@ -12,6 +12,8 @@
 )]
 use std::collections::HashSet;
 
+mod tree;
+
 use yrdx_registry::testing::{fresh_postgres, postgres_url};
 use yrdx_registry::{
     AuditLog, ExchangeRecord, LogError, LogOptions, Outcome, RegistryData, Store, StoreOptions,
