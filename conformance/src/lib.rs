@@ -4,7 +4,8 @@
 //! development PKI ([`pki`]), sample provider servers that answer in each
 //! region's own native schema over mutually authenticated HTTPS
 //! ([`providers`]), the demo federation's registry data and fixtures
-//! ([`demo_data`]), a small mTLS client ([`client`]), and the **test-only** seal
+//! ([`demo_data`]), a small mTLS client ([`client`]), the load generator behind
+//! `yrdx-load` ([`load`]), and the **test-only** seal
 //! signer ([`seal_maker`]) that makes the seal PKI, seals, signatures,
 //! timestamps and OFD files of `vectors/seals/` (re-made by the
 //! `gen-seal-vectors` binary).
@@ -15,6 +16,7 @@
 
 pub mod client;
 pub mod demo_data;
+pub mod load;
 pub mod pki;
 pub mod providers;
 pub mod seal_maker;

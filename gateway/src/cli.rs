@@ -35,6 +35,10 @@ pub enum Command {
         /// The store URL; the embedded SQLite file under --dir by default.
         #[arg(long)]
         store: Option<String>,
+        /// Sample providers listen on this port and the next three (sh, js,
+        /// zj, ah); free ports by default.
+        #[arg(long)]
+        provider_port_base: Option<u16>,
     },
     /// The exchange log: keys, exports, offline verification, proofs.
     Audit {

@@ -148,6 +148,9 @@ pub struct DemoOptions {
     pub listen: SocketAddr,
     /// The store; the embedded SQLite file under `dir` when `None`.
     pub store_url: Option<String>,
+    /// Sample providers listen on this port and the three after it (sh, js, zj,
+    /// ah); on free ports when `None`.
+    pub provider_port_base: Option<u16>,
 }
 
 /// Starts the demo federation.
@@ -160,7 +163,7 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
 
     // One sample provider per region, accepting only the gateway's certificate.
     let mut running = Vec::new();
-    for region in Region::ALL {
+    for (i, region) in (0u16..).zip(Region::ALL) {
         let paths = layout.provider(region);
         let tls = ProviderTls {
             cert: paths.cert,
@@ -171,7 +174,12 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         let p = providers::start(
             Fixtures::builtin(region)?,
             &tls,
-            SocketAddr::from(([127, 0, 0, 1], 0)),
+            SocketAddr::from((
+                [127, 0, 0, 1],
+                options
+                    .provider_port_base
+                    .map_or(0, |b| b.saturating_add(i)),
+            )),
         )
         .await?;
         running.push(p);

@@ -68,11 +68,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
-        Command::Demo { dir, listen, store } => runtime()?.block_on(async {
+        Command::Demo {
+            dir,
+            listen,
+            store,
+            provider_port_base,
+        } => runtime()?.block_on(async {
             let running = demo::start(&demo::DemoOptions {
                 dir,
                 listen,
                 store_url: store,
+                provider_port_base,
             })
             .await?;
             println!("{}", demo::instructions(&running));

@@ -51,6 +51,7 @@ impl Fed {
             dir: dir.path().to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             store_url,
+            provider_port_base: None,
         })
         .await
         .unwrap();
@@ -548,6 +549,7 @@ async fn a_revoked_certificate_is_refused_after_a_restart_in_the_same_folder() {
         dir: dir.path().to_owned(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         store_url: None,
+        provider_port_base: None,
     };
     let first = demo::start(&options).await.unwrap();
     let cert = first.manifest.members[AH].cert.clone();

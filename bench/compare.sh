@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Side by side, on this machine: one sample provider called
+#   (a) directly,
+#   (b) through nginx doing mutual-TLS pass-through (ssl_verify_client on),
+#   (c) through yrdx's full pipeline on SQLite,
+#   (d) through yrdx's full pipeline on PostgreSQL,
+# in HTTP/1.1 keep-alive and new-connection-per-request modes, at several
+# concurrency levels, alternating the four in each round so that drift on a
+# shared machine falls on all of them alike. Then peak RSS of nginx and yrdx
+# holding 10,000 idle mutually authenticated connections.
+#
+# Prints one table and writes target/bench/compare.json. Knobs (environment):
+#   PROFILE (release), ROUNDS (3), DURATION seconds per run (8), WARMUP (2), CONCURRENCY ("1 16 64 256"),
+#   MODES ("keepalive newconn"), IDLE (10000), YRDX_BENCH_DATABASE_URL
+#   (postgres://postgres@127.0.0.1:5432/postgres — a scratch database is created there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-8}
+WARMUP=${WARMUP:-2}
+CONCURRENCY=${CONCURRENCY:-"1 16 64 256"}
+MODES=${MODES:-"keepalive newconn"}
+IDLE=${IDLE:-10000}
+PG_SERVER=${YRDX_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+OUT=target/bench
+ENV="$OUT/env"
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need nginx || ! need python3 || ! need psql; then
+  echo "== installing nginx, python3 and the PostgreSQL client"
+  apt-get update -qq && apt-get install -y -qq nginx python3 postgresql-client >/dev/null
+fi
+
+PROFILE=${PROFILE:-release}
+echo "== building ($PROFILE)"
+if [ "$PROFILE" = release ]; then
+  cargo build --release -q -p yrdx-gateway -p yrdx-conformance --bins
+else
+  cargo build -q -p yrdx-gateway -p yrdx-conformance --bins
+fi
+YRDX=target/$PROFILE/yrdx
+LOAD=target/$PROFILE/yrdx-load
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$OUT/nginx/nginx.pid" ] && kill "$(cat "$OUT/nginx/nginx.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_for() { # file or host:port
+  for _ in $(seq 1 200); do
+    if [[ "$1" == *:* ]]; then (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null && return 0
+    else [ -s "$1" ] && return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2; exit 1
+}
+
+echo "== the federation: PKI, registry, and sample providers on ports 19600-19603"
+rm -rf "$ENV" && mkdir -p "$ENV"
+YRDX_LOG=error $YRDX demo --dir "$ENV" --listen 127.0.0.1:18443 --provider-port-base 19600 >"$OUT/demo.log" 2>&1 &
+PIDS+=($!)
+wait_for "$ENV/demo.json"
+PROVIDER=127.0.0.1:19602   # Zhejiang
+PKI="$ENV/pki"
+CA="$PKI/ca-bundle.pem"
+MEMBER_CERT="$PKI/members/js_11320000014000118J_data.pem"
+MEMBER_KEY="$PKI/members/js_11320000014000118J_data.key"
+UP_CERT="$PKI/gateway/upstream.pem"
+UP_KEY="$PKI/gateway/upstream.key"
+
+# The benchmark's registry: the demo's, with quotas far above what one machine
+# can do, so that quotas are checked on every call but never refuse one.
+mkdir -p "$ENV/bench-registry"
+cp "$ENV"/registry/*.toml "$ENV/bench-registry/"
+sed -i 's/quota = { per_second = 20, burst = 40, per_day = 10000, per_month = 200000 }/quota = { per_second = 1000000, burst = 1000000, per_day = 1000000000, per_month = 1000000000 }/' \
+  "$ENV/bench-registry/responsibility-list.toml"
+
+node_config() { # name exchange-port admin-port store-url
+  sed -e "s|^node = .*|node = \"$1\"|" \
+      -e "s|^exchange = .*|exchange = \"127.0.0.1:$2\"|" \
+      -e "s|^admin = .*|admin = \"127.0.0.1:$3\"|" \
+      -e "s|^url = .*|url = \"$4\"|" \
+      -e "s|\"registry/|\"bench-registry/|g" \
+      "$ENV/yrdx.toml" >"$ENV/$1.toml"
+  # Idle connections may wait for their first request as long as nginx lets them.
+  printf '\n[limits]\nheader_read_timeout_ms = 60000\n' >>"$ENV/$1.toml"
+}
+
+echo "== yrdx on SQLite (18444) and on PostgreSQL (18445)"
+node_config bench-sqlite 18444 18544 "sqlite:bench-sqlite/yrdx.db"
+PG_DB="yrdx_bench_$(date +%s)"
+psql -X -q "$PG_SERVER" -c "CREATE DATABASE $PG_DB" >/dev/null
+node_config bench-pg 18445 18545 "${PG_SERVER%/*}/$PG_DB"
+YRDX_LOG=warn $YRDX serve --config "$ENV/bench-sqlite.toml" >"$OUT/sqlite.log" 2>&1 &
+SQLITE_PID=$!; PIDS+=($SQLITE_PID)
+YRDX_LOG=warn $YRDX serve --config "$ENV/bench-pg.toml" >"$OUT/pg.log" 2>&1 &
+PG_PID=$!; PIDS+=($PG_PID)
+wait_for 127.0.0.1:18444
+wait_for 127.0.0.1:18445
+
+echo "== nginx with ssl_verify_client on (18446)"
+mkdir -p "$OUT/nginx"
+ABS=$(cd "$ENV" && pwd)
+cat >"$OUT/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $(pwd)/$OUT/nginx/nginx.pid;
+error_log $(pwd)/$OUT/nginx/error.log warn;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  upstream provider { server $PROVIDER; keepalive 512; }
+  server {
+    listen 127.0.0.1:18446 ssl http2;
+    ssl_certificate $ABS/pki/gateway/server.pem;
+    ssl_certificate_key $ABS/pki/gateway/server.key;
+    ssl_client_certificate $ABS/pki/ca-bundle.pem;
+    ssl_verify_client on;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass https://provider;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_ssl_certificate $ABS/pki/gateway/upstream.pem;
+      proxy_ssl_certificate_key $ABS/pki/gateway/upstream.key;
+      proxy_ssl_trusted_certificate $ABS/pki/ca-bundle.pem;
+      proxy_ssl_verify on;
+      proxy_ssl_name localhost;
+      proxy_ssl_session_reuse on;
+    }
+  }
+}
+EOF
+nginx -c "$(pwd)/$OUT/nginx/nginx.conf" -p "$(pwd)/$OUT/nginx"
+wait_for 127.0.0.1:18446
+
+NATIVE_PATH=/openapi/v1/enterprise/basic
+NATIVE_BODY='{"creditCode":"91330106MA27Y9KE3E"}'
+EXCHANGE_PATH=/v1/exchange/YRD-SCJG-0001
+EXCHANGE_BODY='{"key":{"uscc":"91330106MA27Y9KE3E"},"purpose":"市场主体登记核验"}'
+
+run() { # target mode concurrency
+  local url body cert key
+  case $1 in
+    direct) url="https://$PROVIDER$NATIVE_PATH"; body=$NATIVE_BODY; cert=$UP_CERT; key=$UP_KEY ;;
+    nginx) url="https://127.0.0.1:18446$NATIVE_PATH"; body=$NATIVE_BODY; cert=$MEMBER_CERT; key=$MEMBER_KEY ;;
+    yrdx-sqlite) url="https://127.0.0.1:18444$EXCHANGE_PATH"; body=$EXCHANGE_BODY; cert=$MEMBER_CERT; key=$MEMBER_KEY ;;
+    yrdx-pg) url="https://127.0.0.1:18445$EXCHANGE_PATH"; body=$EXCHANGE_BODY; cert=$MEMBER_CERT; key=$MEMBER_KEY ;;
+  esac
+  $LOAD run --url "$url" --body "$body" --cacert "$CA" --cert "$cert" --key "$key" \
+    --mode "$2" --concurrency "$3" --duration "$DURATION" --warmup "$WARMUP" --json
+}
+
+RESULTS="$OUT/results.jsonl"
+: >"$RESULTS"
+for round in $(seq 1 "$ROUNDS"); do
+  for mode in $MODES; do
+    for c in $CONCURRENCY; do
+      for target in direct nginx yrdx-sqlite yrdx-pg; do
+        printf '\r== round %s/%s  %-9s c=%-4s %-12s' "$round" "$ROUNDS" "$mode" "$c" "$target"
+        line=$(run "$target" "$mode" "$c")
+        echo "{\"round\":$round,\"target\":\"$target\",\"mode\":\"$mode\",\"concurrency\":$c,\"report\":$line}" >>"$RESULTS"
+      done
+    done
+  done
+done
+echo
+
+echo "== peak RSS at $IDLE idle mutually authenticated connections"
+rss_kib() { # sum VmRSS of pids
+  local sum=0
+  for p in "$@"; do sum=$((sum + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status"))); done
+  echo "$sum"
+}
+NGINX_PIDS=$(pgrep -f "nginx: (master|worker)" | tr '\n' ' ')
+idle_rss() { # addr pids...
+  local addr=$1; shift
+  local before; before=$(rss_kib "$@")
+  $LOAD idle --addr "$addr" --cacert "$CA" --cert "$MEMBER_CERT" --key "$MEMBER_KEY" --connections "$IDLE" --hold 8 >"$OUT/idle.log" 2>&1 &
+  local load=$!
+  local peak=$before
+  while kill -0 "$load" 2>/dev/null; do
+    local now; now=$(rss_kib "$@")
+    [ "$now" -gt "$peak" ] && peak=$now
+    sleep 0.5
+  done
+  echo "$before $peak $(cat "$OUT/idle.log")"
+}
+# shellcheck disable=SC2086
+NGINX_RSS=$(idle_rss 127.0.0.1:18446 $NGINX_PIDS)
+YRDX_RSS=$(idle_rss 127.0.0.1:18444 "$SQLITE_PID")
+
+python3 - "$RESULTS" "$NGINX_RSS" "$YRDX_RSS" "$OUT/compare.json" <<'PY'
+import json, statistics, sys, platform, os
+results, nginx_rss, yrdx_rss, out = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4]
+rows = [json.loads(l) for l in open(results)]
+cells = {}
+for r in rows:
+    k = (r["mode"], r["concurrency"], r["target"])
+    cells.setdefault(k, []).append(r["report"])
+def med(reports, f):
+    return statistics.median(f(x) for x in reports)
+table = []
+modes = sorted({r["mode"] for r in rows}, key=["keepalive", "h2", "newconn"].index)
+for mode in modes:
+    for c in sorted({r["concurrency"] for r in rows}):
+        line = {"mode": mode, "concurrency": c}
+        for t in ["direct", "nginx", "yrdx-sqlite", "yrdx-pg"]:
+            rep = cells.get((mode, c, t), [])
+            if not rep:
+                continue
+            line[t] = {
+                "rps": med(rep, lambda x: x["throughput"]),
+                "p50_ms": med(rep, lambda x: x["latency_ms"]["p50"]),
+                "p99_ms": med(rep, lambda x: x["latency_ms"]["p99"]),
+                "non_2xx": sum(sum(v for k, v in x["statuses"].items() if not k.startswith("2")) for x in rep),
+                "errors": sum(sum(x["errors"].values()) for x in rep),
+            }
+        if "nginx" in line:
+            for t in ["yrdx-sqlite", "yrdx-pg"]:
+                if t in line:
+                    line[t]["rps_vs_nginx"] = line[t]["rps"] / line["nginx"]["rps"] if line["nginx"]["rps"] else None
+                    line[t]["p99_minus_direct_ms"] = line[t]["p99_ms"] - line["direct"]["p99_ms"]
+        table.append(line)
+summary = {
+    "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "kernel": platform.release()},
+    "rounds": max(r["round"] for r in rows),
+    "table": table,
+    "idle_rss_kib": {"connections": int(os.environ.get("IDLE", "10000")), "nginx": {"before": int(nginx_rss[0]), "peak": int(nginx_rss[1])}, "yrdx": {"before": int(yrdx_rss[0]), "peak": int(yrdx_rss[1])}},
+}
+json.dump(summary, open(out, "w"), indent=2)
+hdr = f"{'mode':<9} {'c':>4} | {'direct req/s':>12} {'p50':>6} {'p99':>6} | {'nginx req/s':>11} {'p50':>6} {'p99':>6} | {'yrdx-sqlite':>11} {'p50':>6} {'p99':>6} {'÷nginx':>6} {'Δp99':>6} | {'yrdx-pg':>9} {'p50':>6} {'p99':>6} {'÷nginx':>6} {'Δp99':>6}"
+print(hdr); print("-" * len(hdr))
+for l in table:
+    def f(t, extra=False):
+        x = l.get(t)
+        if not x: return ""
+        s = f"{x['rps']:>{11 if t!='yrdx-pg' else 9}.0f} {x['p50_ms']:>6.2f} {x['p99_ms']:>6.2f}"
+        if extra: s += f" {x.get('rps_vs_nginx') or 0:>6.2f} {x.get('p99_minus_direct_ms') or 0:>+6.2f}"
+        return s
+    print(f"{l['mode']:<9} {l['concurrency']:>4} | {l['direct']['rps']:>12.0f} {l['direct']['p50_ms']:>6.2f} {l['direct']['p99_ms']:>6.2f} | {f('nginx')} | {f('yrdx-sqlite', True)} | {f('yrdx-pg', True)}")
+    bad = {t: (l[t]["non_2xx"], l[t]["errors"]) for t in ["direct","nginx","yrdx-sqlite","yrdx-pg"] if t in l and (l[t]["non_2xx"] or l[t]["errors"])}
+    if bad: print(f"   non-2xx/errors: {bad}")
+print(f"\nidle mTLS connections: {summary['idle_rss_kib']['connections']}; peak RSS nginx {int(nginx_rss[1])/1024:.0f} MiB (from {int(nginx_rss[0])/1024:.0f}), yrdx {int(yrdx_rss[1])/1024:.0f} MiB (from {int(yrdx_rss[0])/1024:.0f})")
+print(f"written to {out}")
+PY
