@@ -10,9 +10,18 @@
 //! responsibility list, in `yrdx-registry`) and does not talk to providers (that
 //! is the gateway).
 //!
-//! Main types: [`Mapping`] (a loaded mapping file), [`Schema`] (a catalogue
-//! resource's key and typed items), [`NativeRequest`] / [`NativeResponse`],
-//! [`Record`].
+//! The mapping language (paths with wildcards and XML namespaces, rules with
+//! conditions, joins and splits, code tables with explicit fallbacks, declared
+//! treatments of null, empty and absent values, units) is documented in
+//! `docs/adapters.md`. It has no loops or recursion: mapping time is linear in
+//! the document.
+//!
+//! Main types: [`Mapping`] (a loaded mapping file: [`Mapping::lint`] against a
+//! [`Schema`], [`Mapping::native_request`], [`Mapping::catalogue_record`]),
+//! [`Schema`] (a catalogue resource's key and typed items), [`Document`] (a
+//! native JSON or XML document as one tree of [`Node`]s, numbers exact),
+//! [`NativeRequest`] / [`NativeResponse`], [`Record`], and the fixture-case
+//! runner [`run_case`]. The [`normalisers`] are public for tools.
 //!
 //! ```
 //! use yrdx_adapters::{Field, ItemType, Mapping, NativeResponse, Schema};
@@ -46,15 +55,38 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod area;
+mod cases;
+mod convert;
+mod doc;
 mod error;
+mod json;
+mod lint;
 mod mapping;
 mod normalise;
 mod path;
+mod request;
+mod response;
 mod schema;
+mod spec;
 mod xml;
 
 // The public interface.
-pub use error::{MapError, MappingError};
-pub use mapping::{Format, Mapping, NativeRequest, NativeResponse, Record};
-pub use path::{Path, Segment};
-pub use schema::{Field, ITEM_TYPE_NAMES, ItemType, Schema};
+pub use cases::{CaseReport, Expectation, Outcome, error_kinds, run_case};
+pub use doc::{Attr, Document, Element, Format, MAX_DEPTH, MAX_NODES, Node, decode_text};
+pub use error::{Line, MapError, MappingError};
+pub use lint::{Finding, Severity};
+pub use mapping::{Mapping, NativeResponse};
+pub use path::{Binding, Hit, Index, Ns, Path, Step};
+pub use request::NativeRequest;
+pub use response::Record;
+pub use schema::{Field, ITEM_TYPE_NAMES, ItemType, Schema, schemas_from_catalogue};
+
+/// The normalisers, for tools and tests that want one alone.
+pub mod normalisers {
+    pub use crate::area::{PROVINCES, YRD_PREFECTURES};
+    pub use crate::normalise::{
+        CST, Unit, Units, area_code, boolean, date, datetime, decimal, half_width, integer,
+        resident_id, uscc, year_month,
+    };
+}

@@ -1,57 +1,19 @@
-//! Mapping files: one per provider × resource, declaring how a catalogue key
+//! A mapping file: one per provider × resource, declaring how a catalogue key
 //! becomes the provider's native request and how its native response becomes a
-//! catalogue record.
-//!
-//! ```toml
-//! provider = "js:11320000014000118J:data"
-//! resource = "YRD-SCJG-0001"
-//! version = "2026.1"
-//!
-//! [request]
-//! method = "GET"
-//! path = "/api/v2/qydj"            # may hold {key_field} segments
-//! query = { tyshxydm = "uscc" }    # native parameter = catalogue key field
-//!
-//! [response]
-//! format = "json"                  # json | xml
-//! record = "data"                  # native path of the record
-//! success = { path = "code", equals = "0000" }
-//! not_found = { path = "code", equals = "4004" }
-//!
-//! [items]
-//! name = { path = "qymc" }
-//! status = { path = "djzt", codes = { "存续" = "1", "注销" = "2" }, fallback = "9" }
-//! ```
+//! catalogue record. The language is described in `docs/adapters.md`; its
+//! parts live in [`crate::spec`] (the file), [`crate::request`],
+//! [`crate::response`] and [`crate::lint`].
 
-use std::collections::BTreeMap;
-
-use encoding_rs::Encoding;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde::Deserialize;
 use serde_json::{Map, Value};
-use yrdx_signing::{MemberId, Uscc, check_resident_id, hex, sha256};
+use yrdx_signing::{MemberId, hex, sha256};
 
+use crate::doc::{Document, Format};
 use crate::error::{MapError, MappingError};
-use crate::normalise;
-use crate::path::{Path, Segment};
-use crate::schema::{Field, ItemType, Schema};
-use crate::xml;
-
-/// A catalogue record: item name → value in the catalogue's form.
-pub type Record = Map<String, Value>;
-
-/// The request a mapping asks the provider for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NativeRequest {
-    /// `GET` or `POST`.
-    pub method: &'static str,
-    /// Path and query, percent-encoded, starting with `/`.
-    pub path_and_query: String,
-    /// The body's media type, when there is a body.
-    pub content_type: Option<String>,
-    /// The body, empty for `GET`.
-    pub body: Vec<u8>,
-}
+use crate::lint::{self, Finding, Severity};
+use crate::request::{self, NativeRequest};
+use crate::response::{self, Record};
+use crate::schema::Schema;
+use crate::spec::{self, Lines, Spec};
 
 /// A provider's answer as the gateway received it.
 #[derive(Clone, Copy, Debug)]
@@ -62,372 +24,73 @@ pub struct NativeResponse<'a> {
     pub body: &'a [u8],
 }
 
-/// A native document format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// JSON (RFC 8259).
-    Json,
-    /// XML 1.0.
-    Xml,
-}
-
-/// A loaded mapping, checked against nothing yet: call [`Mapping::check`] with the
-/// resource's schema before use.
+/// A loaded mapping, checked against nothing yet: call [`Mapping::check`] with
+/// the resource's schema before use.
 #[derive(Clone, Debug)]
 pub struct Mapping {
     file: String,
     hash: String,
-    provider: MemberId,
-    resource: String,
-    version: String,
-    request: RequestSpec,
-    response: ResponseSpec,
-    items: Vec<ItemSpec>,
+    lines: Lines,
+    spec: Spec,
 }
-
-#[derive(Clone, Debug)]
-struct RequestSpec {
-    method: &'static str,
-    path: Vec<PathPart>,
-    query: Vec<(String, String)>,
-    body: Option<BodySpec>,
-}
-
-#[derive(Clone, Debug)]
-enum PathPart {
-    Literal(String),
-    Key(String),
-}
-
-#[derive(Clone, Debug)]
-struct BodySpec {
-    format: Format,
-    root: Option<String>,
-    encoding: &'static Encoding,
-    fields: Vec<(Path, String)>,
-}
-
-#[derive(Clone, Debug)]
-struct ResponseSpec {
-    format: Format,
-    encoding: Option<&'static Encoding>,
-    record: Path,
-    success: Option<Check>,
-    not_found: Option<Check>,
-}
-
-#[derive(Clone, Debug)]
-struct Check {
-    path: Path,
-    equals: String,
-}
-
-#[derive(Clone, Debug)]
-struct ItemSpec {
-    item: String,
-    path: Path,
-    codes: Option<BTreeMap<String, String>>,
-    fallback: Option<String>,
-}
-
-// The file's shape, as serde reads it.
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileShape {
-    provider: String,
-    resource: String,
-    version: String,
-    request: RequestShape,
-    response: ResponseShape,
-    items: BTreeMap<String, ItemShape>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequestShape {
-    method: String,
-    path: String,
-    #[serde(default)]
-    query: BTreeMap<String, String>,
-    body: Option<BodyShape>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BodyShape {
-    format: Format,
-    root: Option<String>,
-    encoding: Option<String>,
-    fields: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResponseShape {
-    format: Format,
-    encoding: Option<String>,
-    #[serde(default)]
-    record: String,
-    success: Option<CheckShape>,
-    not_found: Option<CheckShape>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckShape {
-    path: String,
-    equals: toml::Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ItemShape {
-    path: String,
-    codes: Option<BTreeMap<String, String>>,
-    fallback: Option<String>,
-}
-
-/// Characters left as they are in query values and path segments (RFC 3986
-/// unreserved).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 impl Mapping {
-    /// Reads a mapping file. `file` names it in errors; the content hash is taken
-    /// over `text` exactly as given.
+    /// Reads a mapping file. `file` names it in errors; the content hash is
+    /// taken over `text` exactly as given.
     pub fn parse(file: &str, text: &str) -> Result<Mapping, MappingError> {
-        let shape: FileShape = toml::from_str(text).map_err(|e| MappingError::Syntax {
-            file: file.to_owned(),
-            message: e.to_string(),
-        })?;
-        let invalid = |key: &str, problem: String| MappingError::Invalid {
-            file: file.to_owned(),
-            key: key.to_owned(),
-            problem,
-        };
-        let provider =
-            MemberId::parse(&shape.provider).map_err(|e| invalid("provider", e.to_string()))?;
-        let method = match shape.request.method.as_str() {
-            "GET" => "GET",
-            "POST" => "POST",
-            other => {
-                return Err(invalid(
-                    "request.method",
-                    format!("`{other}` is not GET or POST"),
-                ));
-            }
-        };
-        let path = parse_template(&shape.request.path).map_err(|p| invalid("request.path", p))?;
-        let query = shape.request.query.into_iter().collect();
-        let body = match shape.request.body {
-            None => None,
-            Some(b) => {
-                if method == "GET" {
-                    return Err(invalid("request.body", "a GET request has no body".into()));
-                }
-                if b.format == Format::Xml && b.root.is_none() {
-                    return Err(invalid(
-                        "request.body.root",
-                        "an XML body needs a root element name".into(),
-                    ));
-                }
-                let encoding = match &b.encoding {
-                    None => encoding_rs::UTF_8,
-                    Some(label) => {
-                        lookup_encoding(label).map_err(|p| invalid("request.body.encoding", p))?
-                    }
-                };
-                let mut fields = Vec::new();
-                for (native, key) in b.fields {
-                    let p = Path::parse(&native)
-                        .map_err(|p| invalid(&format!("request.body.fields.{native}"), p))?;
-                    if p.segments().iter().any(|s| matches!(s, Segment::Index(_))) {
-                        return Err(invalid(
-                            &format!("request.body.fields.{native}"),
-                            "body paths are element or key names only".into(),
-                        ));
-                    }
-                    fields.push((p, key));
-                }
-                Some(BodySpec {
-                    format: b.format,
-                    root: b.root,
-                    encoding,
-                    fields,
-                })
-            }
-        };
-        let check = |c: Option<CheckShape>, key: &str| -> Result<Option<Check>, MappingError> {
-            c.map(|c| {
-                let equals = match c.equals {
-                    toml::Value::String(s) => s,
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Boolean(b) => b.to_string(),
-                    _ => {
-                        return Err(invalid(
-                            &format!("{key}.equals"),
-                            "must be a string, integer or boolean".into(),
-                        ));
-                    }
-                };
-                Ok(Check {
-                    path: Path::parse(&c.path).map_err(|p| invalid(&format!("{key}.path"), p))?,
-                    equals,
-                })
-            })
-            .transpose()
-        };
-        let response = ResponseSpec {
-            format: shape.response.format,
-            encoding: shape
-                .response
-                .encoding
-                .as_deref()
-                .map(lookup_encoding)
-                .transpose()
-                .map_err(|p| invalid("response.encoding", p))?,
-            record: Path::parse(&shape.response.record)
-                .map_err(|p| invalid("response.record", p))?,
-            success: check(shape.response.success, "response.success")?,
-            not_found: check(shape.response.not_found, "response.not_found")?,
-        };
-        let mut items = Vec::new();
-        for (item, spec) in shape.items {
-            let key = format!("items.{item}");
-            if spec.fallback.is_some() && spec.codes.is_none() {
-                return Err(invalid(
-                    &format!("{key}.fallback"),
-                    "a fallback needs a code table".into(),
-                ));
-            }
-            items.push(ItemSpec {
-                path: Path::parse(&spec.path).map_err(|p| invalid(&format!("{key}.path"), p))?,
-                item,
-                codes: spec.codes,
-                fallback: spec.fallback,
-            });
-        }
+        let lines = Lines::index(text);
+        let spec = spec::read(file, text, &lines)?;
         Ok(Mapping {
             file: file.to_owned(),
             hash: hex(&sha256(text.as_bytes())),
-            provider,
-            resource: shape.resource,
-            version: shape.version,
-            request: RequestSpec {
-                method,
-                path,
-                query,
-                body,
-            },
-            response,
-            items,
+            lines,
+            spec,
         })
     }
 
-    /// Checks the mapping against its resource's schema: every mapped item and key
-    /// field exists, code tables only name catalogue codes, required items are
+    /// Every finding of the mapping against its resource's schema: unknown
+    /// items and key fields, type mismatches, code tables naming codes outside
+    /// the catalogue's list, unreachable rules and paths, required items not
     /// mapped.
+    pub fn lint(&self, schema: &Schema) -> Vec<Finding> {
+        lint::lint(&self.spec, schema, &|key| self.lines.line(key))
+    }
+
+    /// The first error [`Mapping::lint`] finds, if any.
     pub fn check(&self, schema: &Schema) -> Result<(), MappingError> {
-        let invalid = |key: String, problem: String| MappingError::Invalid {
-            file: self.file.clone(),
-            key,
-            problem,
-        };
-        if schema.resource != self.resource {
-            return Err(invalid(
-                "resource".into(),
-                format!(
-                    "schema is for `{}`, mapping for `{}`",
-                    schema.resource, self.resource
-                ),
-            ));
+        match self
+            .lint(schema)
+            .into_iter()
+            .find(|f| f.severity == Severity::Error)
+        {
+            None => Ok(()),
+            Some(f) => Err(MappingError::Invalid {
+                file: self.file.clone(),
+                line: f.line,
+                key: f.key,
+                problem: f.problem,
+            }),
         }
-        let key_fields = self
-            .request
-            .path
-            .iter()
-            .filter_map(|p| match p {
-                PathPart::Key(k) => Some(("request.path".to_owned(), k)),
-                PathPart::Literal(_) => None,
-            })
-            .chain(
-                self.request
-                    .query
-                    .iter()
-                    .map(|(n, k)| (format!("request.query.{n}"), k)),
-            )
-            .chain(
-                self.request
-                    .body
-                    .iter()
-                    .flat_map(|b| b.fields.iter())
-                    .map(|(n, k)| (format!("request.body.fields.{n}"), k)),
-            );
-        for (at, field) in key_fields {
-            if schema.key_field(field).is_none() {
-                return Err(invalid(
-                    at,
-                    format!("`{field}` is not a key field of {}", self.resource),
-                ));
-            }
-        }
-        for spec in &self.items {
-            let key = format!("items.{}", spec.item);
-            let Some(item) = schema.item(&spec.item) else {
-                return Err(invalid(
-                    key,
-                    format!("`{}` is not an item of {}", spec.item, self.resource),
-                ));
-            };
-            if let Some(codes) = &spec.codes {
-                if item.ty != ItemType::Code {
-                    return Err(invalid(
-                        key,
-                        format!("a code table on an item of type {}", item.ty),
-                    ));
-                }
-                for target in codes.values().chain(spec.fallback.iter()) {
-                    if !item.codes.contains(target) {
-                        return Err(invalid(
-                            format!("{key}.codes"),
-                            format!(
-                                "`{target}` is not in the catalogue's code list for {}",
-                                spec.item
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        for item in schema.items.iter().filter(|i| i.required) {
-            if !self.items.iter().any(|s| s.item == item.name) {
-                return Err(invalid(
-                    "items".into(),
-                    format!("required item `{}` is not mapped", item.name),
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// The provider that answers this mapping's requests.
     pub fn provider(&self) -> &MemberId {
-        &self.provider
+        &self.spec.provider
     }
 
     /// The catalogue resource.
     pub fn resource(&self) -> &str {
-        &self.resource
+        &self.spec.resource
     }
 
     /// The mapping's own version label.
     pub fn version(&self) -> &str {
-        &self.version
+        &self.spec.version
+    }
+
+    /// The format of the provider's answers.
+    pub fn response_format(&self) -> Format {
+        self.spec.response.format
     }
 
     /// SHA-256 of the mapping file, hex: the lineage recorded with every record
@@ -448,394 +111,81 @@ impl Mapping {
         key: &Map<String, Value>,
         schema: &Schema,
     ) -> Result<NativeRequest, MapError> {
-        let key = normalise_key(key, schema)?;
-        let get = |field: &str| -> Result<&str, MapError> {
-            key.get(field)
-                .map(String::as_str)
-                .ok_or_else(|| MapError::MissingKey {
-                    field: field.to_owned(),
-                })
-        };
-        let mut path_and_query = String::new();
-        for part in &self.request.path {
-            match part {
-                PathPart::Literal(s) => path_and_query.push_str(s),
-                PathPart::Key(k) => path_and_query.extend(utf8_percent_encode(get(k)?, COMPONENT)),
-            }
-        }
-        for (i, (native, field)) in self.request.query.iter().enumerate() {
-            path_and_query.push(if i == 0 { '?' } else { '&' });
-            path_and_query.extend(utf8_percent_encode(native, COMPONENT));
-            path_and_query.push('=');
-            path_and_query.extend(utf8_percent_encode(get(field)?, COMPONENT));
-        }
-        let (content_type, body) = match &self.request.body {
-            None => (None, Vec::new()),
-            Some(spec) => {
-                let mut values = Vec::new();
-                for (path, field) in &spec.fields {
-                    values.push((path, get(field)?));
-                }
-                match spec.format {
-                    Format::Json => {
-                        let mut doc = Value::Object(Map::new());
-                        for (path, v) in values {
-                            put_json(&mut doc, path, v);
-                        }
-                        (
-                            Some("application/json".to_owned()),
-                            doc.to_string().into_bytes(),
-                        )
-                    }
-                    Format::Xml => {
-                        let root = spec.root.as_deref().unwrap_or("Request");
-                        let text = xml_body(root, spec.encoding.name(), &values);
-                        let (bytes, _, _) = spec.encoding.encode(&text);
-                        (
-                            Some(format!("application/xml; charset={}", spec.encoding.name())),
-                            bytes.into_owned(),
-                        )
-                    }
-                }
-            }
-        };
-        Ok(NativeRequest {
-            method: self.request.method,
-            path_and_query,
-            content_type,
-            body,
-        })
+        let key = request::normalise_key(key, schema)?;
+        request::build(&self.spec.request, &key)
     }
 
-    /// Native response → catalogue record, every item converted to and validated
-    /// against its catalogue type. Items the mapping does not map are absent.
+    /// Reads the catalogue key back out of a request this mapping built: the
+    /// request direction's inverse, for tests and tools. Each key field comes
+    /// back as text in its catalogue form.
+    pub fn key_from_request(
+        &self,
+        request: &NativeRequest,
+    ) -> Result<Map<String, Value>, MapError> {
+        request::read_key(&self.spec.request, request)
+    }
+
+    /// Decodes and parses a provider's answer in this mapping's format and
+    /// encoding rules.
+    pub fn parse_response(&self, response: NativeResponse<'_>) -> Result<Document, MapError> {
+        Document::parse(
+            self.spec.response.format,
+            response.body,
+            response.content_type,
+            self.spec.response.encoding,
+        )
+    }
+
+    /// A parsed native document → catalogue record.
+    pub fn record_from(&self, doc: &Document, schema: &Schema) -> Result<Record, MapError> {
+        response::record(&self.spec.response, &self.spec.items, doc, schema)
+    }
+
+    /// Native response → catalogue record, every item converted to and
+    /// validated against its catalogue type. Items the mapping does not map are
+    /// absent.
     pub fn catalogue_record(
         &self,
         response: NativeResponse<'_>,
         schema: &Schema,
     ) -> Result<Record, MapError> {
-        let format = self.response.format;
-        let text = decode_text(response, format, self.response.encoding)?;
-        let doc = match format {
-            Format::Json => {
-                serde_json::from_str::<Value>(&text).map_err(|e| MapError::Malformed {
-                    format: "json",
-                    reason: format!(
-                        "line {} column {}: {:?}",
-                        e.line(),
-                        e.column(),
-                        e.classify()
-                    ),
-                })?
-            }
-            Format::Xml => xml::parse(&text)?,
-        };
-        if let Some(check) = &self.response.not_found
-            && check.matches(&doc)
-        {
-            return Err(MapError::NotFound);
-        }
-        if let Some(check) = &self.response.success
-            && !check.matches(&doc)
-        {
-            return Err(MapError::ProviderFailure {
-                path: check.path.to_string(),
-            });
-        }
-        let record = self
-            .response
-            .record
-            .select(&doc)
-            .ok_or_else(|| MapError::NoRecord {
-                path: self.response.record.to_string(),
-            })?;
-        let mut out = Record::new();
-        for spec in &self.items {
-            let Some(item) = schema.item(&spec.item) else {
-                continue;
-            };
-            let value = match spec.path.select(record) {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) if s.trim().is_empty() => None,
-                Some(v) => Some(v),
-            };
-            let Some(value) = value else {
-                if item.required {
-                    return Err(MapError::MissingItem {
-                        item: spec.item.clone(),
-                        path: spec.path.to_string(),
-                    });
-                }
-                continue;
-            };
-            let converted = spec.convert(value, item)?;
-            out.insert(spec.item.clone(), converted);
-        }
-        Ok(out)
-    }
-}
-
-impl Check {
-    fn matches(&self, doc: &Value) -> bool {
-        self.path
-            .select(doc)
-            .and_then(normalise::scalar_text)
-            .is_some_and(|s| s == self.equals)
-    }
-}
-
-impl ItemSpec {
-    fn convert(&self, value: &Value, item: &Field) -> Result<Value, MapError> {
-        let invalid = || MapError::Invalid {
-            item: self.item.clone(),
-            path: self.path.to_string(),
-            expected: item.ty.to_string(),
-        };
-        if let Some(codes) = &self.codes {
-            let native = normalise::scalar_text(value)
-                .map(|s| normalise::half_width(&s))
-                .ok_or_else(invalid)?;
-            let code = codes
-                .get(&native)
-                .or(self.fallback.as_ref())
-                .ok_or_else(|| MapError::UnknownCode {
-                    item: self.item.clone(),
-                    path: self.path.to_string(),
-                })?;
-            return Ok(Value::String(code.clone()));
-        }
-        convert_scalar(value, item).ok_or_else(invalid)
-    }
-}
-
-/// Converts one native scalar to the catalogue form of `field`'s type.
-fn convert_scalar(value: &Value, field: &Field) -> Option<Value> {
-    Some(match &field.ty {
-        ItemType::Text { max_len } => {
-            let s = normalise::scalar_text(value)?.trim().to_owned();
-            if max_len.is_some_and(|n| s.chars().count() > n) {
-                return None;
-            }
-            Value::String(s)
-        }
-        ItemType::Integer => Value::from(normalise::integer(value)?),
-        ItemType::Decimal => Value::String(normalise::decimal(value)?),
-        ItemType::Boolean => Value::Bool(normalise::boolean(value)?),
-        ItemType::Date => Value::String(normalise::date(value)?),
-        ItemType::DateTime => Value::String(normalise::datetime(value)?),
-        ItemType::Code => {
-            let s = normalise::half_width(&normalise::scalar_text(value)?);
-            if !field.codes.contains(&s) {
-                return None;
-            }
-            Value::String(s)
-        }
-        ItemType::Uscc => {
-            let s = normalise::half_width(&normalise::scalar_text(value)?).to_ascii_uppercase();
-            Uscc::parse(&s).ok()?;
-            Value::String(s)
-        }
-        ItemType::ResidentId => {
-            let s = normalise::half_width(&normalise::scalar_text(value)?).to_ascii_uppercase();
-            check_resident_id(&s).ok()?;
-            Value::String(s)
-        }
-        ItemType::AreaCode => {
-            let s = normalise::half_width(&normalise::scalar_text(value)?);
-            if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            Value::String(s)
-        }
-    })
-}
-
-/// Checks a consumer's key against the schema and returns each field in its
-/// catalogue form, as text for the native request.
-fn normalise_key(
-    key: &Map<String, Value>,
-    schema: &Schema,
-) -> Result<BTreeMap<String, String>, MapError> {
-    let mut out = BTreeMap::new();
-    for (name, value) in key {
-        let field = schema.key_field(name).ok_or_else(|| MapError::BadKey {
-            field: name.chars().take(64).collect(),
-            expected: format!("one of the key fields of {}", schema.resource),
-        })?;
-        let converted = convert_scalar(value, field).ok_or_else(|| MapError::BadKey {
-            field: name.clone(),
-            expected: field.ty.to_string(),
-        })?;
-        let text = match converted {
-            Value::String(s) => s,
-            other => other.to_string(),
-        };
-        out.insert(name.clone(), text);
-    }
-    for field in schema.key.iter().filter(|f| f.required) {
-        if !out.contains_key(&field.name) {
-            return Err(MapError::MissingKey {
-                field: field.name.clone(),
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn parse_template(template: &str) -> Result<Vec<PathPart>, String> {
-    if !template.starts_with('/') {
-        return Err("must start with /".into());
-    }
-    let mut parts = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let (lit, after) = rest.split_at(open);
-        if !lit.is_empty() {
-            parts.push(PathPart::Literal(lit.to_owned()));
-        }
-        let close = after.find('}').ok_or("unclosed `{`")?;
-        let name = after.get(1..close).unwrap_or_default();
-        if name.is_empty() {
-            return Err("empty `{}`".into());
-        }
-        parts.push(PathPart::Key(name.to_owned()));
-        rest = after.get(close + 1..).unwrap_or_default();
-    }
-    if rest.contains('}') {
-        return Err("`}` without `{`".into());
-    }
-    if !rest.is_empty() {
-        parts.push(PathPart::Literal(rest.to_owned()));
-    }
-    Ok(parts)
-}
-
-fn lookup_encoding(label: &str) -> Result<&'static Encoding, String> {
-    Encoding::for_label(label.as_bytes()).ok_or_else(|| format!("unknown text encoding `{label}`"))
-}
-
-fn charset_of(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches('"'))
-    })
-}
-
-/// Decodes a native body to text: the mapping's declared encoding, else the
-/// `charset` of the content type, else (XML) the document's declaration, else
-/// UTF-8. Malformed bytes are an error, never replaced.
-fn decode_text(
-    response: NativeResponse<'_>,
-    format: Format,
-    declared: Option<&'static Encoding>,
-) -> Result<String, MapError> {
-    let from_header = response
-        .content_type
-        .and_then(charset_of)
-        .and_then(|l| Encoding::for_label(l.as_bytes()));
-    let from_document = match format {
-        Format::Xml => {
-            xml::declared_encoding(response.body).and_then(|l| Encoding::for_label(l.as_bytes()))
-        }
-        Format::Json => None,
-    };
-    let encoding = declared
-        .or(from_header)
-        .or(from_document)
-        .unwrap_or(encoding_rs::UTF_8);
-    let body = match encoding == encoding_rs::UTF_8 {
-        true => response
-            .body
-            .strip_prefix(b"\xef\xbb\xbf")
-            .unwrap_or(response.body),
-        false => response.body,
-    };
-    encoding
-        .decode_without_bom_handling_and_without_replacement(body)
-        .map(|s| s.into_owned())
-        .ok_or(MapError::Encoding {
-            encoding: encoding.name(),
-        })
-}
-
-fn put_json(doc: &mut Value, path: &Path, value: &str) {
-    let mut cur = doc;
-    let segments = path.segments();
-    for (i, seg) in segments.iter().enumerate() {
-        let Segment::Key(k) = seg else { return };
-        let Value::Object(map) = cur else { return };
-        if i + 1 == segments.len() {
-            map.insert(k.clone(), Value::String(value.to_owned()));
-            return;
-        }
-        cur = map
-            .entry(k.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-}
-
-fn xml_body(root: &str, encoding: &str, values: &[(&Path, &str)]) -> String {
-    // Build a small tree first so that fields sharing a parent share its element.
-    let mut tree = Value::Object(Map::new());
-    for (path, v) in values {
-        put_json(&mut tree, path, v);
-    }
-    let mut out = format!("<?xml version=\"1.0\" encoding=\"{encoding}\"?><{root}>");
-    write_xml(&tree, &mut out);
-    out.push_str(&format!("</{root}>"));
-    out
-}
-
-fn write_xml(v: &Value, out: &mut String) {
-    if let Value::Object(map) = v {
-        for (k, child) in map {
-            match child {
-                Value::String(s) => {
-                    if let Some(attr) = k.strip_prefix('@') {
-                        // Attributes on the root are not supported by request bodies;
-                        // write them as elements so nothing is lost.
-                        out.push_str(&format!("<{attr}>{}</{attr}>", xml::escape(s)));
-                    } else {
-                        out.push_str(&format!("<{k}>{}</{k}>", xml::escape(s)));
-                    }
-                }
-                other => {
-                    out.push_str(&format!("<{k}>"));
-                    write_xml(other, out);
-                    out.push_str(&format!("</{k}>"));
-                }
-            }
-        }
+        let doc = self.parse_response(response)?;
+        self.record_from(&doc, schema)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::{Field, ItemType};
     use serde_json::json;
 
-    fn schema() -> Schema {
-        let f = |name: &str, ty: &str, required: bool| Field {
+    fn field(name: &str, ty: &str, required: bool) -> Field {
+        Field {
             name: name.into(),
             ty: ty.parse().unwrap(),
             required,
             codes: if ty == "code" {
-                vec!["1".into(), "2".into(), "9".into()]
+                vec!["1".into(), "2".into(), "3".into(), "9".into()]
             } else {
                 vec![]
             },
-        };
+        }
+    }
+
+    fn schema() -> Schema {
         Schema {
             resource: "YRD-SCJG-0001".into(),
-            key: vec![f("uscc", "uscc", true)],
+            key: vec![field("uscc", "uscc", true)],
             items: vec![
-                f("name", "text(100)", true),
-                f("uscc", "uscc", true),
-                f("established_date", "date", false),
-                f("registered_capital", "decimal", false),
-                f("status", "code", false),
+                field("name", "text(100)", true),
+                field("uscc", "uscc", true),
+                field("established_date", "date", false),
+                field("registered_capital", "decimal", false),
+                field("status", "code", false),
+                field("address", "text(300)", false),
+                field("term_to", "date", false),
+                field("legal_representative", "text(50)", false),
             ],
         }
     }
@@ -861,6 +211,39 @@ registered_capital = { path = "zczb" }
 status = { path = "djzt", codes = { "存续" = "1", "注销" = "2" }, fallback = "9" }
 "#;
 
+    fn map(m: &Mapping, body: &str) -> Result<Record, MapError> {
+        m.catalogue_record(
+            NativeResponse {
+                content_type: Some("application/json"),
+                body: body.as_bytes(),
+            },
+            &schema(),
+        )
+    }
+
+    fn with_items(items: &str) -> Mapping {
+        let text = format!(
+            r#"
+provider = "js:11320000014000118J:data"
+resource = "YRD-SCJG-0001"
+version = "t"
+[request]
+method = "GET"
+path = "/x"
+query = {{ q = "uscc" }}
+[response]
+format = "json"
+record = "data"
+[items]
+uscc = {{ path = "id" }}
+name = {{ path = "mc" }}
+{items}"#
+        );
+        let m = Mapping::parse("t.toml", &text).unwrap();
+        m.check(&schema()).unwrap();
+        m
+    }
+
     #[test]
     fn maps_a_json_record_and_builds_a_get_request() {
         let m = Mapping::parse("js.toml", JS).unwrap();
@@ -879,19 +262,12 @@ status = { path = "djzt", codes = { "存续" = "1", "注销" = "2" }, fallback =
             req.path_and_query,
             "/api/v2/qydj/11330105002500287C?fmt=11330105002500287C"
         );
+        assert_eq!(m.key_from_request(&req).unwrap(), key);
         let body = json!({"code": "0000", "data": {"qymc": " 某某科技有限公司 ", "tyshxydm": "１１330105002500287C",
-            "clrq": "20150312", "zczb": "500.00", "djzt": "吊销"}}).to_string();
-        let rec = m
-            .catalogue_record(
-                NativeResponse {
-                    content_type: Some("application/json"),
-                    body: body.as_bytes(),
-                },
-                &s,
-            )
-            .unwrap();
+            "clrq": "20150312", "zczb": "500.00", "djzt": "吊销"}})
+        .to_string();
         assert_eq!(
-            Value::Object(rec),
+            Value::Object(map(&m, &body).unwrap()),
             json!({"name": "某某科技有限公司", "uscc": "11330105002500287C", "established_date": "2015-03-12",
                    "registered_capital": "500.00", "status": "9"})
         );
@@ -900,36 +276,178 @@ status = { path = "djzt", codes = { "存续" = "1", "注销" = "2" }, fallback =
     #[test]
     fn provider_envelopes_decide_not_found_and_failure() {
         let m = Mapping::parse("js.toml", JS).unwrap();
-        let s = schema();
-        let resp = |b: &str| {
-            m.catalogue_record(
-                NativeResponse {
-                    content_type: None,
-                    body: b.as_bytes(),
-                },
-                &s,
-            )
-        };
-        assert_eq!(resp(r#"{"code":"4004"}"#), Err(MapError::NotFound));
+        assert_eq!(map(&m, r#"{"code":"4004"}"#), Err(MapError::NotFound));
         assert!(matches!(
-            resp(r#"{"code":"5000"}"#),
+            map(&m, r#"{"code":"5000"}"#),
             Err(MapError::ProviderFailure { .. })
         ));
-        assert!(matches!(resp("<html>"), Err(MapError::Malformed { .. })));
+        assert!(matches!(map(&m, "<html>"), Err(MapError::Malformed { .. })));
         assert!(matches!(
-            resp(r#"{"code":"0000","data":{"qymc":"x"}}"#),
-            Err(MapError::MissingItem { .. })
+            map(&m, r#"{"code":"0000","data":null}"#),
+            Err(MapError::NoRecord { .. })
         ));
         assert!(matches!(
-            resp(
-                r#"{"code":"0000","data":{"qymc":"x","tyshxydm":"11330105002500287C","clrq":"2015-02-30"}}"#
+            map(&m, r#"{"code":"0000","data":{"qymc":"x"}}"#),
+            Err(MapError::MissingItem { .. })
+        ));
+        let e = map(
+            &m,
+            r#"{"code":"0000","data":{"qymc":"x","tyshxydm":"11330105002500287C","clrq":"2015-02-30"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "catalogue item `established_date` from native path `clrq`: expected date"
+        );
+    }
+
+    #[test]
+    fn numbers_keep_every_digit() {
+        let m = with_items("registered_capital = { path = \"zb\" }");
+        let r = map(
+            &m,
+            r#"{"data":{"id":"11330105002500287C","mc":"x","zb":12345678901234567890.10}}"#,
+        )
+        .unwrap();
+        assert_eq!(r["registered_capital"], "12345678901234567890.10");
+    }
+
+    #[test]
+    fn null_empty_and_absent_are_told_apart() {
+        let m = with_items(
+            r#"term_to = { path = "qx", null = "null", empty = "error", absent = "omit", nulls = ["长期"] }
+legal_representative = { path = "fr", default = "（未登记）", absent = "default", null = "omit" }"#,
+        );
+        let base = r#""id":"11330105002500287C","mc":"x""#;
+        let r = map(&m, &format!(r#"{{"data":{{{base},"qx":null,"fr":null}}}}"#)).unwrap();
+        assert_eq!(r.get("term_to"), Some(&Value::Null));
+        assert_eq!(r.get("legal_representative"), None);
+        let r = map(&m, &format!(r#"{{"data":{{{base},"qx":"长期"}}}}"#)).unwrap();
+        assert_eq!(r.get("term_to"), Some(&Value::Null));
+        assert_eq!(r["legal_representative"], "（未登记）");
+        let r = map(&m, &format!(r#"{{"data":{{{base}}}}}"#)).unwrap();
+        assert_eq!(r.get("term_to"), None);
+        let e = map(&m, &format!(r#"{{"data":{{{base},"qx":" "}}}}"#)).unwrap_err();
+        assert_eq!(
+            e,
+            MapError::NoValue {
+                item: "term_to".into(),
+                path: "qx".into(),
+                found: "empty"
+            }
+        );
+    }
+
+    #[test]
+    fn join_split_and_when() {
+        let m = with_items(
+            r#"address = { path = ["dz.sheng", "dz.shi", "dz.xq[*]"], join = "" }
+established_date = { path = "yyqx", split = ["至", "~"], part = 0 }
+term_to = { path = "yyqx", split = ["至", "~"], part = 1, nulls = ["长期"], null = "null" }
+
+[[items.registered_capital]]
+when = { path = "bz", in = ["156", "人民币"] }
+path = "zb"
+unit = "万元"
+
+[[items.status]]
+when = { path = "zxbs", equals = "0" }
+value = "1"
+
+[[items.status]]
+path = "zxyy"
+codes = { "迁出" = "2", "死亡" = "3" }
+"#,
+        );
+        let body = r#"{"data":{"id":"11330105002500287C","mc":"x",
+            "dz":{"sheng":"江苏省","shi":"南京市","xq":["玄武区","玄武大道699号"]},
+            "yyqx":"2017-04-15至长期","bz":"人民币","zb":"1,000.00万元","zxbs":"1","zxyy":"迁出"}}"#;
+        let r = map(&m, body).unwrap();
+        assert_eq!(r["address"], "江苏省南京市玄武区玄武大道699号");
+        assert_eq!(r["established_date"], "2017-04-15");
+        assert_eq!(r["term_to"], Value::Null);
+        assert_eq!(r["registered_capital"], "1000.00");
+        assert_eq!(r["status"], "2");
+        let body = r#"{"data":{"id":"11330105002500287C","mc":"x","yyqx":"2017-04-15~2037-04-14",
+            "bz":"840","zb":"100","zxbs":"0"}}"#;
+        let r = map(&m, body).unwrap();
+        assert_eq!(r.get("address"), None);
+        assert_eq!(r["term_to"], "2037-04-14");
+        assert_eq!(
+            r.get("registered_capital"),
+            None,
+            "foreign currency: not taken"
+        );
+        assert_eq!(r["status"], "1");
+        // An unknown code without a fallback fails, naming item and path only.
+        let body = r#"{"data":{"id":"11330105002500287C","mc":"x","zxbs":"1","zxyy":"失踪"}}"#;
+        assert_eq!(
+            map(&m, body),
+            Err(MapError::UnknownCode {
+                item: "status".into(),
+                path: "zxyy".into()
+            })
+        );
+    }
+
+    #[test]
+    fn several_values_for_one_item_are_refused() {
+        let m = with_items("address = { path = \"dz\" }");
+        let xml = Mapping::parse(
+            "x.toml",
+            r#"
+provider = "ah:113400000029868223:data"
+resource = "YRD-SCJG-0001"
+version = "1"
+[request]
+method = "POST"
+path = "/ws"
+body = { format = "xml", root = "Request", fields = { "Q.@type" = { value = "QY" }, "Q.ID" = "uscc" } }
+[response]
+format = "xml"
+record = "R.QY"
+[items]
+uscc = { path = "@ID" }
+name = { path = "MC" }
+"#,
+        )
+        .unwrap();
+        xml.check(&schema()).unwrap();
+        let r = xml.catalogue_record(
+            NativeResponse {
+                content_type: None,
+                body: r#"<R><QY ID="11330105002500287C"><MC>a</MC><MC>b</MC></QY></R>"#.as_bytes(),
+            },
+            &schema(),
+        );
+        assert!(matches!(r, Err(MapError::Ambiguous { .. })), "{r:?}");
+        let r = xml.catalogue_record(
+            NativeResponse {
+                content_type: None,
+                body: r#"<R><QY/><QY/></R>"#.as_bytes(),
+            },
+            &schema(),
+        );
+        assert!(matches!(r, Err(MapError::SeveralRecords { .. })), "{r:?}");
+        let mut key = Map::new();
+        key.insert("uscc".into(), json!("11330105002500287C"));
+        let req = xml.native_request(&key, &schema()).unwrap();
+        assert_eq!(
+            String::from_utf8(req.body.clone()).unwrap(),
+            r#"<?xml version="1.0" encoding="UTF-8"?><Request><Q type="QY"><ID>11330105002500287C</ID></Q></Request>"#
+        );
+        assert_eq!(xml.key_from_request(&req).unwrap(), key);
+        assert!(matches!(
+            map(
+                &m,
+                r#"{"data":{"id":"11330105002500287C","mc":"x","dz":{"a":1}}}"#
             ),
             Err(MapError::Invalid { .. })
         ));
     }
 
     #[test]
-    fn xml_in_gb18030_is_decoded_and_never_mangled() {
+    fn xml_in_gb18030_with_namespaces_is_decoded_and_never_mangled() {
         let text = r#"
 provider = "ah:113400000029868223:data"
 resource = "YRD-SCJG-0001"
@@ -937,15 +455,19 @@ version = "1"
 [request]
 method = "POST"
 path = "/ws/qyxx"
-body = { format = "xml", root = "Request", encoding = "GB18030", fields = { "Query.TYSHXYDM" = "uscc" } }
+headers = { "X-Service" = { value = "QYXX01" } }
+body = { format = "xml", root = "q:Request", encoding = "GB18030", namespaces = { q = "urn:ah:qy" }, fields = { "q:Query.q:TYSHXYDM" = "uscc" } }
 [response]
 format = "xml"
-record = "Response.QYXX"
+namespaces = { qy = "urn:ah:qy" }
+record = "qy:Response.qy:QYXX"
 success = { path = "Response.@code", equals = 0 }
 [items]
-name = { path = "QYMC" }
+name = { path = "qy:QYMC" }
 uscc = { path = "@TYSHXYDM" }
 established_date = { path = "CLRQ" }
+registered_capital = { path = "ZCZB", unit = "万元", unit_path = "ZCZB.@DW" }
+legal_representative = { path = "FDDBR", null = "null" }
 "#;
         let m = Mapping::parse("ah.toml", text).unwrap();
         let s = schema();
@@ -953,55 +475,152 @@ established_date = { path = "CLRQ" }
         let mut key = Map::new();
         key.insert("uscc".into(), json!("11330105002500287C"));
         let req = m.native_request(&key, &s).unwrap();
-        assert_eq!(req.method, "POST");
+        assert_eq!(req.headers, [("X-Service".to_owned(), "QYXX01".to_owned())]);
         let (decoded, _, bad) = encoding_rs::GB18030.decode(&req.body);
         assert!(!bad);
-        assert!(
-            decoded.contains(
-                "<Request><Query><TYSHXYDM>11330105002500287C</TYSHXYDM></Query></Request>"
-            )
-        );
-        let doc = r#"<?xml version="1.0" encoding="GB18030"?><Response code="0"><QYXX TYSHXYDM="11330105002500287C"><QYMC>安徽某某股份有限公司</QYMC><CLRQ>2015年3月12日</CLRQ></QYXX></Response>"#;
+        assert!(decoded.contains(
+            r#"<q:Request xmlns:q="urn:ah:qy"><q:Query><q:TYSHXYDM>11330105002500287C</q:TYSHXYDM></q:Query></q:Request>"#
+        ), "{decoded}");
+        assert_eq!(m.key_from_request(&req).unwrap(), key);
+        // The document's prefix (`a`) is not the mapping's (`qy`): URIs match.
+        let doc = r#"<?xml version="1.0" encoding="GB18030"?><a:Response xmlns:a="urn:ah:qy" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" code="0"><a:QYXX TYSHXYDM="11330105002500287C"><a:QYMC>安徽䶮𠮷股份有限公司</a:QYMC><CLRQ>2015年3月12日</CLRQ><ZCZB DW="元">5000000</ZCZB><FDDBR xsi:nil="true"/></a:QYXX></a:Response>"#;
         let (bytes, _, _) = encoding_rs::GB18030.encode(doc);
-        let rec = m
-            .catalogue_record(
-                NativeResponse {
-                    content_type: Some("text/xml"),
-                    body: &bytes,
-                },
-                &s,
-            )
-            .unwrap();
-        assert_eq!(rec.get("name"), Some(&json!("安徽某某股份有限公司")));
-        assert_eq!(rec.get("established_date"), Some(&json!("2015-03-12")));
+        let response = |ct: &'static str| NativeResponse {
+            content_type: Some(ct),
+            body: &bytes,
+        };
+        let rec = m.catalogue_record(response("text/xml"), &s).unwrap();
+        assert_eq!(rec["name"], "安徽䶮𠮷股份有限公司");
+        assert_eq!(rec["established_date"], "2015-03-12");
+        assert_eq!(rec["registered_capital"], "500");
+        assert_eq!(rec["legal_representative"], Value::Null);
         // The same bytes declared as UTF-8 are refused, not replaced.
-        let err = m.catalogue_record(
-            NativeResponse {
-                content_type: Some("text/xml; charset=utf-8"),
-                body: &bytes,
-            },
-            &s,
-        );
-        assert!(matches!(err, Err(MapError::Encoding { .. })));
+        assert!(matches!(
+            m.catalogue_record(response("text/xml; charset=utf-8"), &s),
+            Err(MapError::Encoding { .. })
+        ));
+        // Another namespace under the same local name is not the record.
+        let other = doc.replace("urn:ah:qy", "urn:elsewhere");
+        let (bytes, _, _) = encoding_rs::GB18030.encode(&other);
+        assert!(matches!(
+            m.catalogue_record(
+                NativeResponse {
+                    content_type: None,
+                    body: &bytes
+                },
+                &s
+            ),
+            Err(MapError::NoRecord { .. })
+        ));
     }
 
     #[test]
-    fn check_names_the_key_that_is_wrong() {
+    fn lint_names_the_key_and_line_that_are_wrong() {
         let bad = JS.replace("name = { path = \"qymc\" }", "nmae = { path = \"qymc\" }");
         let m = Mapping::parse("js.toml", &bad).unwrap();
-        match m.check(&schema()) {
-            Err(MappingError::Invalid { key, .. }) => assert_eq!(key, "items.nmae"),
-            other => panic!("{other:?}"),
-        }
+        let findings = m.lint(&schema());
+        let errors: Vec<_> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
+        assert_eq!(errors.len(), 2, "{findings:?}");
+        assert_eq!(errors[0].key, "items.nmae");
+        assert_eq!(errors[0].line.0, Some(15));
+        assert!(errors[1].problem.contains("required item `name`"));
+        let err = m.check(&schema()).unwrap_err().to_string();
+        assert!(err.starts_with("js.toml:15: `items.nmae`: "), "{err}");
+
         let bad = JS.replace("fallback = \"9\"", "fallback = \"7\"");
         let m = Mapping::parse("js.toml", &bad).unwrap();
-        assert!(
-            matches!(m.check(&schema()), Err(MappingError::Invalid { key, .. }) if key == "items.status.codes")
-        );
         assert!(matches!(
-            Mapping::parse("x.toml", "provider = 1"),
-            Err(MappingError::Syntax { .. })
+            m.check(&schema()),
+            Err(MappingError::Invalid { key, .. }) if key == "items.status.codes"
         ));
+        for (items, key) in [
+            (
+                "status = { path = \"a\", unit = \"万元\" }",
+                "items.status.unit",
+            ),
+            ("address = { path = \"a\", default = 1 }", ""),
+            (
+                "established_date = { path = \"a\", default = \"2024-02-30\" }",
+                "items.established_date.default",
+            ),
+            ("name2 = { path = \"a\" }", "items.name2"),
+            ("address = { path = \"list[*].a\" }", "items.address.path"),
+            ("status = { value = \"7\" }", "items.status.value"),
+            (
+                "established_date = { path = \"a\", half_width = true }",
+                "items.established_date.half_width",
+            ),
+        ] {
+            let text = JS.replace("[items]\n", &format!("[items]\n{items}\n"));
+            let text = if items.starts_with("status") {
+                text.replace("status = { path = \"djzt\", codes = { \"存续\" = \"1\", \"注销\" = \"2\" }, fallback = \"9\" }\n", "")
+            } else if items.starts_with("established_date") {
+                text.replace("established_date = { path = \"clrq\" }\n", "")
+            } else {
+                text
+            };
+            let m = Mapping::parse("js.toml", &text).unwrap();
+            match m.check(&schema()) {
+                Ok(()) => assert!(key.is_empty(), "{items}"),
+                Err(MappingError::Invalid { key: k, .. }) => assert_eq!(k, key, "{items}"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let text = JS.replace(
+            "name = { path = \"qymc\" }",
+            "name = { path = \"qymc\", absent = \"omit\" }",
+        );
+        assert!(
+            Mapping::parse("js.toml", &text)
+                .unwrap()
+                .check(&schema())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn files_that_cannot_be_read_say_where() {
+        for (text, want) in [
+            ("provider = 1", "x.toml:1: "),
+            (
+                &JS.replace("name = { path = \"qymc\" }", "name = { pth = \"qymc\" }") as &str,
+                "x.toml:15: `items.name`: unknown field `pth`",
+            ),
+            (
+                &JS.replace("path = \"qymc\"", "path = \"a.@b\""),
+                "x.toml:15: `items.name.path`: `@b` in `a.@b` is an XML attribute",
+            ),
+            (
+                &JS.replace("path = \"qymc\"", "path = [\"a\", \"b\"]"),
+                "x.toml:15: `items.name.path`: several paths",
+            ),
+            (
+                &JS.replace("method = \"GET\"", "method = \"PUT\""),
+                "x.toml:6: `request.method`",
+            ),
+            (
+                &JS.replace(
+                    "status = { path = \"djzt\",",
+                    "status = { path = \"djzt\", part = 1,",
+                ),
+                "x.toml:19: `items.status`: `split` and `part`",
+            ),
+        ] {
+            let err = Mapping::parse("x.toml", text).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+        }
+        let rules = JS.replace(
+            "status = { path = \"djzt\", codes = { \"存续\" = \"1\", \"注销\" = \"2\" }, fallback = \"9\" }",
+            "[[items.status]]\npath = \"a\"\n\n[[items.status]]\npath = \"b\"",
+        );
+        let err = Mapping::parse("x.toml", &rules).unwrap_err().to_string();
+        assert!(
+            err.starts_with("x.toml:19: `items.status[0]`: this rule has no `when`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1010,5 +629,55 @@ established_date = { path = "CLRQ" }
         let b = Mapping::parse("js.toml", &format!("{JS}\n")).unwrap();
         assert_ne!(a.hash(), b.hash());
         assert_eq!(a.hash(), hex(&sha256(JS.as_bytes())));
+    }
+
+    #[test]
+    fn requests_that_do_not_fit_the_mapping_are_not_read_back() {
+        let m = Mapping::parse("js.toml", JS).unwrap();
+        let request = |path_and_query: &str| NativeRequest {
+            method: "GET",
+            path_and_query: path_and_query.to_owned(),
+            headers: vec![],
+            content_type: None,
+            body: vec![],
+        };
+        for bad in [
+            "/api/v1/qydj/x",
+            "/api/v2/qydj/%FF",
+            "/api/v2/qydj/11330105002500287C?fmt=91320100MA1MXX4B2Y",
+        ] {
+            assert!(
+                matches!(
+                    m.key_from_request(&request(bad)),
+                    Err(MapError::Malformed {
+                        format: "request",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        let key = m
+            .key_from_request(&request(
+                "/api/v2/qydj/11330105002500287C?x=1&fmt=11330105002500287C",
+            ))
+            .unwrap();
+        assert_eq!(key["uscc"], "11330105002500287C");
+    }
+
+    #[test]
+    fn key_types_are_checked_before_any_request() {
+        let m = Mapping::parse("js.toml", JS).unwrap();
+        let s = schema();
+        for key in [
+            json!({}),
+            json!({"uscc": 1}),
+            json!({"uscc": "x"}),
+            json!({"other": "x"}),
+        ] {
+            let key = key.as_object().unwrap().clone();
+            assert!(m.native_request(&key, &s).is_err(), "{key:?}");
+        }
+        let _ = ItemType::Code;
     }
 }

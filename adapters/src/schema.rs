@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::error::{Line, MappingError};
+
 /// The type of a catalogue data item or key field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ItemType {
@@ -25,6 +27,8 @@ pub enum ItemType {
     Date,
     /// A moment, RFC 3339 in China Standard Time (`+08:00`).
     DateTime,
+    /// A calendar month, `YYYY-MM`.
+    YearMonth,
     /// A value from the catalogue's code list for this item.
     Code,
     /// A unified social credit code (GB 32100), check character verified.
@@ -45,6 +49,7 @@ impl fmt::Display for ItemType {
             ItemType::Boolean => f.write_str("boolean"),
             ItemType::Date => f.write_str("date"),
             ItemType::DateTime => f.write_str("datetime"),
+            ItemType::YearMonth => f.write_str("year_month"),
             ItemType::Code => f.write_str("code"),
             ItemType::Uscc => f.write_str("uscc"),
             ItemType::ResidentId => f.write_str("resident_id"),
@@ -54,8 +59,8 @@ impl fmt::Display for ItemType {
 }
 
 /// The names [`ItemType`] is written as in catalogue files.
-pub const ITEM_TYPE_NAMES: &str =
-    "text, text(N), integer, decimal, boolean, date, datetime, code, uscc, resident_id, area_code";
+pub const ITEM_TYPE_NAMES: &str = "text, text(N), integer, decimal, boolean, date, datetime, \
+     year_month, code, uscc, resident_id, area_code";
 
 impl FromStr for ItemType {
     type Err = String;
@@ -68,6 +73,7 @@ impl FromStr for ItemType {
             "boolean" => ItemType::Boolean,
             "date" => ItemType::Date,
             "datetime" => ItemType::DateTime,
+            "year_month" => ItemType::YearMonth,
             "code" => ItemType::Code,
             "uscc" => ItemType::Uscc,
             "resident_id" => ItemType::ResidentId,
@@ -132,5 +138,104 @@ impl Schema {
     /// The key field of that name.
     pub fn key_field(&self, name: &str) -> Option<&Field> {
         self.key.iter().find(|i| i.name == name)
+    }
+}
+
+// A lenient reader of catalogue files, for tools that check mappings without a
+// registry (the CLI's defaults, tests, fuzzing, benches). The registry's own
+// importer is the authority on what a catalogue may hold; this one reads only
+// what a mapping needs and ignores every other table and field.
+
+#[derive(Deserialize)]
+struct CatalogueShape {
+    #[serde(default)]
+    resource: Vec<ResourceShape>,
+}
+
+#[derive(Deserialize)]
+struct ResourceShape {
+    code: String,
+    #[serde(default)]
+    key: Vec<FieldShape>,
+    #[serde(default)]
+    items: Vec<FieldShape>,
+}
+
+#[derive(Deserialize)]
+struct FieldShape {
+    name: String,
+    #[serde(rename = "type")]
+    ty: ItemType,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    codes: Vec<String>,
+}
+
+impl From<FieldShape> for Field {
+    fn from(f: FieldShape) -> Field {
+        Field {
+            name: f.name,
+            ty: f.ty,
+            required: f.required,
+            codes: f.codes,
+        }
+    }
+}
+
+/// The `[[resource]]` tables of a catalogue file as schemas. `file` names it in
+/// errors.
+pub fn schemas_from_catalogue(file: &str, text: &str) -> Result<Vec<Schema>, MappingError> {
+    let shape: CatalogueShape = toml::from_str(text).map_err(|e| MappingError::Syntax {
+        file: file.to_owned(),
+        line: Line(
+            e.span()
+                .map(|s| text.get(..s.start).map_or(0, |t| t.matches('\n').count()) + 1),
+        ),
+        message: e.message().trim().to_owned(),
+    })?;
+    Ok(shape
+        .resource
+        .into_iter()
+        .map(|r| Schema {
+            resource: r.code,
+            key: r.key.into_iter().map(Field::from).collect(),
+            items: r.items.into_iter().map(Field::from).collect(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_types_read_and_write_the_same() {
+        for name in ITEM_TYPE_NAMES.split(", ") {
+            let name = name.replace("(N)", "(12)");
+            assert_eq!(name.parse::<ItemType>().unwrap().to_string(), name);
+        }
+        assert!("text(x)".parse::<ItemType>().is_err());
+        assert!("money".parse::<ItemType>().is_err());
+    }
+
+    #[test]
+    fn reads_the_resources_of_a_catalogue_file() {
+        let text = r#"
+[[member]]
+id = "ignored"
+
+[[resource]]
+code = "YRD-X-0001"
+name = "ignored"
+key = [{ name = "uscc", type = "uscc", required = true }]
+items = [{ name = "status", type = "code", codes = ["1", "2"] }]
+"#;
+        let s = schemas_from_catalogue("c.toml", text).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].item("status").unwrap().codes, ["1", "2"]);
+        assert!(s[0].key_field("uscc").unwrap().required);
+        let err = schemas_from_catalogue("c.toml", "[[resource]]\ncode = 1\n").unwrap_err();
+        assert!(err.to_string().starts_with("c.toml:2: "), "{err}");
     }
 }
