@@ -58,6 +58,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Province mapping files: lint, fixture cases, map one document.
+    Adapters {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: crate::adapters_cli::AdaptersCommand,
+    },
     /// The development PKI.
     Pki {
         /// What to do with it.

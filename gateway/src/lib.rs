@@ -17,6 +17,7 @@
 //! [`server::RunningGateway`].
 #![forbid(unsafe_code)]
 
+pub mod adapters_cli;
 mod admin;
 mod api;
 mod audit_api;

@@ -124,6 +124,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { command } => {
             Ok(runtime()?.block_on(yrdx_gateway::audit_cli::run(command))?)
         }
+        Command::Adapters { command } => {
+            yrdx_gateway::adapters_cli::run(command, &mut std::io::stdout().lock())
+        }
         Command::Pki {
             command: PkiCommand::Init { dir },
         } => {

@@ -78,6 +78,10 @@ impl Upstream {
         if let Some(ct) = &native.content_type {
             builder = builder.header(header::CONTENT_TYPE, ct);
         }
+        // The mapping's own headers: names and values were checked when it loaded.
+        for (name, value) in &native.headers {
+            builder = builder.header(name, value);
+        }
         let request = builder
             .body(Full::new(Bytes::from(native.body.clone())))
             .map_err(|_| Problem::Internal)?;
