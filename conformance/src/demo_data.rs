@@ -24,12 +24,24 @@ pub const REGISTRY: &[(&str, &str)] = &[
 /// Mapping files from `adapters/provinces/`: `(path under it, contents)`.
 pub const MAPPINGS: &[(&str, &str)] = &[
     (
+        "ah/business-licence.toml",
+        include_str!("../../adapters/provinces/ah/business-licence.toml"),
+    ),
+    (
         "ah/enterprise-registration.toml",
         include_str!("../../adapters/provinces/ah/enterprise-registration.toml"),
     ),
     (
+        "ah/household.toml",
+        include_str!("../../adapters/provinces/ah/household.toml"),
+    ),
+    (
         "ah/real-estate.toml",
         include_str!("../../adapters/provinces/ah/real-estate.toml"),
+    ),
+    (
+        "js/business-licence.toml",
+        include_str!("../../adapters/provinces/js/business-licence.toml"),
     ),
     (
         "js/enterprise-registration.toml",
@@ -48,12 +60,28 @@ pub const MAPPINGS: &[(&str, &str)] = &[
         include_str!("../../adapters/provinces/sh/enterprise-registration.toml"),
     ),
     (
+        "sh/household.toml",
+        include_str!("../../adapters/provinces/sh/household.toml"),
+    ),
+    (
+        "sh/housing-fund.toml",
+        include_str!("../../adapters/provinces/sh/housing-fund.toml"),
+    ),
+    (
         "sh/social-insurance.toml",
         include_str!("../../adapters/provinces/sh/social-insurance.toml"),
     ),
     (
+        "zj/business-licence.toml",
+        include_str!("../../adapters/provinces/zj/business-licence.toml"),
+    ),
+    (
         "zj/enterprise-registration.toml",
         include_str!("../../adapters/provinces/zj/enterprise-registration.toml"),
+    ),
+    (
+        "zj/housing-fund.toml",
+        include_str!("../../adapters/provinces/zj/housing-fund.toml"),
     ),
     (
         "zj/social-insurance.toml",
@@ -133,6 +161,9 @@ pub fn examples() -> Vec<Example> {
     let rsbz = "/v1/exchange/YRD-RSBZ-0001";
     let bdc = "/v1/exchange/YRD-BDC-0001";
     let check = "市场主体登记核验";
+    let licence = "/v1/exchange/YRD-SCJG-0002";
+    let household = "/v1/exchange/YRD-GA-0001";
+    let fund = "/v1/exchange/YRD-GJJ-0001";
     vec![
         ex(
             "jiangsu asks zhejiang for an enterprise record",
@@ -325,6 +356,78 @@ pub fn examples() -> Vec<Example> {
             json!({"key": {"id_number": "320102198506203411"}, "purpose": "住房公积金异地贷款"}),
             502,
             Some("upstream_unavailable"),
+        ),
+        ex(
+            "zhejiang asks jiangsu for a business licence (term '至长期', capital in 万元人民币)",
+            Some(ZJ),
+            licence,
+            json!({"key": {"uscc": "91320100MA1MXX4B2Y"}, "purpose": check}),
+            200,
+            None,
+        ),
+        ex(
+            "anhui asks zhejiang for a business licence (capital in yuan, epoch-millisecond dates)",
+            Some(AH),
+            licence,
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": check}),
+            200,
+            None,
+        ),
+        ex(
+            "shanghai one-stop services ask anhui for a business licence (XML attributes, CDATA)",
+            Some(SH_SERVICES),
+            licence,
+            json!({"key": {"uscc": "91340100MA2NH3AL0C"}, "purpose": "政务服务办理", "case_no": "SH-2026-000124"}),
+            200,
+            None,
+        ),
+        ex(
+            "jiangsu asks for a household summary, routed to anhui by the id number (namespaced GB18030 XML)",
+            Some(JS),
+            household,
+            json!({"key": {"id_number": "340104199207081566"}, "purpose": "户籍信息核验"}),
+            200,
+            None,
+        ),
+        ex(
+            "zhejiang asks for a household summary, routed to shanghai (shanghai's code lists)",
+            Some(ZJ),
+            household,
+            json!({"key": {"id_number": "310115198801011236"}, "purpose": "户籍信息核验"}),
+            200,
+            None,
+        ),
+        ex(
+            "anhui asks zhejiang for a housing-fund status, naming the provider",
+            Some(AH),
+            fund,
+            json!({"key": {"id_number": "330106199003150022"}, "purpose": "住房公积金异地贷款", "provider": "zj"}),
+            200,
+            None,
+        ),
+        ex(
+            "anhui asks shanghai for a housing-fund status, naming the provider",
+            Some(AH),
+            fund,
+            json!({"key": {"id_number": "310115198801011236"}, "purpose": "住房公积金异地贷款", "provider": "sh"}),
+            200,
+            None,
+        ),
+        ex(
+            "anhui asks jiangsu for a real-estate summary",
+            Some(AH),
+            bdc,
+            json!({"key": {"certificate_no": "苏(2020)南京市不动产权第0098765号"}, "purpose": "不动产抵押登记"}),
+            200,
+            None,
+        ),
+        ex(
+            "zhejiang answers with an account state its mapping has no code for",
+            Some(JS),
+            fund,
+            json!({"key": {"id_number": "330102198712120010"}, "purpose": "住房公积金异地贷款"}),
+            502,
+            Some("mapping_failed"),
         ),
     ]
 }

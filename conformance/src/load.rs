@@ -146,6 +146,9 @@ impl Tally {
     }
 }
 
+/// One shared HTTP/2 connection, (re)opened on demand.
+type H2Slot = Mutex<Option<http2::SendRequest<Full<Bytes>>>>;
+
 enum Conn {
     H1(http1::SendRequest<Full<Bytes>>),
     H2(http2::SendRequest<Full<Bytes>>),
@@ -231,7 +234,7 @@ pub async fn run(spec: Spec) -> Report {
     let budget = Arc::new(std::sync::atomic::AtomicU64::new(
         spec.requests.unwrap_or(u64::MAX),
     ));
-    let h2_conns: Arc<Vec<Mutex<Option<http2::SendRequest<Full<Bytes>>>>>> = Arc::new(
+    let h2_conns: Arc<Vec<H2Slot>> = Arc::new(
         (0..spec.concurrency.div_ceil(64).max(1))
             .map(|_| Mutex::new(None))
             .collect(),
