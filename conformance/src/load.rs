@@ -187,11 +187,17 @@ async fn connect(spec: &Spec, h2: bool) -> Result<Conn, &'static str> {
     }
 }
 
-fn request(spec: &Spec) -> Option<Request<Full<Bytes>>> {
-    let mut b = Request::builder()
-        .method(spec.method.clone())
-        .uri(format!("https://{}{}", spec.addr, spec.path))
-        .header(header::CONTENT_TYPE, "application/json");
+/// HTTP/1.1 wants the origin form and a `Host` header (hyper's connection-level
+/// client adds neither); HTTP/2 takes scheme and authority from the URI.
+fn request(spec: &Spec, h2: bool) -> Option<Request<Full<Bytes>>> {
+    let mut b = Request::builder().method(spec.method.clone());
+    b = if h2 {
+        b.uri(format!("https://{}{}", spec.addr, spec.path))
+    } else {
+        b.uri(spec.path.as_str())
+            .header(header::HOST, spec.addr.as_str())
+    };
+    b = b.header(header::CONTENT_TYPE, "application/json");
     for (k, v) in &spec.headers {
         b = b.header(k.as_str(), v.as_str());
     }
@@ -200,7 +206,7 @@ fn request(spec: &Spec) -> Option<Request<Full<Bytes>>> {
 
 /// Sends one request on `conn`; returns the status and problem code.
 async fn send(conn: &mut Conn, spec: &Spec) -> Result<(u16, Option<String>), &'static str> {
-    let req = request(spec).ok_or("request")?;
+    let req = request(spec, matches!(conn, Conn::H2(_))).ok_or("request")?;
     let resp = match conn {
         Conn::H1(s) => {
             s.ready().await.map_err(|_| "http")?;
