@@ -10,7 +10,8 @@
 # holding 10,000 idle mutually authenticated connections.
 #
 # Prints one table and writes target/bench/compare.json. Knobs (environment):
-#   PROFILE (release), ROUNDS (3), DURATION seconds per run (8), WARMUP (2), CONCURRENCY ("1 16 64 256"),
+#   PROFILE (release), BIN_DIR (binaries built earlier, e.g. to compare two
+#   commits; no build then), ROUNDS (3), DURATION seconds per run (8), WARMUP (2), CONCURRENCY ("1 16 64 256"),
 #   MODES ("keepalive newconn"), IDLE (10000), YRDX_BENCH_DATABASE_URL
 #   (postgres://postgres@127.0.0.1:5432/postgres — a scratch database is created there).
 set -euo pipefail
@@ -33,14 +34,20 @@ if ! need nginx || ! need python3 || ! need psql; then
 fi
 
 PROFILE=${PROFILE:-release}
-echo "== building ($PROFILE)"
-if [ "$PROFILE" = release ]; then
-  cargo build --release -q -p yrdx-gateway -p yrdx-conformance --bins
+if [ -n "${BIN_DIR:-}" ]; then
+  echo "== using the binaries in $BIN_DIR"
+  BIN=$BIN_DIR
 else
-  cargo build -q -p yrdx-gateway -p yrdx-conformance --bins
+  echo "== building ($PROFILE)"
+  if [ "$PROFILE" = release ]; then
+    cargo build --release -q -p yrdx-gateway -p yrdx-conformance --bins
+  else
+    cargo build -q -p yrdx-gateway -p yrdx-conformance --bins
+  fi
+  BIN=target/$PROFILE
 fi
-YRDX=target/$PROFILE/yrdx
-LOAD=target/$PROFILE/yrdx-load
+YRDX=$BIN/yrdx
+LOAD=$BIN/yrdx-load
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 PIDS=()

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use yrdx_adapters::{Mapping, Schema};
-use yrdx_registry::{AuditLog, Registry, Store};
+use yrdx_registry::{AuditLog, QuotaCounter, Registry, Store};
 use yrdx_signing::MemberId;
 
 use crate::config::Config;
@@ -28,6 +28,11 @@ pub struct Snapshot {
     pub meters: Arc<Meters>,
 }
 
+/// At most this many calls are counted in one quota transaction.
+const QUOTA_BATCH: usize = 256;
+/// At most this many calls wait to be counted; more wait to enqueue.
+const QUOTA_QUEUE: usize = 4096;
+
 /// Shared state of a running gateway.
 #[derive(Debug)]
 pub struct App {
@@ -38,6 +43,8 @@ pub struct App {
     pub log: AuditLog,
     /// The store.
     pub store: Store,
+    /// Counts calls against period quotas, in batches.
+    pub quotas: QuotaCounter,
     /// The client towards providers.
     pub upstream: Upstream,
     /// The trust federation.
@@ -62,6 +69,7 @@ impl App {
             config,
             snapshot: RwLock::new(Arc::new(snapshot)),
             log,
+            quotas: QuotaCounter::start(store.clone(), QUOTA_BATCH, QUOTA_QUEUE),
             store,
             upstream,
             federation,

@@ -76,6 +76,9 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A store task has stopped or failed a batch the caller was part of.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     /// The stored data contradicts itself.
     #[error("store is inconsistent: {0}")]
     Corrupt(String),

@@ -62,7 +62,7 @@ pub use model::{
     Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Quota, Registry, RegistryData,
     Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
-pub use quota::{CST, QuotaPeriod, Taken, period_keys, seconds_until_next};
+pub use quota::{CST, QuotaCounter, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, EntryReport, FulfilmentReport, Latency, PROVIDER_CODES, Period, QuotaUse,
     parse_period, report_csv,

@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 use crate::model::Quota;
@@ -42,6 +43,184 @@ pub enum Taken {
         /// Seconds until it starts again.
         retry_after_s: u64,
     },
+}
+
+/// Takes one call inside `tx`: one conditional upsert per limited period; a
+/// refused call leaves every count as it found it.
+async fn take_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    entry: &str,
+    consumer: &str,
+    quota: &Quota,
+    now: OffsetDateTime,
+) -> Result<Taken, StoreError> {
+    let (day_key, month_key) = period_keys(now);
+    let mut counts = [None, None];
+    for (slot, (key, limit, period)) in [
+        (day_key.clone(), quota.per_day, QuotaPeriod::Day),
+        (month_key, quota.per_month, QuotaPeriod::Month),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let Some(limit) = limit else { continue };
+        let exhausted = Taken::Exhausted {
+            period,
+            retry_after_s: seconds_until_next(now, period),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        if limit < 1 {
+            return Ok(exhausted);
+        }
+        let row = sqlx::query(
+            "INSERT INTO quota_usage (entry, consumer, period, count) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (entry, consumer, period) DO UPDATE SET count = quota_usage.count + 1 \
+             WHERE quota_usage.count < $4 RETURNING count",
+        )
+        .bind(entry)
+        .bind(consumer)
+        .bind(&key)
+        .bind(limit)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(StoreError::query("counting a quota"))?;
+        match row {
+            None => {
+                // Give back the day's count taken just before, so that a
+                // refused call counts nowhere (the transaction may go on
+                // with other calls, so it cannot simply roll back).
+                if let (QuotaPeriod::Month, Some(Some(_))) = (period, counts.first()) {
+                    sqlx::query(
+                        "UPDATE quota_usage SET count = count - 1 \
+                         WHERE entry = $1 AND consumer = $2 AND period = $3",
+                    )
+                    .bind(entry)
+                    .bind(consumer)
+                    .bind(&day_key)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(StoreError::query("returning a quota count"))?;
+                }
+                return Ok(exhausted);
+            }
+            Some(row) => {
+                let count: i64 = row
+                    .try_get(0)
+                    .map_err(StoreError::query("counting a quota"))?;
+                if let Some(c) = counts.get_mut(slot) {
+                    *c = u64::try_from(count).ok();
+                }
+            }
+        }
+    }
+    let [day, month] = counts;
+    Ok(Taken::Granted { day, month })
+}
+
+/// One call waiting to be counted.
+struct Take {
+    entry: String,
+    consumer: String,
+    quota: Quota,
+    now: OffsetDateTime,
+    reply: oneshot::Sender<Result<Taken, StoreError>>,
+}
+
+/// Counts calls against period quotas in batches: every call that arrives while
+/// a batch commits joins the next one, and a batch is one transaction in which
+/// each call is decided in turn, exactly as [`Store::take_quota`] would decide
+/// it alone. One writer instead of one transaction per call keeps SQLite's
+/// single write lock free of waiters and PostgreSQL's commits few; the counts
+/// stay exact because each call still sees every earlier one.
+#[derive(Clone, Debug)]
+pub struct QuotaCounter {
+    tx: mpsc::Sender<Take>,
+}
+
+impl QuotaCounter {
+    /// Starts the counting task on `store`; batches hold at most `max_batch`
+    /// calls and at most `queue` calls wait for one.
+    pub fn start(store: Store, max_batch: usize, queue: usize) -> QuotaCounter {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        tokio::spawn(count_batches(store, rx, max_batch.max(1)));
+        QuotaCounter { tx }
+    }
+
+    /// Takes one call from `quota` for `consumer` of `entry`.
+    pub async fn take(
+        &self,
+        entry: &str,
+        consumer: &str,
+        quota: &Quota,
+        now: OffsetDateTime,
+    ) -> Result<Taken, StoreError> {
+        if quota.per_day.is_none() && quota.per_month.is_none() {
+            return Ok(Taken::Granted {
+                day: None,
+                month: None,
+            });
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = Take {
+            entry: entry.to_owned(),
+            consumer: consumer.to_owned(),
+            quota: quota.clone(),
+            now,
+            reply,
+        };
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the quota counter has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the quota counter dropped a call".into()))?
+    }
+}
+
+async fn count_batches(store: Store, mut rx: mpsc::Receiver<Take>, max_batch: usize) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match count_batch(&store, &batch).await {
+            Ok(results) => {
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.reply.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                // Rolled back: none of the batch's calls was counted, and
+                // every one of them is refused.
+                tracing::error!(error = %e, calls = batch.len(), "quota batch failed");
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(StoreError::Unavailable(format!(
+                        "quota batch failed: {e}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+async fn count_batch(store: &Store, batch: &[Take]) -> Result<Vec<Taken>, StoreError> {
+    let mut tx = store
+        .begin_usage_write()
+        .await
+        .map_err(StoreError::query("starting a quota update"))?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        results.push(take_in(&mut tx, &job.entry, &job.consumer, &job.quota, job.now).await?);
+    }
+    tx.commit()
+        .await
+        .map_err(StoreError::query("committing a quota update"))?;
+    Ok(results)
 }
 
 /// The period keys of `now`: `d:YYYY-MM-DD` and `m:YYYY-MM`, China Standard Time.
@@ -94,58 +273,15 @@ impl Store {
                 month: None,
             });
         }
-        let (day_key, month_key) = period_keys(now);
         let mut tx = self
             .begin_usage_write()
             .await
             .map_err(StoreError::query("starting a quota update"))?;
-        let mut counts = [None, None];
-        for (slot, (key, limit, period)) in [
-            (day_key, quota.per_day, QuotaPeriod::Day),
-            (month_key, quota.per_month, QuotaPeriod::Month),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let Some(limit) = limit else { continue };
-            let exhausted = Taken::Exhausted {
-                period,
-                retry_after_s: seconds_until_next(now, period),
-            };
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            if limit < 1 {
-                return Ok(exhausted);
-            }
-            let row = sqlx::query(
-                "INSERT INTO quota_usage (entry, consumer, period, count) VALUES ($1, $2, $3, 1) \
-                 ON CONFLICT (entry, consumer, period) DO UPDATE SET count = quota_usage.count + 1 \
-                 WHERE quota_usage.count < $4 RETURNING count",
-            )
-            .bind(entry)
-            .bind(consumer)
-            .bind(&key)
-            .bind(limit)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::query("counting a quota"))?;
-            match row {
-                // Dropping the transaction rolls back the other period's count.
-                None => return Ok(exhausted),
-                Some(row) => {
-                    let count: i64 = row
-                        .try_get(0)
-                        .map_err(StoreError::query("counting a quota"))?;
-                    if let Some(c) = counts.get_mut(slot) {
-                        *c = u64::try_from(count).ok();
-                    }
-                }
-            }
-        }
+        let taken = take_in(&mut tx, entry, consumer, quota, now).await?;
         tx.commit()
             .await
             .map_err(StoreError::query("committing a quota update"))?;
-        let [day, month] = counts;
-        Ok(Taken::Granted { day, month })
+        Ok(taken)
     }
 
     /// The count of calls of `entry` by every consumer in period `key`

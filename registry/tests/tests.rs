@@ -333,6 +333,77 @@ async fn period_quotas_are_exact_under_concurrent_calls() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batched_quota_counts_are_exact_and_refusals_count_nowhere() {
+    for (url, store) in stores("quota_batched").await {
+        // Small batches, so that 200 calls make many of them.
+        let counter = yrdx_registry::QuotaCounter::start(store.clone(), 16, 64);
+        let quota = yrdx_registry::Quota {
+            per_day: Some(50),
+            per_month: Some(70),
+            ..Default::default()
+        };
+        let js = "js:11320000014000118J:data";
+        let zj = "zj:11330000002482028A:data";
+        let now = time::macros::datetime!(2026-11-26 03:00 UTC);
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let counter = counter.clone();
+            let consumer = if i % 4 == 0 { zj } else { js };
+            tasks.push(tokio::spawn(async move {
+                let taken = counter
+                    .take("RL-2026-00001", consumer, &quota, now)
+                    .await
+                    .unwrap();
+                (
+                    consumer,
+                    matches!(taken, yrdx_registry::Taken::Granted { .. }),
+                )
+            }));
+        }
+        let mut granted = std::collections::HashMap::new();
+        for t in tasks {
+            let (consumer, ok) = t.await.unwrap();
+            *granted.entry(consumer).or_insert(0) += usize::from(ok);
+        }
+        assert_eq!(granted.get(js), Some(&50), "{url}");
+        assert_eq!(granted.get(zj), Some(&50), "{url}");
+        // Tomorrow the month (70) binds after 20 calls. The refused calls took
+        // the day's count before the month refused them; it must be given back.
+        let tomorrow = now + time::Duration::days(1);
+        let mut tasks = Vec::new();
+        for _ in 0..30 {
+            let counter = counter.clone();
+            tasks.push(tokio::spawn(async move {
+                counter
+                    .take("RL-2026-00001", js, &quota, tomorrow)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut more = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                yrdx_registry::Taken::Granted { .. } => more += 1,
+                yrdx_registry::Taken::Exhausted { period, .. } => {
+                    assert_eq!(period, yrdx_registry::QuotaPeriod::Month, "{url}");
+                }
+            }
+        }
+        assert_eq!(more, 20, "{url}");
+        let day = store
+            .quota_usage("RL-2026-00001", "d:2026-11-27")
+            .await
+            .unwrap();
+        assert_eq!(day, vec![(js.into(), 20)], "{url}");
+        let month = store
+            .quota_usage("RL-2026-00001", "m:2026-11")
+            .await
+            .unwrap();
+        assert_eq!(month, vec![(js.into(), 70), (zj.into(), 50)], "{url}");
+    }
+}
+
 #[tokio::test]
 async fn the_registry_round_trips_through_the_store_and_a_spreadsheet() {
     for (url, store) in stores("xlsx_round_trip").await {

@@ -99,8 +99,8 @@ pub async fn run(
     };
     meters.check_rate(entry, consumer).map_err(refuse)?;
     match app
-        .store
-        .take_quota(entry, &consumer.to_string(), &grant.entry.quota, now)
+        .quotas
+        .take(entry, &consumer.to_string(), &grant.entry.quota, now)
         .await
     {
         Ok(Taken::Granted { .. }) => Ok(()),
