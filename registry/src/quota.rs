@@ -164,7 +164,7 @@ impl QuotaCounter {
         let job = Take {
             entry: entry.to_owned(),
             consumer: consumer.to_owned(),
-            quota: quota.clone(),
+            quota: *quota,
             now,
             reply,
         };
