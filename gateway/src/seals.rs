@@ -337,16 +337,17 @@ pub fn verify(
     })
 }
 
-/// The audit-log form of the summaries: one object for a single signature, an
-/// array for several.
-pub fn audit_summary(summaries: &[Summary]) -> Value {
-    let values: Vec<Value> = summaries
+/// The audit-log form of a verification: the summary (result, failed step,
+/// code, seal id, signer, signing time) of a single signature, or for several
+/// the overall result and one summary each.
+pub fn audit_summary(outcome: Outcome, summaries: &[Summary]) -> Value {
+    let mut values: Vec<Value> = summaries
         .iter()
         .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
         .collect();
-    match values.as_slice() {
-        [one] => one.clone(),
-        _ => Value::Array(values),
+    match values.len() {
+        1 => values.pop().unwrap_or(Value::Null),
+        _ => json!({"result": outcome.name(), "signatures": values}),
     }
 }
 
