@@ -29,15 +29,16 @@ use crate::seals;
 use crate::state::{App, is_licence_resource};
 
 /// A licence use (用证): the purpose, service item and case number every use
-/// names, and optionally the catalogue resource when several hold licences.
+/// names (all three required), and optionally the catalogue resource when
+/// several hold licences.
 #[derive(Debug)]
 pub struct LicenceUse {
     /// The purpose (用证事由).
     pub purpose: String,
     /// The service item code (事项编码).
-    pub service_item: Option<String>,
+    pub service_item: String,
     /// The case number (办件编号).
-    pub case_no: Option<String>,
+    pub case_no: String,
     /// The catalogue resource.
     pub resource: Option<String>,
 }
@@ -65,18 +66,25 @@ pub fn parse_use(params: &[(String, String)]) -> Result<LicenceUse, Problem> {
             return Err(Problem::BadRequest(format!("`{name}` is given twice")));
         }
     }
-    let purpose = purpose.ok_or_else(|| {
-        Problem::BadRequest("`purpose` is required: every licence use names its purpose".into())
-    })?;
+    let required = |name: &str, v: Option<String>| {
+        v.ok_or_else(|| {
+            Problem::BadRequest(format!(
+                "`{name}` is required: every licence use names its purpose, service item and case number"
+            ))
+        })
+    };
+    let purpose = required("purpose", purpose)?;
+    let service_item = required("service_item", service_item)?;
+    let case_no = required("case_no", case_no)?;
     if !(1..=64).contains(&purpose.chars().count()) || purpose.chars().any(char::is_control) {
         return Err(Problem::BadRequest(
             "`purpose` must be 1 to 64 characters without control characters".into(),
         ));
     }
     for (name, value) in [
-        ("service_item", &service_item),
-        ("case_no", &case_no),
-        ("resource", &resource),
+        ("service_item", Some(&service_item)),
+        ("case_no", Some(&case_no)),
+        ("resource", resource.as_ref()),
     ] {
         if let Some(v) = value
             && !crate::pipeline::request::code_like(v)
@@ -149,8 +157,8 @@ pub async fn run(
         .join("&");
     cx.request_digest = Some(cx.digest(format!("{licence_id}?{query}").as_bytes()));
     let usage = parse_use(params)?;
-    cx.service_item = usage.service_item.clone();
-    cx.case_no = usage.case_no.clone();
+    cx.service_item = Some(usage.service_item.clone());
+    cx.case_no = Some(usage.case_no.clone());
     cx.purpose = Some(format!("sha256:{}", cx.digest(usage.purpose.as_bytes())));
     let id = LicenceId::parse(licence_id)
         .map_err(|e| Problem::BadRequest(format!("licence identifier: {e}")))?;
@@ -170,8 +178,8 @@ pub async fn run(
         consumer: &consumer,
         resource: &resource.code,
         purpose: &usage.purpose,
-        service_item: usage.service_item.as_deref(),
-        case_no: usage.case_no.as_deref(),
+        service_item: Some(&usage.service_item),
+        case_no: Some(&usage.case_no),
         provider: Some(region.code()),
         key: &key,
         today: cx.received.to_offset(CST).date(),
