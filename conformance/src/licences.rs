@@ -18,8 +18,9 @@ use yrdx_signing::Region;
 
 use crate::seal_maker::{
     CertListSpec, KeyAlg, MakerError, MakerForm, OfdPackage, RegionPki, SealSpec, SignSpec,
-    Version, World, seal, signature, tamper,
+    Version, World, crl, seal, signature, tamper,
 };
+use crate::seal_maker::{REVOKED_EARLY, REVOKED_LATE};
 
 /// The licence type of every demo licence: the business licence (营业执照)
 /// defined by the State Administration for Market Regulation.
@@ -73,17 +74,33 @@ pub struct SealTrustFile {
 }
 
 impl SealPki {
-    /// The demo seal PKI; the same every time.
-    pub fn demo() -> Result<SealPki, MakerError> {
+    /// The demo seal PKI: the same keys and certificates every time, with CRLs
+    /// current at `now` (issued a day before, next update in 30 days), so that
+    /// a running demo never verifies against stale revocation lists. Zhejiang's
+    /// issuing CA revokes what it revokes in the vector world.
+    pub fn demo(now: OffsetDateTime) -> Result<SealPki, MakerError> {
         let world = World::new()?;
-        Ok(SealPki {
-            regions: vec![
-                (Region::Sh, world.sh),
-                (Region::Js, RegionPki::build("Jiangsu", KeyAlg::Sm2, false)?),
-                (Region::Zj, world.zj),
-                (Region::Ah, RegionPki::build("Anhui", KeyAlg::Sm2, true)?),
-            ],
-        })
+        let mut regions = vec![
+            (Region::Sh, world.sh),
+            (Region::Js, RegionPki::build("Jiangsu", KeyAlg::Sm2, false)?),
+            (Region::Zj, world.zj),
+            (Region::Ah, RegionPki::build("Anhui", KeyAlg::Sm2, true)?),
+        ];
+        let this = now.saturating_sub(time::Duration::days(1));
+        let next = now.saturating_add(time::Duration::days(30));
+        for (region, pki) in &mut regions {
+            let mut crls = vec![crl(&pki.root, &pki.root_key, this, next, &[])?];
+            if let Some(ca) = &pki.ca {
+                let revoked: &[(u64, OffsetDateTime)] = if *region == Region::Zj {
+                    &[(0x1004, REVOKED_EARLY), (0x1005, REVOKED_LATE)]
+                } else {
+                    &[]
+                };
+                crls.push(crl(&ca.cert, &ca.key, this, next, revoked)?);
+            }
+            pki.crls = crls;
+        }
+        Ok(SealPki { regions })
     }
 
     /// One region's seal PKI.
@@ -381,9 +398,12 @@ mod tests {
 
     #[test]
     fn licences_verify_against_their_own_region_only() {
-        let pki = SealPki::demo().unwrap();
-        let all = trust(&pki);
         let at = datetime!(2026-06-01 00:00:00 UTC);
+        let pki = SealPki::demo(at).unwrap();
+        let mut all = trust(&pki);
+        for region in Region::ALL {
+            all.require_crls(region);
+        }
         for region in Region::ALL {
             for l in licences(&pki, region).unwrap() {
                 let id = LicenceId::parse(l.id).unwrap();

@@ -166,11 +166,6 @@ async fn verify(
         code = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
-    // A JSON upload says so; anything else is the document itself.
-    let json = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
     async move {
         let mut cx = Exchange::new(id, "verify");
         let admitted = match id_problem {
@@ -181,7 +176,7 @@ async fn verify(
             Err(p) => Err(p),
             Ok(()) => {
                 match read_body_within(&app, body, app.config.limits.max_verify_bytes).await {
-                    Ok(bytes) => pipeline::verify::run(&app, &mut cx, &bytes, json),
+                    Ok(bytes) => pipeline::verify::run(&app, &mut cx, &bytes),
                     Err(p) => Err(p),
                 }
             }

@@ -166,7 +166,7 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
     let layout = pki::init(&dir.join("pki"), &spec, OffsetDateTime::now_utc())?;
     // The seal PKI is a different PKI from TLS: its own roots per region,
     // written as the trust files the node configuration names.
-    let seal_pki = SealPki::demo()?;
+    let seal_pki = SealPki::demo(OffsetDateTime::now_utc())?;
     let seal_files = seal_pki.trust_files();
     for f in &seal_files {
         write(&dir.join(SEAL_DIR).join(&f.name), &f.pem)?;

@@ -4,7 +4,7 @@
 //! the use is recorded like any exchange, with the seal summary.
 //!
 //! The body is either the raw document (OFD or DER SESeal; told apart by
-//! content) or JSON `{"ofd" | "seal" | "signature": base64, "data": base64}`,
+//! content, whatever the content type says) or JSON `{"ofd" | "seal" | "signature": base64, "data": base64}`,
 //! the only way to send a signature together with the data it signs.
 
 use std::time::Instant;
@@ -71,8 +71,11 @@ pub fn admit(app: &App, cx: &mut Exchange, peer: &Peer) -> Result<(), Problem> {
 }
 
 /// Verifies an admitted member's upload.
-pub fn run(app: &App, cx: &mut Exchange, body: &[u8], json: bool) -> Result<Reply, Problem> {
+pub fn run(app: &App, cx: &mut Exchange, body: &[u8]) -> Result<Reply, Problem> {
     let t = Instant::now();
+    // JSON starts with `{`; an OFD file with `PK`, DER with 0x30: the body
+    // says which it is, whatever the content type claims.
+    let json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     cx.request_digest = Some(cx.digest(body));
     let (doc, data) = document(body, json)?;
     let verified = seals::verify(&doc, data.as_deref(), &app.seal_trust, cx.received).map_err(
