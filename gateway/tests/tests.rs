@@ -1142,6 +1142,45 @@ async fn a_licence_from_another_region_is_served_with_its_report_and_recorded() 
             None,
         )
         .await;
+
+        // Records with seal summaries keep the exported log verifiable.
+        let dir = fed.demo.manifest_path.parent().unwrap().to_owned();
+        let export = dir.join("licences-audit.jsonl");
+        let yrdx = |args: &[&std::ffi::OsStr]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
+                .args(args)
+                .env("YRDX_LOG", "error")
+                .output()
+                .unwrap()
+        };
+        let out = yrdx(&[
+            "audit".as_ref(),
+            "export".as_ref(),
+            "--config".as_ref(),
+            dir.join("yrdx.toml").as_os_str(),
+            "--out".as_ref(),
+            export.as_os_str(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = yrdx(&[
+            "audit".as_ref(),
+            "verify".as_ref(),
+            export.as_os_str(),
+            "--key".as_ref(),
+            dir.join("log.pub").as_os_str(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}{}",
+            fed.backend,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
