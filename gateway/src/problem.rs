@@ -461,6 +461,27 @@ mod tests {
             (Problem::UpstreamTimeout, "upstream_timeout", 504),
             (Problem::MappingFailed(String::new()), "mapping_failed", 502),
             (Problem::AuditUnavailable, "audit_unavailable", 503),
+            (
+                Problem::SealInvalid {
+                    detail: String::new(),
+                    report: Box::default(),
+                },
+                "seal_invalid",
+                502,
+            ),
+            (
+                Problem::SealIndeterminate {
+                    detail: String::new(),
+                    report: Box::default(),
+                },
+                "seal_indeterminate",
+                502,
+            ),
+            (
+                Problem::UnreadableDocument(String::new()),
+                "unreadable_document",
+                422,
+            ),
         ];
         for (p, code, status) in expected {
             assert_eq!(p.code(), code);

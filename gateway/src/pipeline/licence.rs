@@ -324,3 +324,49 @@ fn unreadable(cx: &mut Exchange, region: Region, e: &OfdError) -> Problem {
         report: Box::new(Value::Null),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_licence_use_names_purpose_service_item_and_case_number() {
+        let u = parse_use(&params(&[
+            ("purpose", "政务服务办理"),
+            ("service_item", "SX-SCJG-002"),
+            ("case_no", "SH-2026-1"),
+        ]))
+        .unwrap();
+        assert_eq!(u.purpose, "政务服务办理");
+        assert_eq!(u.resource, None);
+        for bad in [
+            params(&[("purpose", "p"), ("service_item", "s")]),
+            params(&[("service_item", "s"), ("case_no", "c")]),
+            params(&[("purpose", "p"), ("service_item", "s"), ("case_no", "c d")]),
+            params(&[
+                ("purpose", "p"),
+                ("purpose", "q"),
+                ("service_item", "s"),
+                ("case_no", "c"),
+            ]),
+            params(&[
+                ("purpose", "p"),
+                ("service_item", "s"),
+                ("case_no", "c"),
+                ("key", "x"),
+            ]),
+        ] {
+            assert!(
+                matches!(parse_use(&bad), Err(Problem::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}
