@@ -120,9 +120,9 @@ pub struct Example {
     pub consumer: Option<&'static str>,
     /// HTTP method.
     pub method: &'static str,
-    /// Request path.
-    pub path: &'static str,
-    /// JSON body.
+    /// Request path (and query, percent-encoded).
+    pub path: String,
+    /// JSON body (`null` for `GET`).
     pub body: Value,
     /// Expected HTTP status.
     pub expect_status: u16,
@@ -147,16 +147,112 @@ fn ex(
         name,
         consumer,
         method: "POST",
-        path,
+        path: path.to_owned(),
         body,
         expect_status: status,
         expect_code: code,
     }
 }
 
+/// `GET /v1/licences/{id}` for a government service use (purpose 政务服务办理,
+/// service item SX-SCJG-002) with this case number.
+pub fn licence_path(id: &str, case_no: &str) -> String {
+    format!(
+        "/v1/licences/{id}?purpose=%E6%94%BF%E5%8A%A1%E6%9C%8D%E5%8A%A1%E5%8A%9E%E7%90%86&service_item=SX-SCJG-002&case_no={case_no}"
+    )
+}
+
+fn get(
+    name: &'static str,
+    consumer: Option<&'static str>,
+    path: String,
+    status: u16,
+    code: Option<&'static str>,
+) -> Example {
+    Example {
+        name,
+        consumer,
+        method: "GET",
+        path,
+        body: Value::Null,
+        expect_status: status,
+        expect_code: code,
+    }
+}
+
+/// The committed vector the demo's `POST /v1/verify` example uploads.
+pub const VERIFY_VECTOR: &[u8] = include_bytes!("../vectors/seals/ofd-valid.ofd");
+
+/// The licence and verification examples.
+fn licence_examples() -> Vec<Example> {
+    use crate::licences::{
+        AH_LICENCE, BAD_CHECK_LICENCE, ZJ_FOREIGN_SEAL_LICENCE, ZJ_LICENCE, ZJ_MISSING_LICENCE,
+        ZJ_TAMPERED_LICENCE,
+    };
+    use base64::Engine as _;
+    vec![
+        get(
+            "shanghai one-stop services fetch a zhejiang business licence; its seal verifies against zhejiang's anchors",
+            Some(SH_SERVICES),
+            licence_path(ZJ_LICENCE, "SH-2026-000201"),
+            200,
+            None,
+        ),
+        get(
+            "jiangsu fetches an anhui business licence",
+            Some(JS),
+            licence_path(AH_LICENCE, "JS-2026-000202"),
+            200,
+            None,
+        ),
+        get(
+            "a zhejiang licence whose page was edited after sealing is refused",
+            Some(SH_SERVICES),
+            licence_path(ZJ_TAMPERED_LICENCE, "SH-2026-000203"),
+            502,
+            Some("seal_invalid"),
+        ),
+        get(
+            "a licence naming a zhejiang issuer but sealed with jiangsu's seal PKI is not trusted by zhejiang's anchors",
+            Some(SH_SERVICES),
+            licence_path(ZJ_FOREIGN_SEAL_LICENCE, "SH-2026-000204"),
+            502,
+            Some("seal_indeterminate"),
+        ),
+        get(
+            "a licence identifier with a wrong check character",
+            Some(SH_SERVICES),
+            licence_path(BAD_CHECK_LICENCE, "SH-2026-000205"),
+            400,
+            Some("bad_request"),
+        ),
+        get(
+            "a licence zhejiang does not hold",
+            Some(SH_SERVICES),
+            licence_path(ZJ_MISSING_LICENCE, "SH-2026-000206"),
+            404,
+            Some("record_not_found"),
+        ),
+        ex(
+            "zhejiang verifies a sealed OFD file (a committed vector) with the federation's seal trust",
+            Some(ZJ),
+            "/v1/verify",
+            json!({"ofd": base64::engine::general_purpose::STANDARD.encode(VERIFY_VECTOR)}),
+            200,
+            None,
+        ),
+    ]
+}
+
 /// The demo's examples: at least one served exchange per provider region and
 /// one of each refusal the demo federation can show.
 pub fn examples() -> Vec<Example> {
+    let mut all = exchange_examples();
+    all.extend(licence_examples());
+    all
+}
+
+fn exchange_examples() -> Vec<Example> {
     let scjg = "/v1/exchange/YRD-SCJG-0001";
     let rsbz = "/v1/exchange/YRD-RSBZ-0001";
     let bdc = "/v1/exchange/YRD-BDC-0001";
@@ -470,6 +566,8 @@ mod tests {
             "upstream_unavailable",
             "upstream_timeout",
             "mapping_failed",
+            "seal_invalid",
+            "seal_indeterminate",
         ] {
             assert!(codes.contains(code), "{code}");
         }

@@ -16,6 +16,7 @@
 
 pub mod client;
 pub mod demo_data;
+pub mod licences;
 pub mod load;
 pub mod pki;
 pub mod providers;

@@ -115,6 +115,7 @@ struct Route {
     content_type: String,
     encoding: &'static encoding_rs::Encoding,
     not_found: String,
+    not_found_status: StatusCode,
     records: Vec<Record>,
 }
 
@@ -156,6 +157,7 @@ impl Fixtures {
                 content_type: r.content_type,
                 encoding,
                 not_found: r.not_found,
+                not_found_status: StatusCode::OK,
                 records: r.record,
             });
         }
@@ -174,6 +176,33 @@ impl Fixtures {
             Region::Ah => include_str!("../fixtures/ah.toml"),
         };
         Fixtures::parse(&format!("fixtures/{}.toml", region.code()), text)
+    }
+
+    /// Adds the licence API every sample provider offers: `GET
+    /// /licences/{licence_id}` answering `{"metadata": {..}, "ofd": "<base64>"}`
+    /// (JSON, UTF-8), or HTTP 404 for an identifier it does not hold.
+    pub fn with_licences(mut self, licences: &[crate::licences::Licence]) -> Fixtures {
+        self.routes.push(Route {
+            name: "licence".into(),
+            method: Method::GET,
+            path: "/licences/".into(),
+            key: KeySource::PathRest { path_rest: true },
+            content_type: "application/json; charset=utf-8".into(),
+            encoding: encoding_rs::UTF_8,
+            not_found: r#"{"error":"no such licence"}"#.into(),
+            not_found_status: StatusCode::NOT_FOUND,
+            records: licences
+                .iter()
+                .map(|l| Record {
+                    key: l.id.to_owned(),
+                    body: l.native_body(),
+                    delay_ms: None,
+                    content_type: None,
+                    status: None,
+                })
+                .collect(),
+        });
+        self
     }
 
     /// The region these fixtures answer for.
@@ -452,7 +481,7 @@ async fn answer(
             )
         }
         None => (
-            StatusCode::OK,
+            route.not_found_status,
             route.content_type.clone(),
             route.not_found.clone(),
         ),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use http::HeaderMap;
@@ -28,6 +28,11 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/exchange/{resource}",
             post(exchange).fallback(method_not_allowed),
         )
+        .route(
+            "/v1/licences/{licence_id}",
+            get(licence).fallback(method_not_allowed),
+        )
+        .route("/v1/verify", post(verify).fallback(method_not_allowed))
         .route(
             "/v1/reports/fulfilment",
             get(crate::reports_api::fulfilment).fallback(method_not_allowed),
@@ -54,8 +59,13 @@ pub(crate) fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
 
 /// Reads the body within the size and time limits.
 async fn read_body(app: &App, body: Body) -> Result<bytes::Bytes, Problem> {
+    read_body_within(app, body, app.config.limits.max_body_bytes).await
+}
+
+/// Reads the body within `max` bytes and the request time limit.
+async fn read_body_within(app: &App, body: Body, max: usize) -> Result<bytes::Bytes, Problem> {
     let limits = &app.config.limits;
-    let collect = Limited::new(body, limits.max_body_bytes).collect();
+    let collect = Limited::new(body, max).collect();
     match tokio::time::timeout(limits.request_timeout, collect).await {
         Err(_) => Err(Problem::BadRequest(
             "request body not received in time".into(),
@@ -95,9 +105,81 @@ async fn exchange(
         let result = match id_problem {
             Some(p) => Err(p),
             None => match read_body(&app, body).await {
-                Ok(bytes) => pipeline::exchange(&app, &mut cx, &peer, &resource, &bytes).await,
+                Ok(bytes) => pipeline::exchange(&app, &mut cx, &peer, &resource, &bytes)
+                    .await
+                    .map(pipeline::Reply::from),
                 Err(p) => Err(p),
             },
+        };
+        audit::finish(&app, cx, result).await
+    }
+    .instrument(span)
+    .await
+}
+
+async fn licence(
+    State(app): State<Arc<App>>,
+    Extension(peer): Extension<Arc<Peer>>,
+    licence_id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let (id, id_problem) = request_id(&headers);
+    let licence_id = licence_id.map(|Path(r)| r).unwrap_or_default();
+    let span = tracing::info_span!(
+        "licence",
+        route = "/v1/licences/{licence_id}",
+        request_id = %id,
+        consumer = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        code = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    async move {
+        let mut cx = Exchange::new(id, "licence");
+        let result = match (id_problem, query) {
+            (Some(p), _) => Err(p),
+            (None, Err(_)) => Err(Problem::BadRequest("the query string is not valid".into())),
+            (None, Ok(Query(params))) => {
+                pipeline::licence::run(&app, &mut cx, &peer, &licence_id, &params).await
+            }
+        };
+        audit::finish(&app, cx, result).await
+    }
+    .instrument(span)
+    .await
+}
+
+async fn verify(
+    State(app): State<Arc<App>>,
+    Extension(peer): Extension<Arc<Peer>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (id, id_problem) = request_id(&headers);
+    let span = tracing::info_span!(
+        "verify",
+        route = "/v1/verify",
+        request_id = %id,
+        consumer = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        code = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    async move {
+        let mut cx = Exchange::new(id, "verify");
+        let admitted = match id_problem {
+            Some(p) => Err(p),
+            None => pipeline::verify::admit(&app, &mut cx, &peer),
+        };
+        let result = match admitted {
+            Err(p) => Err(p),
+            Ok(()) => {
+                match read_body_within(&app, body, app.config.limits.max_verify_bytes).await {
+                    Ok(bytes) => pipeline::verify::run(&app, &mut cx, &bytes),
+                    Err(p) => Err(p),
+                }
+            }
         };
         audit::finish(&app, cx, result).await
     }

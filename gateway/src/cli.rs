@@ -64,12 +64,41 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::adapters_cli::AdaptersCommand,
     },
+    /// Verify an electronic seal, an electronic signature or a sealed OFD
+    /// licence file offline. Exit status: 0 valid, 1 invalid, 3
+    /// indeterminate, 2 usage error or unreadable input.
+    Verify(VerifyArgs),
     /// The development PKI.
     Pki {
         /// What to do with it.
         #[command(subcommand)]
         command: PkiCommand,
     },
+}
+
+/// `yrdx verify` arguments.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The file: an OFD document, a DER SES_Signature (with --data) or a DER
+    /// SESeal; told apart by content.
+    pub file: PathBuf,
+    /// The data an SES_Signature signs.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Seal trust, `[REGION=]FILE` (PEM or DER), repeatable. Self-issued
+    /// certificates become anchors of REGION (of every region without a
+    /// prefix), the others intermediates.
+    #[arg(long, required = true, value_name = "[REGION=]FILE")]
+    pub trust: Vec<String>,
+    /// CRL files (PEM or DER), repeatable.
+    #[arg(long)]
+    pub crl: Vec<PathBuf>,
+    /// Verification time (RFC 3339); now by default.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Print the JSON report instead of the human-readable one.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// PKI commands.

@@ -57,6 +57,8 @@ pub struct Config {
     pub tls: Tls,
     /// Client-certificate trust: CA bundle and CRLs per region.
     pub trust: BTreeMap<Region, Trust>,
+    /// Seal trust: the electronic-seal PKI per region, apart from TLS trust.
+    pub seal_trust: BTreeMap<Region, SealTrust>,
     /// Calls to providers.
     pub upstream: Upstream,
     /// The store.
@@ -100,6 +102,23 @@ pub struct Trust {
     pub ca: PathBuf,
     /// The region's CRLs (PEM or DER).
     pub crls: Vec<PathBuf>,
+}
+
+/// One region's seal trust: the anchors its seals and licence signers chain
+/// to. Loaded into a [`yrdx_signing::TrustStore`] at start
+/// ([`crate::seals::load`]).
+#[derive(Clone, Debug)]
+pub struct SealTrust {
+    /// Seal root CA certificates (PEM or DER), trusted for this region only.
+    pub anchors: Vec<PathBuf>,
+    /// Issuing CA certificates (PEM or DER), trusted only if they chain.
+    pub intermediates: Vec<PathBuf>,
+    /// CRLs (PEM or DER).
+    pub crls: Vec<PathBuf>,
+    /// Timestamp-authority anchors (PEM or DER) for this region.
+    pub tsa_anchors: Vec<PathBuf>,
+    /// Without a usable CRL for every issuer, a chain is indeterminate.
+    pub require_crls: bool,
 }
 
 /// Calls to providers.
@@ -169,6 +188,8 @@ pub struct AdaptersConfig {
 pub struct Limits {
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Largest document uploaded to `POST /v1/verify`.
+    pub max_verify_bytes: usize,
     /// Largest request head (HTTP/1.1 buffer, HTTP/2 header list).
     pub max_header_bytes: usize,
     /// Most request headers (HTTP/1.1).
@@ -196,6 +217,8 @@ struct Shape {
     listen: Listen,
     tls: TlsShape,
     trust: BTreeMap<String, TrustShape>,
+    #[serde(default)]
+    seal_trust: BTreeMap<String, SealTrustShape>,
     upstream: UpstreamShape,
     store: StoreShape,
     log: LogShape,
@@ -221,6 +244,20 @@ struct TrustShape {
     ca: PathBuf,
     #[serde(default)]
     crls: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealTrustShape {
+    anchors: Vec<PathBuf>,
+    #[serde(default)]
+    intermediates: Vec<PathBuf>,
+    #[serde(default)]
+    crls: Vec<PathBuf>,
+    #[serde(default)]
+    tsa_anchors: Vec<PathBuf>,
+    #[serde(default)]
+    require_crls: bool,
 }
 
 #[derive(Deserialize)]
@@ -290,6 +327,7 @@ struct AdaptersShape {
 #[serde(deny_unknown_fields, default)]
 struct LimitsShape {
     max_body_bytes: usize,
+    max_verify_bytes: usize,
     max_header_bytes: usize,
     max_headers: usize,
     header_read_timeout_ms: u64,
@@ -302,6 +340,7 @@ impl Default for LimitsShape {
     fn default() -> Self {
         LimitsShape {
             max_body_bytes: 64 * 1024,
+            max_verify_bytes: 8 * 1024 * 1024,
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             header_read_timeout_ms: 10_000,
@@ -403,6 +442,34 @@ impl Config {
                 Trust {
                     ca: c.file(&format!("trust.{name}.ca"), &t.ca)?,
                     crls,
+                },
+            );
+        }
+        let mut seal_trust = BTreeMap::new();
+        for (name, t) in shape.seal_trust {
+            let region: Region = name.parse().map_err(|_| {
+                c.invalid(&format!("seal_trust.{name}"), "a region: sh, js, zj or ah")
+            })?;
+            if t.anchors.is_empty() {
+                return Err(c.invalid(
+                    &format!("seal_trust.{name}.anchors"),
+                    "at least one seal anchor file",
+                ));
+            }
+            let files = |key: &str, list: &[PathBuf]| -> Result<Vec<PathBuf>, ConfigError> {
+                list.iter()
+                    .enumerate()
+                    .map(|(i, p)| c.file(&format!("seal_trust.{name}.{key}[{i}]"), p))
+                    .collect()
+            };
+            seal_trust.insert(
+                region,
+                SealTrust {
+                    anchors: files("anchors", &t.anchors)?,
+                    intermediates: files("intermediates", &t.intermediates)?,
+                    crls: files("crls", &t.crls)?,
+                    tsa_anchors: files("tsa_anchors", &t.tsa_anchors)?,
+                    require_crls: t.require_crls,
                 },
             );
         }
@@ -531,6 +598,12 @@ impl Config {
                 256,
                 16 * 1024 * 1024,
             )?,
+            max_verify_bytes: c.range(
+                "limits.max_verify_bytes",
+                l.max_verify_bytes,
+                1024,
+                256 * 1024 * 1024,
+            )?,
             max_header_bytes: c.range(
                 "limits.max_header_bytes",
                 l.max_header_bytes,
@@ -564,6 +637,7 @@ impl Config {
             listen: shape.listen,
             tls,
             trust,
+            seal_trust,
             upstream,
             store,
             log,
@@ -721,6 +795,18 @@ dir = "adapters"
                     "key = \"log.key\"\ncheckpoint_interval_ms = 120000",
                 ),
                 "log.checkpoint_interval_ms",
+            ),
+            (
+                format!("{text}\n[seal_trust.gd]\nanchors = [\"ca.pem\"]\n"),
+                "seal_trust.gd",
+            ),
+            (
+                format!("{text}\n[seal_trust.zj]\nanchors = [\"ca.pem\", \"nope.pem\"]\n"),
+                "seal_trust.zj.anchors[1]",
+            ),
+            (
+                format!("{text}\n[seal_trust.zj]\nanchors = []\n"),
+                "seal_trust.zj.anchors",
             ),
         ];
         for (bad, key) in cases {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use thiserror::Error;
 use time::OffsetDateTime;
 use yrdx_conformance::demo_data::{self, Example};
+use yrdx_conformance::licences::{self, SealPki, SealTrustFile};
 use yrdx_conformance::pki::{self, ClientCert, PkiLayout, PkiSpec};
 use yrdx_conformance::providers::{self, Fixtures, ProviderTls, RunningProvider};
 use yrdx_registry::{RegistryData, Store, StoreOptions};
@@ -51,6 +52,9 @@ pub enum DemoError {
     /// The log key could not be made or read.
     #[error(transparent)]
     LogKey(#[from] crate::log_key::LogKeyError),
+    /// The demo seal PKI or licences could not be made.
+    #[error("demo seal PKI: {0}")]
+    Seal(#[from] yrdx_conformance::seal_maker::MakerError),
 }
 
 /// The demo federation's regulator.
@@ -160,6 +164,13 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
     let dir = dir.canonicalize().map_err(io(dir))?;
     let spec = pki_spec()?;
     let layout = pki::init(&dir.join("pki"), &spec, OffsetDateTime::now_utc())?;
+    // The seal PKI is a different PKI from TLS: its own roots per region,
+    // written as the trust files the node configuration names.
+    let seal_pki = SealPki::demo(OffsetDateTime::now_utc())?;
+    let seal_files = seal_pki.trust_files();
+    for f in &seal_files {
+        write(&dir.join(SEAL_DIR).join(&f.name), &f.pem)?;
+    }
 
     // One sample provider per region, accepting only the gateway's certificate.
     let mut running = Vec::new();
@@ -171,8 +182,10 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
             client_ca: layout.ca_bundle(),
             allowed_client: Some(spec.gateway.clone()),
         };
+        let fixtures =
+            Fixtures::builtin(region)?.with_licences(&licences::licences(&seal_pki, region)?);
         let p = providers::start(
-            Fixtures::builtin(region)?,
+            fixtures,
             &tls,
             SocketAddr::from((
                 [127, 0, 0, 1],
@@ -208,7 +221,10 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         .store_url
         .clone()
         .unwrap_or_else(|| "sqlite:data/yrdx.db".to_owned());
-    write(&config_path, &node_config(options.listen, &store, &layout))?;
+    write(
+        &config_path,
+        &node_config(options.listen, &store, &layout, &seal_files),
+    )?;
     // The checkpoint key is made once and kept with the log it signs; the
     // public half sits beside it for regulators.
     let signer = crate::log_key::load_or_generate(DEMO_ORIGIN, &dir.join("log.key"))?;
@@ -269,8 +285,16 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
     })
 }
 
+/// The folder (under the demo folder) holding the seal trust files.
+const SEAL_DIR: &str = "seal-pki";
+
 /// The node configuration the demo runs with.
-fn node_config(listen: SocketAddr, store: &str, layout: &PkiLayout) -> String {
+fn node_config(
+    listen: SocketAddr,
+    store: &str,
+    layout: &PkiLayout,
+    seal_files: &[SealTrustFile],
+) -> String {
     let rel = |p: PathBuf| {
         p.strip_prefix(layout.dir.parent().unwrap_or(&layout.dir))
             .map(Path::to_owned)
@@ -284,6 +308,27 @@ fn node_config(listen: SocketAddr, store: &str, layout: &PkiLayout) -> String {
             ca = rel(layout.ca(region).cert).display(),
             crl = rel(layout.crl(region)).display(),
         ));
+    }
+    // Seal trust: per region, apart from TLS trust. CRLs are configured but
+    // not required, so the demo keeps working once the test CRLs are stale.
+    let mut seal_trust = String::new();
+    for region in Region::ALL {
+        let files: Vec<&SealTrustFile> = seal_files.iter().filter(|f| f.region == region).collect();
+        if files.is_empty() {
+            continue;
+        }
+        seal_trust.push_str(&format!("[seal_trust.{}]\n", region.code()));
+        for kind in ["anchors", "intermediates", "crls"] {
+            let names: Vec<String> = files
+                .iter()
+                .filter(|f| f.kind == kind)
+                .map(|f| format!("\"{SEAL_DIR}/{}\"", f.name))
+                .collect();
+            if !names.is_empty() {
+                seal_trust.push_str(&format!("{kind} = [{}]\n", names.join(", ")));
+            }
+        }
+        seal_trust.push('\n');
     }
     let server = layout.gateway_server();
     let upstream = layout.gateway_upstream();
@@ -304,7 +349,7 @@ admin = "127.0.0.1:0"
 cert = "{server_cert}"
 key = "{server_key}"
 
-{trust}[upstream]
+{trust}{seal_trust}[upstream]
 cert = "{up_cert}"
 key = "{up_key}"
 ca = "{bundle}"
@@ -360,13 +405,17 @@ pub fn instructions(demo: &Demo) -> String {
                 quote(&files.key.display().to_string())
             ));
         }
-        let body = serde_json::to_string(&ex.body).unwrap_or_default();
-        cmd.push_str(&format!(
-            " -H 'content-type: application/json' -d {} {}{}",
-            quote(&body),
-            m.gateway,
-            ex.path
-        ));
+        if ex.method == "GET" {
+            cmd.push_str(&format!(" {}", quote(&format!("{}{}", m.gateway, ex.path))));
+        } else {
+            let body = serde_json::to_string(&ex.body).unwrap_or_default();
+            cmd.push_str(&format!(
+                " -H 'content-type: application/json' -d {} {}{}",
+                quote(&body),
+                m.gateway,
+                ex.path
+            ));
+        }
         let expect = match ex.expect_code {
             None => format!("{}", ex.expect_status),
             Some(code) => format!("{} {code}", ex.expect_status),

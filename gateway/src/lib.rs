@@ -34,9 +34,11 @@ pub mod registry_cli;
 pub mod registry_ops;
 pub mod regulator;
 mod reports_api;
+pub mod seals;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod verify_cli;
 
 // The public interface.
 pub use config::{Config, ConfigError};

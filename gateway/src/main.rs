@@ -127,6 +127,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Adapters { command } => {
             yrdx_gateway::adapters_cli::run(command, &mut std::io::stdout().lock())
         }
+        Command::Verify(args) => {
+            yrdx_gateway::verify_cli::run(&args, &mut std::io::stdout().lock())
+        }
         Command::Pki {
             command: PkiCommand::Init { dir },
         } => {

@@ -76,6 +76,25 @@ pub enum Problem {
     },
     /// The provider's answer could not be mapped to the catalogue.
     MappingFailed(String),
+    /// The licence file's seal or signature is invalid (or the file cannot be
+    /// read as a signed OFD document): the licence is not served.
+    SealInvalid {
+        /// The failed step and reason.
+        detail: String,
+        /// The verification report.
+        report: Box<serde_json::Value>,
+    },
+    /// The licence file's seal could not be decided (unknown anchor,
+    /// revocation unknown): the licence is not served either.
+    SealIndeterminate {
+        /// The undecided step and reason.
+        detail: String,
+        /// The verification report.
+        report: Box<serde_json::Value>,
+    },
+    /// An uploaded document cannot be read safely (not a ZIP, a zip bomb,
+    /// unsafe entry names…).
+    UnreadableDocument(String),
     /// The exchange could not be recorded in the log, so nothing is served.
     AuditUnavailable,
     /// No such API.
@@ -107,6 +126,10 @@ pub struct ProblemBody<'a> {
     pub message_en: &'static str,
     /// The request id.
     pub request_id: &'a str,
+    /// The seal verification report, for `seal_invalid` and
+    /// `seal_indeterminate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<&'a serde_json::Value>,
 }
 
 impl Problem {
@@ -280,6 +303,24 @@ impl Problem {
                 "提供方返回的数据无法映射到共享目录。",
                 "The provider's answer could not be mapped to the shared catalogue.",
             ),
+            SealInvalid { .. } => (
+                StatusCode::BAD_GATEWAY,
+                "seal_invalid",
+                "证照文件的电子印章或签章验证不通过，不予提供。",
+                "The licence file's electronic seal or signature is invalid; the licence is not served.",
+            ),
+            SealIndeterminate { .. } => (
+                StatusCode::BAD_GATEWAY,
+                "seal_indeterminate",
+                "无法确认证照文件的电子印章（如信任锚未知或吊销状态不明），不予提供。",
+                "The licence file's electronic seal could not be verified (unknown anchor or revocation status); the licence is not served.",
+            ),
+            UnreadableDocument(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unreadable_document",
+                "上传的文件无法安全读取。",
+                "The uploaded document cannot be read safely.",
+            ),
             AuditUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit_unavailable",
@@ -309,7 +350,11 @@ impl Problem {
 
     fn detail(&self) -> Option<String> {
         match self {
-            Problem::BadRequest(d) | Problem::MappingFailed(d) => Some(d.clone()),
+            Problem::BadRequest(d)
+            | Problem::MappingFailed(d)
+            | Problem::UnreadableDocument(d)
+            | Problem::SealInvalid { detail: d, .. }
+            | Problem::SealIndeterminate { detail: d, .. } => Some(d.clone()),
             Problem::EntryExpired { detail } => Some(detail.clone()),
             Problem::UpstreamError { status } => Some(format!("provider answered HTTP {status}")),
             Problem::NotShared { legal_basis } => Some(format!("legal basis: {legal_basis}")),
@@ -332,6 +377,12 @@ impl Problem {
             message_zh,
             message_en,
             request_id,
+            verification: match self {
+                Problem::SealInvalid { report, .. } | Problem::SealIndeterminate { report, .. } => {
+                    Some(report.as_ref())
+                }
+                _ => None,
+            },
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut resp = (status, bytes).into_response();
@@ -410,6 +461,27 @@ mod tests {
             (Problem::UpstreamTimeout, "upstream_timeout", 504),
             (Problem::MappingFailed(String::new()), "mapping_failed", 502),
             (Problem::AuditUnavailable, "audit_unavailable", 503),
+            (
+                Problem::SealInvalid {
+                    detail: String::new(),
+                    report: Box::default(),
+                },
+                "seal_invalid",
+                502,
+            ),
+            (
+                Problem::SealIndeterminate {
+                    detail: String::new(),
+                    report: Box::default(),
+                },
+                "seal_indeterminate",
+                502,
+            ),
+            (
+                Problem::UnreadableDocument(String::new()),
+                "unreadable_document",
+                422,
+            ),
         ];
         for (p, code, status) in expected {
             assert_eq!(p.code(), code);

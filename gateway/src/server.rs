@@ -48,6 +48,9 @@ pub enum StartError {
     /// A TLS file is unusable.
     #[error("tls: {0}")]
     Tls(#[from] TlsError),
+    /// A seal trust file is unusable.
+    #[error("seal trust: {0}")]
+    SealTrust(#[from] crate::seals::SealTrustError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -102,6 +105,9 @@ impl RunningGateway {
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let now = OffsetDateTime::now_utc();
     let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    // Seal trust first: a bad anchor file is a configuration error, found
+    // before anything is opened.
+    let seal_trust = crate::seals::load(&config.seal_trust)?;
     let store = Store::open(
         &config.store.url,
         &StoreOptions {
@@ -177,7 +183,9 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         source,
     })?;
 
-    let app = Arc::new(App::new(config, snapshot, log, store, upstream, federation));
+    let app = Arc::new(App::new(
+        config, snapshot, log, store, upstream, federation, seal_trust,
+    ));
     let (shutdown, stop) = watch::channel(false);
     let tasks = vec![
         tokio::spawn(accept_loop(

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use yrdx_adapters::{Mapping, Schema};
 use yrdx_registry::{AuditLog, QuotaCounter, Registry, Store};
-use yrdx_signing::MemberId;
+use yrdx_signing::{MemberId, TrustStore};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -49,6 +49,8 @@ pub struct App {
     pub upstream: Upstream,
     /// The trust federation.
     pub federation: Arc<Federation>,
+    /// Seal trust: every region's seal anchors, intermediates and CRLs.
+    pub seal_trust: TrustStore,
     /// Prometheus metrics.
     pub metrics: Metrics,
 }
@@ -62,6 +64,7 @@ impl App {
         store: Store,
         upstream: Upstream,
         federation: Arc<Federation>,
+        seal_trust: TrustStore,
     ) -> App {
         let metrics = Metrics::default();
         metrics.registry_version.set(snapshot.registry.version());
@@ -73,6 +76,7 @@ impl App {
             store,
             upstream,
             federation,
+            seal_trust,
             metrics,
         }
     }
@@ -202,10 +206,11 @@ impl Mappings {
             by.insert(key, Arc::new(mapping));
         }
         for entry in registry.entries() {
-            // Not-shared rows are refused before any mapping is needed.
-            let shared = registry
-                .resource(&entry.resource)
-                .is_some_and(|r| entry.sharing(r) != yrdx_registry::SharingType::NotShared);
+            // Not-shared rows are refused before any mapping is needed, and
+            // licence files are fetched by the licence path, not mapped.
+            let shared = registry.resource(&entry.resource).is_some_and(|r| {
+                entry.sharing(r) != yrdx_registry::SharingType::NotShared && !is_licence_resource(r)
+            });
             if entry.status == yrdx_registry::EntryStatus::Active
                 && shared
                 && !by.contains_key(&(entry.provider.clone(), entry.resource.clone()))
@@ -234,6 +239,16 @@ impl Mappings {
     pub fn is_empty(&self) -> bool {
         self.by.is_empty()
     }
+}
+
+/// Whether a catalogue resource holds licence files (电子证照文件): its format
+/// is `OFD`. Such resources are served by `GET /v1/licences/{id}`, verified
+/// rather than mapped.
+pub fn is_licence_resource(resource: &yrdx_registry::Resource) -> bool {
+    resource
+        .format
+        .as_deref()
+        .is_some_and(|f| f.eq_ignore_ascii_case("ofd"))
 }
 
 fn collect_toml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), MappingsError> {

@@ -107,8 +107,40 @@ impl Fed {
         status: u16,
         code: Option<&str>,
     ) -> (Answer, Value) {
+        self.expect_send(member, "POST", path, body_bytes(&body), status, code)
+            .await
+    }
+
+    /// `expect` for a `GET`.
+    async fn expect_get(
+        &self,
+        member: Option<&str>,
+        path: &str,
+        status: u16,
+        code: Option<&str>,
+    ) -> (Answer, Value) {
+        self.expect_send(member, "GET", path, Bytes::new(), status, code)
+            .await
+    }
+
+    /// `expect` for any method and raw body.
+    async fn expect_send(
+        &self,
+        member: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Bytes,
+        status: u16,
+        code: Option<&str>,
+    ) -> (Answer, Value) {
         let before = self.log_size().await;
-        let answer = self.post(member, path, &body).await;
+        let mut conn = client::Connection::open(&self.addr(), self.tls(member))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", self.backend));
+        let answer = conn
+            .send(method, path, &[], body)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", self.backend));
         let got_code = answer.json()["code"].as_str().map(str::to_owned);
         assert_eq!(
             (answer.status, got_code.as_deref()),
@@ -129,6 +161,10 @@ impl Fed {
         assert_eq!(record["code"].as_str(), code, "{}", self.backend);
         (answer, record)
     }
+}
+
+fn body_bytes(body: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(body).unwrap())
 }
 
 /// A federation per backend available.
@@ -1033,4 +1069,403 @@ async fn registry_and_report_commands() {
             .any(|l| l.starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,1,1,")),
         "{out}"
     );
+}
+
+// ---- Licences and seal verification ----
+
+use yrdx_conformance::demo_data::licence_path;
+use yrdx_conformance::licences::{
+    AH_LICENCE, BAD_CHECK_LICENCE, JS_LICENCE, ZJ_FOREIGN_SEAL_LICENCE, ZJ_LICENCE,
+    ZJ_TAMPERED_LICENCE,
+};
+
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/vectors/seals");
+
+fn vector(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(VECTORS).join(name)).unwrap()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_licence_from_another_region_is_served_with_its_report_and_recorded() {
+    for fed in federations("licence_served").await {
+        let path = licence_path(ZJ_LICENCE, "SH-2026-000301");
+        let (answer, record) = fed.expect_get(Some(SH_SERVICES), &path, 200, None).await;
+        let v = answer.json();
+        assert_eq!(v["provider"], ZJ, "{}", fed.backend);
+        assert_eq!(v["resource"], "YRD-DZZZ-0001");
+        assert_eq!(v["licence_id"], ZJ_LICENCE);
+        assert_eq!(v["issuing_region"], "zj");
+        assert_eq!(v["data"]["holder_name"], "杭州西溪数字科技有限公司");
+        assert_eq!(v["verification"]["result"], "valid");
+        let file = base64::engine::general_purpose::STANDARD
+            .decode(v["file"]["base64"].as_str().unwrap())
+            .unwrap();
+        assert!(file.starts_with(b"PK"));
+        assert_eq!(v["file"]["sha256"], hex(&sha256(&file)));
+        assert!(v["receipt"]["leaf_index"].is_u64());
+
+        // The exchange record: the use, the entry, the seal summary — no file.
+        assert_eq!(record["api"], "licence");
+        assert_eq!(record["consumer"], SH_SERVICES);
+        assert_eq!(record["provider"], ZJ);
+        assert_eq!(record["entry"], "RL-2026-00019");
+        assert_eq!(record["purpose"], "政务服务办理");
+        assert_eq!(record["service_item"], "SX-SCJG-002");
+        assert_eq!(record["case_no"], "SH-2026-000301");
+        let seal = &record["seal"];
+        assert_eq!(seal["result"], "valid", "{seal}");
+        assert_eq!(seal["seal_id"], "330100000000101");
+        assert_eq!(seal["trust_region"], "zj");
+        assert!(
+            seal["signer"]
+                .as_str()
+                .unwrap()
+                .contains("Zhejiang Licence Signer"),
+            "{seal}"
+        );
+        assert!(
+            !record.to_string().contains("杭州西溪"),
+            "no payload in the log"
+        );
+
+        // Jiangsu takes an Anhui licence; Shanghai one-stop services a Jiangsu one.
+        fed.expect_get(Some(JS), &licence_path(AH_LICENCE, "JS-1"), 200, None)
+            .await;
+        fed.expect_get(
+            Some(SH_SERVICES),
+            &licence_path(JS_LICENCE, "SH-2"),
+            200,
+            None,
+        )
+        .await;
+
+        // Records with seal summaries keep the exported log verifiable.
+        let dir = fed.demo.manifest_path.parent().unwrap().to_owned();
+        let export = dir.join("licences-audit.jsonl");
+        let yrdx = |args: &[&std::ffi::OsStr]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
+                .args(args)
+                .env("YRDX_LOG", "error")
+                .output()
+                .unwrap()
+        };
+        let out = yrdx(&[
+            "audit".as_ref(),
+            "export".as_ref(),
+            "--config".as_ref(),
+            dir.join("yrdx.toml").as_os_str(),
+            "--out".as_ref(),
+            export.as_os_str(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = yrdx(&[
+            "audit".as_ref(),
+            "verify".as_ref(),
+            export.as_os_str(),
+            "--key".as_ref(),
+            dir.join("log.pub").as_os_str(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}{}",
+            fed.backend,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_licence_is_refused_seal_invalid_with_the_report() {
+    for fed in federations("licence_seal_invalid").await {
+        let path = licence_path(ZJ_TAMPERED_LICENCE, "SH-2026-000302");
+        let (answer, record) = fed
+            .expect_get(Some(SH_SERVICES), &path, 502, Some("seal_invalid"))
+            .await;
+        let v = answer.json();
+        assert!(v["detail"].as_str().unwrap().contains("data_hash"), "{v}");
+        let report = &v["verification"];
+        assert_eq!(report["result"], "invalid");
+        assert_eq!(
+            report["signatures"][0]["report"]["failed_step"],
+            "data_hash"
+        );
+        assert!(v.get("file").is_none(), "no licence file on refusal");
+        assert_eq!(record["seal"]["result"], "invalid", "{}", fed.backend);
+        assert_eq!(record["seal"]["failed_step"], "data_hash");
+        assert_eq!(record["seal"]["code"], "reference_mismatch");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_regions_seal_is_not_trusted_by_the_issuing_regions_anchors() {
+    for fed in federations("licence_wrong_region").await {
+        let path = licence_path(ZJ_FOREIGN_SEAL_LICENCE, "SH-2026-000303");
+        let (answer, record) = fed
+            .expect_get(Some(SH_SERVICES), &path, 502, Some("seal_indeterminate"))
+            .await;
+        assert_eq!(answer.json()["verification"]["result"], "indeterminate");
+        assert_eq!(record["seal"]["result"], "indeterminate", "{}", fed.backend);
+        assert_eq!(record["seal"]["failed_step"], "signer_certificate");
+        assert_eq!(record["seal"]["code"], "unknown_anchor");
+        assert_eq!(record["seal"]["trust_region"], "zj");
+
+        // The same file verifies against the whole federation's trust (js's
+        // anchors included): only the issuing region's anchors count for a
+        // licence.
+        let ofd = {
+            let pki =
+                yrdx_conformance::licences::SealPki::demo(time::OffsetDateTime::now_utc()).unwrap();
+            yrdx_conformance::licences::licences(&pki, yrdx_signing::Region::Zj)
+                .unwrap()
+                .into_iter()
+                .find(|l| l.id == ZJ_FOREIGN_SEAL_LICENCE)
+                .unwrap()
+                .ofd
+        };
+        let (answer, _) = fed
+            .expect_send(Some(ZJ), "POST", "/v1/verify", Bytes::from(ofd), 200, None)
+            .await;
+        assert_eq!(answer.json()["result"], "valid");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licence_identifiers_and_uses_are_checked_before_the_list() {
+    let fed = Fed::start(None).await;
+    let (answer, record) = fed
+        .expect_get(
+            Some(SH_SERVICES),
+            &licence_path(BAD_CHECK_LICENCE, "SH-1"),
+            400,
+            Some("bad_request"),
+        )
+        .await;
+    let detail = answer.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("check"), "{detail}");
+    assert!(
+        record["provider"].is_null(),
+        "no provider for a bad identifier"
+    );
+    // A use without its case number.
+    let no_case = format!(
+        "/v1/licences/{ZJ_LICENCE}?purpose=%E6%94%BF%E5%8A%A1%E6%9C%8D%E5%8A%A1%E5%8A%9E%E7%90%86&service_item=SX-SCJG-002"
+    );
+    let (answer, _) = fed
+        .expect_get(Some(SH_SERVICES), &no_case, 400, Some("bad_request"))
+        .await;
+    assert!(
+        answer.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("case_no")
+    );
+    // An issuer outside the four regions (Beijing area code 11).
+    let beijing =
+        yrdx_signing::LicenceId::build("11100000000013338W009", "110105", "2026000001", "001")
+            .unwrap();
+    fed.expect_get(
+        Some(SH_SERVICES),
+        &licence_path(beijing.as_str(), "SH-3"),
+        400,
+        Some("bad_request"),
+    )
+    .await;
+    // Zhejiang is not listed as a consumer of its own licences.
+    fed.expect_get(
+        Some(ZJ),
+        &licence_path(ZJ_LICENCE, "ZJ-1"),
+        403,
+        Some("not_in_responsibility_list"),
+    )
+    .await;
+    // A purpose the list does not allow.
+    fed.expect_get(
+        Some(SH_SERVICES),
+        &format!("/v1/licences/{ZJ_LICENCE}?purpose=x&service_item=SX-SCJG-002&case_no=SH-4"),
+        403,
+        Some("purpose_not_allowed"),
+    )
+    .await;
+    // No certificate.
+    fed.expect_get(
+        None,
+        &licence_path(ZJ_LICENCE, "SH-5"),
+        401,
+        Some("no_client_certificate"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verify_endpoint_reports_on_uploaded_files_and_signatures() {
+    for fed in federations("verify_endpoint").await {
+        // JSON with a base64 OFD (the committed vector, zj's seal PKI).
+        let body = json!({"ofd": b64(&vector("ofd-valid.ofd"))});
+        let (answer, record) = fed.expect(Some(ZJ), "/v1/verify", body, 200, None).await;
+        let v = answer.json();
+        assert_eq!(
+            (v["kind"].as_str(), v["result"].as_str()),
+            (Some("ofd"), Some("valid"))
+        );
+        assert_eq!(record["api"], "verify", "{}", fed.backend);
+        assert_eq!(record["seal"]["result"], "valid");
+        assert!(record["provider"].is_null());
+        // The raw bytes of an edited OFD: answered with an invalid report.
+        let (answer, record) = fed
+            .expect_send(
+                Some(JS),
+                "POST",
+                "/v1/verify",
+                Bytes::from(vector("ofd-edited-page.ofd")),
+                200,
+                None,
+            )
+            .await;
+        assert_eq!(answer.json()["result"], "invalid");
+        assert_eq!(record["seal"]["failed_step"], "data_hash");
+        // A signature with its data; a seal alone.
+        let body = json!({"signature": b64(&vector("v4-certlist-valid.ses")), "data": b64(&vector("data.txt"))});
+        let (answer, _) = fed.expect(Some(AH), "/v1/verify", body, 200, None).await;
+        assert_eq!(answer.json()["kind"], "signature");
+        assert_eq!(answer.json()["result"], "valid");
+        let (answer, _) = fed
+            .expect_send(
+                Some(AH),
+                "POST",
+                "/v1/verify",
+                Bytes::from(vector("seal-v4-valid.esl")),
+                200,
+                None,
+            )
+            .await;
+        assert_eq!(answer.json()["kind"], "seal");
+        // A bare signature needs its data; a zip bomb is refused unread.
+        fed.expect_send(
+            Some(AH),
+            "POST",
+            "/v1/verify",
+            Bytes::from(vector("v4-certlist-valid.ses")),
+            400,
+            Some("bad_request"),
+        )
+        .await;
+        fed.expect_send(
+            Some(AH),
+            "POST",
+            "/v1/verify",
+            Bytes::from(vector("zip-bomb.ofd")),
+            422,
+            Some("unreadable_document"),
+        )
+        .await;
+        // Members only.
+        fed.expect(
+            None,
+            "/v1/verify",
+            json!({"seal": b64(&vector("seal-v4-valid.esl"))}),
+            401,
+            Some("no_client_certificate"),
+        )
+        .await;
+    }
+}
+
+/// `yrdx verify` on the committed vectors at their fixed verification time:
+/// 0 valid, 1 invalid, 3 indeterminate, 2 usage or unreadable input.
+#[test]
+fn yrdx_verify_exit_codes_on_the_committed_vectors() {
+    let v = |name: &str| format!("{VECTORS}/{name}");
+    let trust = [
+        "--trust".to_owned(),
+        format!("zj={}", v("trust/zj-seal-root.der")),
+        "--trust".to_owned(),
+        v("trust/zj-seal-ca.der"),
+        "--trust".to_owned(),
+        format!("sh={}", v("trust/sh-seal-root.der")),
+        "--crl".to_owned(),
+        v("trust/zj-seal-ca.crl"),
+        "--crl".to_owned(),
+        v("trust/zj-seal-root.crl"),
+        "--at".to_owned(),
+        "2026-01-01T00:00:00Z".to_owned(),
+    ];
+    let run = |args: &[String]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
+            .arg("verify")
+            .args(args)
+            .env("YRDX_LOG", "error")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let with = |file: &str, extra: &[&str]| {
+        let mut args = vec![v(file)];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args.extend(trust.iter().cloned());
+        run(&args)
+    };
+    let data = v("data.txt");
+    for (file, extra, code) in [
+        ("ofd-valid.ofd", vec![], 0),
+        ("ofd-two-signatures.ofd", vec![], 0),
+        ("seal-v4-valid.esl", vec![], 0),
+        ("v4-certlist-valid.ses", vec!["--data", data.as_str()], 0),
+        ("v1-valid.ses", vec!["--data", data.as_str()], 0),
+        ("ofd-edited-page.ofd", vec![], 1),
+        ("ofd-replaced-seal.ofd", vec![], 1),
+        ("seal-v4-maker-invalid.esl", vec![], 1),
+        ("v4-signer-revoked.ses", vec!["--data", data.as_str()], 1),
+        ("malformed.ses", vec!["--data", data.as_str()], 1),
+        ("truncated.ses", vec![], 1),
+        ("v4-untrusted-anchor.ses", vec!["--data", data.as_str()], 3),
+        ("v4-certlist-valid.ses", vec![], 2),
+        ("zip-bomb.ofd", vec![], 2),
+        ("zip-path-traversal.ofd", vec![], 2),
+        ("does-not-exist.ofd", vec![], 2),
+    ] {
+        let (got, out, err) = with(file, &extra);
+        assert_eq!(got, Some(code), "{file} {extra:?}\n{out}\n{err}");
+        if code == 2 {
+            assert!(!err.is_empty(), "{file}: a reason on stderr");
+        }
+    }
+    // The human report names the failed step; --json is for tools.
+    let (_, out, _) = with("ofd-edited-page.ofd", &[]);
+    assert!(
+        out.contains("INVALID") && out.contains("5 data_hash"),
+        "{out}"
+    );
+    let (code, out, _) = with(
+        "v4-certlist-valid.ses",
+        &["--data", &v("data-tampered.txt"), "--json"],
+    );
+    assert_eq!(code, Some(1));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["kind"], "signature");
+    assert_eq!(report["report"]["failed_step"], "data_hash");
+    // Usage errors: no trust, a bad time.
+    assert_eq!(run(&[v("ofd-valid.ofd")]).0, Some(2));
+    let mut bad_time = vec![v("ofd-valid.ofd")];
+    bad_time.extend(trust.iter().cloned());
+    bad_time.push("--at".into());
+    bad_time.push("yesterday".into());
+    assert_eq!(run(&bad_time).0, Some(2));
+    // A trust file that is not a certificate is named.
+    let (code, _, err) = run(&[v("ofd-valid.ofd"), "--trust".into(), v("data.txt")]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("data.txt"), "{err}");
 }

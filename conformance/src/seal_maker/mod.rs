@@ -22,7 +22,9 @@ pub use pki::{CertSpec, Issued, KeyAlg, SpkiForm, TestKey, crl, issue, usage};
 pub use ses::{CertListSpec, MakerForm, SealSpec, SignSpec, Version, seal, signature, tamper};
 pub use tsa::Tsa;
 pub use vectors::{VectorFile, seal_vectors};
-pub use world::{Leaf, RegionPki, SIGNED_AT, STAMPED_AT, VERIFY_AT, World};
+pub use world::{
+    Leaf, REVOKED_EARLY, REVOKED_LATE, RegionPki, SIGNED_AT, STAMPED_AT, VERIFY_AT, World,
+};
 
 /// Why the test signer could not make something.
 #[derive(Debug, thiserror::Error)]

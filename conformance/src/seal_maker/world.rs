@@ -96,7 +96,9 @@ impl RegionPki {
         })
     }
 
-    fn build(region: &str, alg: KeyAlg, with_ca: bool) -> Result<RegionPki> {
+    /// A region's seal PKI: a root (with an issuing CA below it when `with_ca`),
+    /// a seal maker and a licence signer, keys seeded from `region`.
+    pub fn build(region: &str, alg: KeyAlg, with_ca: bool) -> Result<RegionPki> {
         let root_key = TestKey::from_seed(alg, &format!("yrdx-test-seal-key:{region}-root"))?;
         let root_name = name(
             "CN",

@@ -13,7 +13,7 @@ use yrdx_signing::hex;
 
 use crate::REQUEST_ID_HEADER;
 use crate::metrics::{ExchangeLabels, StoreLabels, UpstreamLabels};
-use crate::pipeline::{Exchange, Served};
+use crate::pipeline::{Exchange, Reply};
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -97,7 +97,7 @@ fn count(app: &App, cx: &Exchange, outcome: Outcome, code: Option<&'static str>)
 }
 
 /// Records the exchange and answers it.
-pub async fn finish(app: &App, cx: Exchange, result: Result<Served, Problem>) -> Response {
+pub async fn finish(app: &App, cx: Exchange, result: Result<Reply, Problem>) -> Response {
     let (outcome, code, status) = match &result {
         Ok(_) => (Outcome::Served, None, 200),
         Err(p) => (Outcome::Refused, Some(p.code()), p.status().as_u16()),
@@ -137,24 +137,31 @@ pub async fn finish(app: &App, cx: Exchange, result: Result<Served, Problem>) ->
     tracing::info!(leaf = receipt.index, "exchange recorded");
     match result {
         Err(problem) => problem.to_response(&cx.request_id),
-        Ok(served) => {
-            let body = json!({
-                "resource": served.resource,
-                "provider": served.provider,
-                "data": served.data,
-                "receipt": {
-                    "request_id": cx.request_id,
-                    "log": app.log.origin(),
-                    "leaf_index": receipt.index,
-                    "leaf_hash": hex(&receipt.leaf_hash),
-                    "time": entry.time,
-                    "entry": cx.entry,
-                    "salt": base64::engine::general_purpose::STANDARD.encode(cx.salt),
-                    "request_digest": cx.request_digest,
-                    "response_digest": cx.response_digest,
-                    "withheld": cx.withheld,
-                },
+        Ok(reply) => {
+            let receipt = json!({
+                "request_id": cx.request_id,
+                "log": app.log.origin(),
+                "leaf_index": receipt.index,
+                "leaf_hash": hex(&receipt.leaf_hash),
+                "time": entry.time,
+                "entry": cx.entry,
+                "salt": base64::engine::general_purpose::STANDARD.encode(cx.salt),
+                "request_digest": cx.request_digest,
+                "response_digest": cx.response_digest,
+                "withheld": cx.withheld,
             });
+            let body = match reply {
+                Reply::Exchange(served) => json!({
+                    "resource": served.resource,
+                    "provider": served.provider,
+                    "data": served.data,
+                    "receipt": receipt,
+                }),
+                Reply::Json(mut map) => {
+                    map.insert("receipt".into(), receipt);
+                    serde_json::Value::Object(map)
+                }
+            };
             let mut resp = Json(body).into_response();
             if let Ok(v) = HeaderValue::from_str(&cx.request_id) {
                 resp.headers_mut().insert(REQUEST_ID_HEADER, v);

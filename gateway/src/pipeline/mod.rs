@@ -11,12 +11,14 @@
 pub mod audit;
 pub mod authorize;
 pub mod identify;
+pub mod licence;
 pub mod map_request;
 pub mod map_response;
 pub mod meter;
 pub mod minimise;
 pub mod request;
 pub mod upstream;
+pub mod verify;
 
 use std::time::{Duration, Instant};
 
@@ -130,6 +132,21 @@ pub struct Served {
     pub provider: String,
     /// The minimised catalogue record.
     pub data: Record,
+}
+
+/// What a served request answers, before the audit stage adds the receipt.
+#[derive(Debug)]
+pub enum Reply {
+    /// A catalogue exchange.
+    Exchange(Served),
+    /// Any other API's JSON object (licences, verification reports).
+    Json(serde_json::Map<String, Value>),
+}
+
+impl From<Served> for Reply {
+    fn from(s: Served) -> Reply {
+        Reply::Exchange(s)
+    }
 }
 
 /// Runs one exchange: `POST /v1/exchange/{resource}`.

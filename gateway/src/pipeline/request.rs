@@ -81,7 +81,7 @@ pub fn parse(body: &[u8]) -> Result<ExchangeRequest, Problem> {
     Ok(req)
 }
 
-fn code_like(s: &str) -> bool {
+pub(crate) fn code_like(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))

@@ -1,0 +1,372 @@
+//! The licence path, `GET /v1/licences/{licence_id}`: a department fetches an
+//! electronic licence (电子证照) issued in another region, with its
+//! verification report.
+//!
+//! ```text
+//! identify → parse id + use → authorize → meter → upstream (issuing region) → verify seal → minimise → (audit)
+//! ```
+//!
+//! The identifier (GB/T 36904) names its issuer, and thereby the issuing
+//! region: that region's provider is asked, and the file is verified against
+//! that region's seal anchors only. A licence whose seal is invalid or cannot
+//! be decided is not served (`seal_invalid`, `seal_indeterminate`), with the
+//! report in the problem body; the summary goes into the exchange record
+//! either way.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use yrdx_adapters::NativeRequest;
+use yrdx_registry::{Ask, CST, Registry, Resource};
+use yrdx_signing::{LicenceId, OfdError, Outcome, Region, verify_ofd};
+
+use crate::identity::Peer;
+use crate::pipeline::{Exchange, Reply, identify, meter, minimise};
+use crate::problem::Problem;
+use crate::seals;
+use crate::state::{App, is_licence_resource};
+
+/// A licence use (用证): the purpose, service item and case number every use
+/// names (all three required), and optionally the catalogue resource when
+/// several hold licences.
+#[derive(Debug)]
+pub struct LicenceUse {
+    /// The purpose (用证事由).
+    pub purpose: String,
+    /// The service item code (事项编码).
+    pub service_item: String,
+    /// The case number (办件编号).
+    pub case_no: String,
+    /// The catalogue resource.
+    pub resource: Option<String>,
+}
+
+/// Parses the query string's parameters strictly: known names, once each.
+pub fn parse_use(params: &[(String, String)]) -> Result<LicenceUse, Problem> {
+    let mut purpose = None;
+    let mut service_item = None;
+    let mut case_no = None;
+    let mut resource = None;
+    for (name, value) in params {
+        let slot = match name.as_str() {
+            "purpose" => &mut purpose,
+            "service_item" => &mut service_item,
+            "case_no" => &mut case_no,
+            "resource" => &mut resource,
+            other => {
+                return Err(Problem::BadRequest(format!(
+                    "unknown query parameter `{}`; expected purpose, service_item, case_no, resource",
+                    other.chars().take(32).collect::<String>()
+                )));
+            }
+        };
+        if slot.replace(value.clone()).is_some() {
+            return Err(Problem::BadRequest(format!("`{name}` is given twice")));
+        }
+    }
+    let required = |name: &str, v: Option<String>| {
+        v.ok_or_else(|| {
+            Problem::BadRequest(format!(
+                "`{name}` is required: every licence use names its purpose, service item and case number"
+            ))
+        })
+    };
+    let purpose = required("purpose", purpose)?;
+    let service_item = required("service_item", service_item)?;
+    let case_no = required("case_no", case_no)?;
+    if !(1..=64).contains(&purpose.chars().count()) || purpose.chars().any(char::is_control) {
+        return Err(Problem::BadRequest(
+            "`purpose` must be 1 to 64 characters without control characters".into(),
+        ));
+    }
+    for (name, value) in [
+        ("service_item", Some(&service_item)),
+        ("case_no", Some(&case_no)),
+        ("resource", resource.as_ref()),
+    ] {
+        if let Some(v) = value
+            && !crate::pipeline::request::code_like(v)
+        {
+            return Err(Problem::BadRequest(format!(
+                "`{name}` must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '-', '_', '/'"
+            )));
+        }
+    }
+    Ok(LicenceUse {
+        purpose,
+        service_item,
+        case_no,
+        resource,
+    })
+}
+
+/// The licence resource of the catalogue: the one named, else the only one.
+fn licence_resource<'r>(
+    registry: &'r Registry,
+    named: Option<&str>,
+) -> Result<&'r Resource, Problem> {
+    if let Some(code) = named {
+        return registry
+            .resource(code)
+            .filter(|r| is_licence_resource(r))
+            .ok_or(Problem::UnknownResource);
+    }
+    let mut all = registry.resources().filter(|r| is_licence_resource(r));
+    match (all.next(), all.next()) {
+        (None, _) => Err(Problem::UnknownResource),
+        (Some(one), None) => Ok(one),
+        (Some(_), Some(_)) => Err(Problem::BadRequest(
+            "several catalogue resources hold licence files: name one with `resource`".into(),
+        )),
+    }
+}
+
+/// The provider's native answer.
+#[derive(Deserialize)]
+struct NativeLicence {
+    metadata: Map<String, Value>,
+    ofd: String,
+}
+
+/// Runs the licence path.
+pub async fn run(
+    app: &App,
+    cx: &mut Exchange,
+    peer: &Peer,
+    licence_id: &str,
+    params: &[(String, String)],
+) -> Result<Reply, Problem> {
+    let snapshot = app.snapshot();
+    let registry = &snapshot.registry;
+
+    // identify: first, as for every exchange.
+    let t = Instant::now();
+    if let Peer::Member { id, .. } = peer {
+        cx.consumer = Some(id.to_string());
+    }
+    let consumer = identify::run(registry, peer)?;
+
+    // parse: the identifier's check character and the use's three fields are
+    // checked before the list is consulted.
+    let query: String = params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    cx.request_digest = Some(cx.digest(format!("{licence_id}?{query}").as_bytes()));
+    let usage = parse_use(params)?;
+    cx.service_item = Some(usage.service_item.clone());
+    cx.case_no = Some(usage.case_no.clone());
+    cx.purpose = Some(format!("sha256:{}", cx.digest(usage.purpose.as_bytes())));
+    let id = LicenceId::parse(licence_id)
+        .map_err(|e| Problem::BadRequest(format!("licence identifier: {e}")))?;
+    let region = id.issuing_region().ok_or_else(|| {
+        Problem::BadRequest(format!(
+            "licence identifier: issuer {} is not in Shanghai, Jiangsu, Zhejiang or Anhui",
+            id.issuer()
+        ))
+    })?;
+    let resource = licence_resource(registry, usage.resource.as_deref())?;
+    cx.resource = Some(resource.code.clone());
+
+    // authorize: like an exchange, with the issuing region as the provider.
+    let mut key = Map::new();
+    key.insert("licence_id".into(), Value::String(id.as_str().to_owned()));
+    let ask = Ask {
+        consumer: &consumer,
+        resource: &resource.code,
+        purpose: &usage.purpose,
+        service_item: Some(&usage.service_item),
+        case_no: Some(&usage.case_no),
+        provider: Some(region.code()),
+        key: &key,
+        today: cx.received.to_offset(CST).date(),
+    };
+    let grant = registry.authorize(&ask).map_err(Problem::from)?;
+    cx.entry = Some(grant.entry.id.clone());
+    cx.provider = Some(grant.entry.provider.to_string());
+    cx.purpose = Some(usage.purpose.clone());
+    cx.timed("authorize", t);
+
+    // meter: quotas count licence uses as they count exchanges.
+    let t = Instant::now();
+    meter::run(app, &snapshot.meters, &grant, &consumer, cx.received).await?;
+    cx.timed("meter", t);
+
+    // upstream: the issuing region's provider, within the entry's deadline.
+    let t = Instant::now();
+    let endpoint = grant
+        .provider
+        .endpoint
+        .as_deref()
+        .ok_or(Problem::Internal)?;
+    let native = NativeRequest {
+        method: "GET",
+        // The identifier is 0-9, A-Z and dots only: nothing to escape.
+        path_and_query: format!("/licences/{}", id.as_str()),
+        headers: Vec::new(),
+        content_type: None,
+        body: Vec::new(),
+    };
+    let answer = app
+        .upstream
+        .call(
+            endpoint,
+            &native,
+            Duration::from_millis(grant.entry.deadline_ms),
+        )
+        .await;
+    cx.timed("upstream", t);
+    let answer = answer?;
+    cx.native_digest = Some(cx.digest(&answer.body));
+    match answer.status {
+        200..=299 => {}
+        404 => return Err(Problem::RecordNotFound),
+        status => return Err(Problem::UpstreamError { status }),
+    }
+    let native: NativeLicence = serde_json::from_slice(&answer.body).map_err(|e| {
+        Problem::MappingFailed(format!(
+            "licence answer: {}",
+            e.to_string().chars().take(200).collect::<String>()
+        ))
+    })?;
+    if native.metadata.get("licence_id").and_then(Value::as_str) != Some(id.as_str()) {
+        return Err(Problem::MappingFailed(
+            "licence answer: metadata.licence_id is not the identifier asked for".into(),
+        ));
+    }
+    let file = base64::engine::general_purpose::STANDARD
+        .decode(native.ofd.as_bytes())
+        .map_err(|_| Problem::MappingFailed("licence answer: `ofd` is not base64".into()))?;
+
+    // verify seal: against the issuing region's anchors only, at the time of use.
+    let t = Instant::now();
+    let report = verify(app, cx, region, &file)?;
+    cx.timed("verify", t);
+
+    // minimise: the metadata items the entry grants; the file is the licence.
+    let mut metadata = native.metadata;
+    let kept = minimise::run(&mut metadata, grant.entry, None);
+    cx.items = kept.returned;
+    let mut body = Map::new();
+    body.insert("resource".into(), json!(resource.code));
+    body.insert("provider".into(), json!(grant.entry.provider.to_string()));
+    body.insert("licence_id".into(), json!(id.as_str()));
+    body.insert("issuing_region".into(), json!(region.code()));
+    body.insert("data".into(), Value::Object(metadata));
+    body.insert(
+        "file".into(),
+        json!({
+            "media_type": "application/ofd",
+            "size": file.len(),
+            "sha256": yrdx_signing::hex(&yrdx_signing::sha256(&file)),
+            "base64": base64::engine::general_purpose::STANDARD.encode(&file),
+        }),
+    );
+    body.insert("verification".into(), report);
+    let canonical = serde_json_canonicalizer::to_vec(&body).map_err(|_| Problem::Internal)?;
+    cx.response_digest = Some(cx.digest(&canonical));
+    Ok(Reply::Json(body))
+}
+
+/// Verifies the licence file, records the summary, and refuses unless valid.
+fn verify(app: &App, cx: &mut Exchange, region: Region, file: &[u8]) -> Result<Value, Problem> {
+    let trust = app.seal_trust.for_region(region);
+    let report = match verify_ofd(file, &trust, cx.received) {
+        Ok(r) => r,
+        Err(e) => return Err(unreadable(cx, region, &e)),
+    };
+    let mut summary = seals::audit_summary(report.outcome(), &report.summaries());
+    if let Value::Object(m) = &mut summary {
+        m.insert("trust_region".into(), json!(region.code()));
+    }
+    cx.seal = Some(summary);
+    let decisive = report
+        .signatures
+        .iter()
+        .find(|s| s.report.outcome() == report.outcome())
+        .and_then(|s| s.report.decisive_step())
+        .map(|s| {
+            let reason = s
+                .finding
+                .as_ref()
+                .map(|f| format!("{}: {f}", f.code()))
+                .unwrap_or_default();
+            format!("step {} {}: {reason}", s.step.number(), s.step.name())
+        })
+        .unwrap_or_default();
+    let json = serde_json::to_value(&report).unwrap_or(Value::Null);
+    match report.outcome() {
+        Outcome::Valid => Ok(json),
+        Outcome::Invalid => Err(Problem::SealInvalid {
+            detail: decisive,
+            report: Box::new(json),
+        }),
+        Outcome::Indeterminate => Err(Problem::SealIndeterminate {
+            detail: decisive,
+            report: Box::new(json),
+        }),
+    }
+}
+
+/// A file that is not a readable signed OFD document is an invalid licence.
+fn unreadable(cx: &mut Exchange, region: Region, e: &OfdError) -> Problem {
+    cx.seal = Some(json!({
+        "result": "invalid",
+        "failed_step": "parse",
+        "code": "ofd_unreadable",
+        "trust_region": region.code(),
+    }));
+    Problem::SealInvalid {
+        detail: format!("the licence file is not a readable signed OFD document: {e}"),
+        report: Box::new(Value::Null),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_licence_use_names_purpose_service_item_and_case_number() {
+        let u = parse_use(&params(&[
+            ("purpose", "政务服务办理"),
+            ("service_item", "SX-SCJG-002"),
+            ("case_no", "SH-2026-1"),
+        ]))
+        .unwrap();
+        assert_eq!(u.purpose, "政务服务办理");
+        assert_eq!(u.resource, None);
+        for bad in [
+            params(&[("purpose", "p"), ("service_item", "s")]),
+            params(&[("service_item", "s"), ("case_no", "c")]),
+            params(&[("purpose", "p"), ("service_item", "s"), ("case_no", "c d")]),
+            params(&[
+                ("purpose", "p"),
+                ("purpose", "q"),
+                ("service_item", "s"),
+                ("case_no", "c"),
+            ]),
+            params(&[
+                ("purpose", "p"),
+                ("service_item", "s"),
+                ("case_no", "c"),
+                ("key", "x"),
+            ]),
+        ] {
+            assert!(
+                matches!(parse_use(&bad), Err(Problem::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}

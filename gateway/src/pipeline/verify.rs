@@ -1,0 +1,98 @@
+//! `POST /v1/verify`: a member uploads a sealed OFD file, an SESeal or an
+//! SES_Signature with its data, and gets the verification report against the
+//! federation's seal trust (every region's anchors). No provider is called;
+//! the use is recorded like any exchange, with the seal summary.
+//!
+//! The body is either the raw document (OFD or DER SESeal; told apart by
+//! content, whatever the content type says) or JSON `{"ofd" | "seal" | "signature": base64, "data": base64}`,
+//! the only way to send a signature together with the data it signs.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::identity::Peer;
+use crate::pipeline::{Exchange, Reply, identify};
+use crate::problem::Problem;
+use crate::seals::{self, VerifyError};
+use crate::state::App;
+
+/// The JSON form of an upload.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Upload {
+    #[serde(default)]
+    ofd: Option<String>,
+    #[serde(default)]
+    seal: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default)]
+    data: Option<String>,
+}
+
+fn b64(name: &str, v: &str) -> Result<Vec<u8>, Problem> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_bytes())
+        .map_err(|_| Problem::BadRequest(format!("`{name}` is not base64")))
+}
+
+/// The document and the signed data, from either form of body.
+fn document(body: &[u8], json: bool) -> Result<(Vec<u8>, Option<Vec<u8>>), Problem> {
+    if !json {
+        return Ok((body.to_vec(), None));
+    }
+    let upload: Upload = serde_json::from_slice(body).map_err(|e| {
+        Problem::BadRequest(format!(
+            "request body: {}",
+            e.to_string().chars().take(200).collect::<String>()
+        ))
+    })?;
+    let data = upload.data.as_deref().map(|d| b64("data", d)).transpose()?;
+    match (upload.ofd, upload.seal, upload.signature) {
+        (Some(d), None, None) => Ok((b64("ofd", &d)?, None)),
+        (None, Some(d), None) => Ok((b64("seal", &d)?, None)),
+        (None, None, Some(d)) => Ok((b64("signature", &d)?, data)),
+        _ => Err(Problem::BadRequest(
+            "give exactly one of `ofd`, `seal` or `signature` (with `data`)".into(),
+        )),
+    }
+}
+
+/// identify: only active members may use the federation's verifier — checked
+/// before the (large) body is read.
+pub fn admit(app: &App, cx: &mut Exchange, peer: &Peer) -> Result<(), Problem> {
+    if let Peer::Member { id, .. } = peer {
+        cx.consumer = Some(id.to_string());
+    }
+    identify::run(&app.snapshot().registry, peer).map(|_| ())
+}
+
+/// Verifies an admitted member's upload.
+pub fn run(app: &App, cx: &mut Exchange, body: &[u8]) -> Result<Reply, Problem> {
+    let t = Instant::now();
+    // JSON starts with `{`; an OFD file with `PK`, DER with 0x30: the body
+    // says which it is, whatever the content type claims.
+    let json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    cx.request_digest = Some(cx.digest(body));
+    let (doc, data) = document(body, json)?;
+    let verified = seals::verify(&doc, data.as_deref(), &app.seal_trust, cx.received).map_err(
+        |e| match e {
+            VerifyError::NeedsData => Problem::BadRequest(e.to_string()),
+            VerifyError::Ofd(inner) => Problem::UnreadableDocument(inner.to_string()),
+        },
+    )?;
+    cx.seal = Some(seals::audit_summary(
+        verified.outcome(),
+        &verified.summaries(),
+    ));
+    cx.timed("verify", t);
+    let Value::Object(map) = verified.to_json() else {
+        return Err(Problem::Internal);
+    };
+    let canonical = serde_json_canonicalizer::to_vec(&map).map_err(|_| Problem::Internal)?;
+    cx.response_digest = Some(cx.digest(&canonical));
+    Ok(Reply::Json(map))
+}
