@@ -432,6 +432,7 @@ async fn writer(
 /// Writes one batch in one transaction and returns the index of its first leaf.
 async fn write_batch(store: &Store, rows: &[&LeafRow]) -> Result<u64, StoreError> {
     let n = i64::try_from(rows.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
+    let _gate = store.write_gate().await;
     let mut tx = store
         .begin_write()
         .await

@@ -209,6 +209,7 @@ async fn count_batches(store: Store, mut rx: mpsc::Receiver<Take>, max_batch: us
 }
 
 async fn count_batch(store: &Store, batch: &[Take]) -> Result<Vec<Taken>, StoreError> {
+    let _gate = store.write_gate().await;
     let mut tx = store
         .begin_usage_write()
         .await
@@ -273,6 +274,7 @@ impl Store {
                 month: None,
             });
         }
+        let _gate = self.write_gate().await;
         let mut tx = self
             .begin_usage_write()
             .await

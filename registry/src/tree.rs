@@ -805,6 +805,7 @@ async fn write(
     note: &str,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
+    let _gate = store.write_gate().await;
     let mut tx = store
         .pool()
         .begin()
