@@ -607,10 +607,22 @@ async fn load_over_three_nodes_keeps_quotas_exact_rates_shared_and_one_leaf_per_
     let url = fresh_postgres(&server, "cluster_load").await.unwrap();
     let cluster = Cluster::start(&url, 3).await;
     let tls = cluster.tls(JS);
+    // Each node counts the others within a heartbeat or two.
+    let started = Instant::now();
     for node in &cluster.nodes {
-        let (status, body) = node.readyz().await.unwrap();
-        assert_eq!(status, 200);
-        assert!(body.contains("live nodes 3"), "{}: {body}", node.name);
+        loop {
+            let (status, body) = node.readyz().await.unwrap();
+            assert_eq!(status, 200);
+            if body.contains("live nodes 3") {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{}: {body}",
+                node.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     let integrators = cluster
         .store
