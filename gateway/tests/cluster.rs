@@ -642,7 +642,14 @@ async fn load_over_three_nodes_keeps_quotas_exact_rates_shared_and_one_leaf_per_
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Mutex::new(Seen::default()));
     let started = Instant::now();
-    let tasks = load(cluster.addrs(), tls.clone(), 12, 10, stop.clone(), seen.clone());
+    let tasks = load(
+        cluster.addrs(),
+        tls.clone(),
+        12,
+        10,
+        stop.clone(),
+        seen.clone(),
+    );
     while seen.lock().unwrap().answered.len() < 400 {
         assert!(started.elapsed() < Duration::from_secs(30), "load too slow");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -683,7 +690,10 @@ async fn load_over_three_nodes_keeps_quotas_exact_rates_shared_and_one_leaf_per_
                 .count()
         })
         .collect();
-    assert!(per_node.iter().all(|n| *n > 0), "served by every node: {per_node:?}");
+    assert!(
+        per_node.iter().all(|n| *n > 0),
+        "served by every node: {per_node:?}"
+    );
     let (day, _) = yrdx_registry::period_keys(time::OffsetDateTime::now_utc());
     assert_eq!(
         cluster.store.quota_usage(ENTRY, &day).await.unwrap(),
@@ -707,7 +717,14 @@ async fn load_over_three_nodes_keeps_quotas_exact_rates_shared_and_one_leaf_per_
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Mutex::new(Seen::default()));
     let started = Instant::now();
-    let tasks = load(cluster.addrs(), tls.clone(), 12, 0, stop.clone(), seen.clone());
+    let tasks = load(
+        cluster.addrs(),
+        tls.clone(),
+        12,
+        0,
+        stop.clone(),
+        seen.clone(),
+    );
     tokio::time::sleep(Duration::from_secs(4)).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
@@ -838,8 +855,14 @@ async fn the_integrator_killed_under_load_is_replaced_and_no_answered_leaf_is_lo
         "{} took over in {takeover:?}; first checkpoint past the kill after {resumed:?}",
         cluster.nodes[new_leader].name
     );
-    assert!(resumed <= TAKEOVER_BOUND, "{resumed:?} > {TAKEOVER_BOUND:?}");
-    assert!(takeover <= TAKEOVER_BOUND, "{takeover:?} > {TAKEOVER_BOUND:?}");
+    assert!(
+        resumed <= TAKEOVER_BOUND,
+        "{resumed:?} > {TAKEOVER_BOUND:?}"
+    );
+    assert!(
+        takeover <= TAKEOVER_BOUND,
+        "{takeover:?} > {TAKEOVER_BOUND:?}"
+    );
 
     // More load on the survivors, then stop and check everything.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -852,7 +875,9 @@ async fn the_integrator_killed_under_load_is_replaced_and_no_answered_leaf_is_lo
     assert!(after_kill > 0, "answers after the kill");
     cluster.checkpoint_covering_everything().await;
     let survivor = (leader + 1) % 3;
-    let export = cluster.export_and_verify(survivor, Some(&before.note)).await;
+    let export = cluster
+        .export_and_verify(survivor, Some(&before.note))
+        .await;
     let checked = check_every_answer_logged(&seen, &export, &cluster);
     verify_with_receipts(&cluster, &seen, &export);
     // Checkpoints seen by the regulator before and after the kill are of one log.
@@ -974,11 +999,8 @@ impl PrivatePostgres {
         };
         // Under the system temporary folder so that the PostgreSQL user can
         // reach it when the test runs as root; initdb creates it.
-        let data = std::env::temp_dir().join(format!(
-            "yrdx-pg-{}-{}",
-            std::process::id(),
-            now_ms()
-        ));
+        let data =
+            std::env::temp_dir().join(format!("yrdx-pg-{}-{}", std::process::id(), now_ms()));
         let pg = PrivatePostgres {
             bin,
             data,
@@ -1022,7 +1044,14 @@ impl PrivatePostgres {
     fn stop_immediate(&self) -> Result<(), String> {
         self.run(
             "pg_ctl",
-            &["-D", self.data.to_str().unwrap(), "-m", "immediate", "-w", "stop"],
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
         )
     }
 
