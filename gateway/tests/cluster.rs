@@ -441,7 +441,7 @@ fn load(
                         },
                     };
                     i += 1;
-                    let body = if refuse_every > 0 && (i + w) % refuse_every == 0 {
+                    let body = if refuse_every > 0 && (i + w).is_multiple_of(refuse_every) {
                         refused.clone()
                     } else {
                         served.clone()
@@ -512,8 +512,12 @@ fn watch_checkpoints(
 }
 
 /// The export's leaves by request id: (index, status, node, count).
-fn leaves_by_request(export: &[u8]) -> (HashMap<String, (u64, u64, String, usize)>, u64) {
-    let mut out: HashMap<String, (u64, u64, String, usize)> = HashMap::new();
+/// A leaf as found in an export: index, status, node, and how many leaves
+/// carry the same request id.
+type Found = (u64, u64, String, usize);
+
+fn leaves_by_request(export: &[u8]) -> (HashMap<String, Found>, u64) {
+    let mut out: HashMap<String, Found> = HashMap::new();
     let mut total = 0;
     for line in export
         .split(|b| *b == b'\n')
