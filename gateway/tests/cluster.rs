@@ -511,11 +511,11 @@ fn watch_checkpoints(
     })
 }
 
-/// The export's leaves by request id: (index, status, node, count).
 /// A leaf as found in an export: index, status, node, and how many leaves
 /// carry the same request id.
 type Found = (u64, u64, String, usize);
 
+/// The export's leaves by request id, and how many leaves it holds.
 fn leaves_by_request(export: &[u8]) -> (HashMap<String, Found>, u64) {
     let mut out: HashMap<String, Found> = HashMap::new();
     let mut total = 0;
