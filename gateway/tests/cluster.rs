@@ -1213,3 +1213,105 @@ async fn a_store_outage_makes_nodes_unready_and_refuse_then_they_recover_losing_
     cluster.stop().await;
     drop(pg);
 }
+
+/// Capacity figures for docs/operations.md (ignored: it measures, it does
+/// not check). Run with
+/// `cargo test -p yrdx-gateway --test cluster measure -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement, not a check"]
+async fn measure_throughput_per_node_and_store_writes() {
+    let Some(server) = postgres_url("cluster_measure") else {
+        return;
+    };
+    let _serial = SERIAL.lock().await;
+    let secs = 5;
+    for n in [1, 3] {
+        let url = fresh_postgres(&server, "cluster_measure").await.unwrap();
+        let cluster = Cluster::start(&url, n).await;
+        cluster
+            .reimport_list(|t| t.replace(DEMO_QUOTA, "quota = { per_day = 100000000 }"))
+            .await;
+        for workers in [16, 64] {
+            let stop = Arc::new(AtomicBool::new(false));
+            let seen = Arc::new(Mutex::new(Seen::default()));
+            let tasks = load(
+                cluster.addrs(),
+                cluster.tls(JS),
+                workers,
+                0,
+                stop.clone(),
+                seen.clone(),
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let warm = seen.lock().unwrap().answered.len();
+            let started = Instant::now();
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            let done = seen.lock().unwrap().answered.len();
+            let took = started.elapsed().as_secs_f64();
+            stop.store(true, Ordering::Relaxed);
+            for t in tasks {
+                t.await.unwrap();
+            }
+            let s = seen.lock().unwrap();
+            let served = s.answered.values().filter(|a| a.status == 200).count();
+            eprintln!(
+                "MEASURE {n} node(s), {workers} keep-alive clients: {:.0} exchanges/s ({served} of {} served, {} errors)",
+                (done - warm) as f64 / took,
+                s.answered.len(),
+                s.errors
+            );
+        }
+        if n == 1 {
+            // The store alone: period-quota upserts, one hot row and spread rows.
+            let quota = yrdx_registry::Quota {
+                per_day: Some(u64::MAX / 2),
+                per_month: Some(u64::MAX / 2),
+                ..Default::default()
+            };
+            for (label, spread) in [("one hot row", false), ("1,000 rows", true)] {
+                for callers in [16usize, 64] {
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                    let mut tasks = Vec::new();
+                    for c in 0..callers {
+                        let (store, stop, count, quota) =
+                            (cluster.store.clone(), stop.clone(), count.clone(), quota);
+                        tasks.push(tokio::spawn(async move {
+                            let mut i = 0usize;
+                            while !stop.load(Ordering::Relaxed) {
+                                let consumer = if spread {
+                                    format!("c{}", (c * 7919 + i) % 1000)
+                                } else {
+                                    "c".to_owned()
+                                };
+                                store
+                                    .take_quota(
+                                        "RL-MEASURE",
+                                        &consumer,
+                                        &quota,
+                                        time::OffsetDateTime::now_utc(),
+                                    )
+                                    .await
+                                    .unwrap();
+                                count.fetch_add(1, Ordering::Relaxed);
+                                i += 1;
+                            }
+                        }));
+                    }
+                    let started = Instant::now();
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    stop.store(true, Ordering::Relaxed);
+                    let took = started.elapsed().as_secs_f64();
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                    eprintln!(
+                        "MEASURE quota upserts (day + month, one transaction), {label}, {callers} callers: {:.0}/s",
+                        count.load(Ordering::Relaxed) as f64 / took
+                    );
+                }
+            }
+        }
+        cluster.stop().await;
+    }
+}
