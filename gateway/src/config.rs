@@ -752,6 +752,32 @@ dir = "adapters"
     }
 
     #[test]
+    fn the_node_name_is_a_string_a_table_or_the_host_name() {
+        let (dir, text) = setup();
+        let p = dir.path().join("yrdx.toml");
+        let c = Config::parse(&p, &text).unwrap();
+        assert_eq!(c.node, "gw-1");
+        assert_eq!(c.cluster.heartbeat_interval, Duration::from_secs(1));
+        assert_eq!(c.cluster.live_window, Duration::from_secs(3));
+        let table = format!(
+            "{}[node]\nname = \"gw-2\"\nheartbeat_interval_ms = 500\nlive_window_ms = 2000\n",
+            text.replace("node = \"gw-1\"\n", "")
+        );
+        let c = Config::parse(&p, &table).unwrap();
+        assert_eq!(c.node, "gw-2");
+        assert_eq!(c.cluster.heartbeat_interval, Duration::from_millis(500));
+        assert_eq!(c.cluster.live_window, Duration::from_secs(2));
+        let c = Config::parse(&p, &text.replace("node = \"gw-1\"\n", "")).unwrap();
+        assert!(!c.node.is_empty() && !c.node.contains('.'), "{}", c.node);
+        let short = format!(
+            "{}[node]\nheartbeat_interval_ms = 2000\n",
+            text.replace("node = \"gw-1\"\n", "")
+        );
+        let e = Config::parse(&p, &short).unwrap_err().to_string();
+        assert!(e.contains("node.live_window_ms"), "{e}");
+    }
+
+    #[test]
     fn errors_name_the_key_and_what_was_expected() {
         let (dir, text) = setup();
         let p = dir.path().join("yrdx.toml");
