@@ -37,9 +37,9 @@ async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
         Ok(Ok(())) if app.log.is_running() => (
             StatusCode::OK,
             format!(
-                "ready: node {}, registry version {}, live nodes {}, integrator {}\n",
-                app.config.node,
+                "ready: registry version {}, node {}, live nodes {}, integrator {}\n",
                 app.registry().version(),
+                app.config.node,
                 app.live_nodes(),
                 if app.log.is_integrator() { "yes" } else { "no" },
             ),
