@@ -2,7 +2,9 @@
 //! once a second. A node whose heartbeat is older than the liveness window
 //! counts as gone. On PostgreSQL the heartbeat and the window use the
 //! database's clock, so the nodes' clocks may disagree; on SQLite (one
-//! machine) the caller's clock is used.
+//! machine) the caller's clock is used, and the rows go through the quota
+//! counters' connections, which do not fsync each commit: a heartbeat lost
+//! to a crash is worth nothing anyway.
 
 use sqlx::Row;
 
@@ -88,7 +90,7 @@ impl Store {
         if self.backend() == Backend::Sqlite {
             q = q.bind(now_ms);
         }
-        q.execute(self.pool())
+        q.execute(self.usage_pool())
             .await
             .map_err(StoreError::query(what))?;
         Ok(self
@@ -116,7 +118,7 @@ impl Store {
             q = q.bind(now_ms);
         }
         let rows = q
-            .fetch_all(self.pool())
+            .fetch_all(self.usage_pool())
             .await
             .map_err(StoreError::query(what))?;
         rows.iter()
@@ -142,7 +144,7 @@ impl Store {
     pub async fn leave(&self, name: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM nodes WHERE name = $1")
             .bind(name)
-            .execute(self.pool())
+            .execute(self.usage_pool())
             .await
             .map(|_| ())
             .map_err(StoreError::query("removing a node's heartbeat"))
