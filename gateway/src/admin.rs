@@ -1,7 +1,9 @@
 //! The admin listener: plain HTTP for orchestrators, on loopback by default.
 //! `/healthz` says the process runs; `/readyz` says it can serve exchanges now
 //! (store reachable, log writer running), so a load balancer can drain a node
-//! that cannot record; `/metrics` is the Prometheus text exposition.
+//! that cannot record — it says which node it is, how many nodes are live
+//! and whether this one integrates the exchange log; `/metrics` is the
+//! Prometheus text exposition.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +36,13 @@ async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
     match store {
         Ok(Ok(())) if app.log.is_running() => (
             StatusCode::OK,
-            format!("ready: registry version {}\n", app.registry().version()),
+            format!(
+                "ready: registry version {}, node {}, live nodes {}, integrator {}\n",
+                app.registry().version(),
+                app.config.node,
+                app.live_nodes(),
+                if app.log.is_integrator() { "yes" } else { "no" },
+            ),
         ),
         Ok(Ok(())) => (
             StatusCode::SERVICE_UNAVAILABLE,

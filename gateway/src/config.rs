@@ -49,8 +49,10 @@ pub enum ConfigError {
 pub struct Config {
     /// The file it came from.
     pub source: PathBuf,
-    /// The node's name in exchange records.
+    /// The node's name in exchange records and in the store's node table.
     pub node: String,
+    /// How this node takes part in a cluster of nodes on one store.
+    pub cluster: ClusterConfig,
     /// Listen addresses.
     pub listen: Listen,
     /// The exchange listener's certificate.
@@ -140,6 +142,15 @@ pub struct Upstream {
     pub pool_max_idle_per_host: usize,
 }
 
+/// Liveness between the nodes that share a store.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// How often the node records its heartbeat in the store.
+    pub heartbeat_interval: Duration,
+    /// A node whose last heartbeat is older than this counts as gone.
+    pub live_window: Duration,
+}
+
 /// The store.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
@@ -213,7 +224,8 @@ fn default_admin() -> SocketAddr {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Shape {
-    node: String,
+    #[serde(default)]
+    node: Option<NodeShape>,
     listen: Listen,
     tls: TlsShape,
     trust: BTreeMap<String, TrustShape>,
@@ -227,6 +239,44 @@ struct Shape {
     adapters: AdaptersShape,
     #[serde(default)]
     limits: LimitsShape,
+}
+
+/// `node = "gw-1"`, or a `[node]` table.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NodeShape {
+    Name(String),
+    Table(NodeTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeTable {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default = "ms_1s")]
+    heartbeat_interval_ms: u64,
+    #[serde(default = "ms_3s")]
+    live_window_ms: u64,
+}
+
+/// The machine's host name cut to a valid node name, or `yrdx`.
+fn default_node_name() -> String {
+    // `HOSTNAME` where the shell or the container runtime exports it, else
+    // the kernel's name for the machine.
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .unwrap_or_default();
+    let host = host.trim();
+    let name: String = host
+        .chars()
+        .take_while(|c| *c != '.')
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    if name.is_empty() { "yrdx".into() } else { name }
 }
 
 #[derive(Deserialize)]
@@ -401,14 +451,32 @@ impl Config {
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
         let c = Checker { path, base: &base };
 
-        if shape.node.is_empty()
-            || shape.node.len() > 64
-            || !shape
-                .node
+        let (node, node_key, table) = match shape.node {
+            None => (None, "node", None),
+            Some(NodeShape::Name(name)) => (Some(name), "node", None),
+            Some(NodeShape::Table(t)) => (t.name.clone(), "node.name", Some(t)),
+        };
+        let node = node.unwrap_or_else(default_node_name);
+        if node.is_empty()
+            || node.len() > 64
+            || !node
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         {
-            return Err(c.invalid("node", "1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'"));
+            return Err(c.invalid(node_key, "1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'"));
+        }
+        let (beat, window) = table.as_ref().map_or((ms_1s(), ms_3s()), |t| {
+            (t.heartbeat_interval_ms, t.live_window_ms)
+        });
+        let cluster = ClusterConfig {
+            heartbeat_interval: c.millis("node.heartbeat_interval_ms", beat, 100, 60_000)?,
+            live_window: c.millis("node.live_window_ms", window, 300, 600_000)?,
+        };
+        if cluster.live_window < cluster.heartbeat_interval * 2 {
+            return Err(c.invalid(
+                "node.live_window_ms",
+                "at least twice node.heartbeat_interval_ms, so one late heartbeat does not count a node gone",
+            ));
         }
         let tls = Tls {
             cert: c.file("tls.cert", &shape.tls.cert)?,
@@ -633,7 +701,8 @@ impl Config {
         };
         Ok(Config {
             source: path.to_owned(),
-            node: shape.node,
+            node,
+            cluster,
             listen: shape.listen,
             tls,
             trust,
@@ -754,6 +823,32 @@ dir = "adapters"
         assert_eq!(c.log.hash, HashAlg::Sha256);
         assert_eq!(c.log.key, dir.path().join("log.key"));
         assert_eq!(c.log.checkpoint_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_node_name_is_a_string_a_table_or_the_host_name() {
+        let (dir, text) = setup();
+        let p = dir.path().join("yrdx.toml");
+        let c = Config::parse(&p, &text).unwrap();
+        assert_eq!(c.node, "gw-1");
+        assert_eq!(c.cluster.heartbeat_interval, Duration::from_secs(1));
+        assert_eq!(c.cluster.live_window, Duration::from_secs(3));
+        let table = format!(
+            "{}[node]\nname = \"gw-2\"\nheartbeat_interval_ms = 500\nlive_window_ms = 2000\n",
+            text.replace("node = \"gw-1\"\n", "")
+        );
+        let c = Config::parse(&p, &table).unwrap();
+        assert_eq!(c.node, "gw-2");
+        assert_eq!(c.cluster.heartbeat_interval, Duration::from_millis(500));
+        assert_eq!(c.cluster.live_window, Duration::from_secs(2));
+        let c = Config::parse(&p, &text.replace("node = \"gw-1\"\n", "")).unwrap();
+        assert!(!c.node.is_empty() && !c.node.contains('.'), "{}", c.node);
+        let short = format!(
+            "{}[node]\nheartbeat_interval_ms = 2000\n",
+            text.replace("node = \"gw-1\"\n", "")
+        );
+        let e = Config::parse(&p, &short).unwrap_err().to_string();
+        assert!(e.contains("node.live_window_ms"), "{e}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod api;
 mod audit_api;
 pub mod audit_cli;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod identity;

@@ -75,6 +75,10 @@ pub struct Metrics {
     pub store_errors: Family<StoreLabels, Counter>,
     /// The registry version in force.
     pub registry_version: Gauge,
+    /// Live nodes on this node's store, this one included.
+    pub live_nodes: Gauge,
+    /// 1 while this node integrates the exchange log and signs checkpoints.
+    pub log_integrator: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -123,6 +127,18 @@ impl Default for Metrics {
             "The registry version in force",
             registry_version.clone(),
         );
+        let live_nodes = Gauge::default();
+        registry.register(
+            "live_nodes",
+            "Gateway nodes with a recent heartbeat in this node's store, this one included",
+            live_nodes.clone(),
+        );
+        let log_integrator = Gauge::default();
+        registry.register(
+            "log_integrator",
+            "1 while this node integrates the exchange log and signs checkpoints",
+            log_integrator.clone(),
+        );
         Metrics {
             registry,
             exchanges,
@@ -131,6 +147,8 @@ impl Default for Metrics {
             upstream_errors,
             store_errors,
             registry_version,
+            live_nodes,
+            log_integrator,
         }
     }
 }

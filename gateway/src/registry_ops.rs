@@ -61,17 +61,19 @@ pub async fn import(
         .await?)
 }
 
-/// Builds the snapshot of the registry version in force at `now_ms`, keeping
-/// the rate-limiter state of `previous` where an entry's rate is unchanged.
+/// Builds the snapshot of the registry version in force at `now_ms` for one
+/// of `nodes` live nodes, keeping the rate-limiter state of `previous` where
+/// an entry's share is unchanged.
 pub async fn load_snapshot(
     store: &Store,
     adapters: &Path,
     now_ms: i64,
     previous: Option<&Snapshot>,
+    nodes: u32,
 ) -> Result<Snapshot, StartError> {
     let (version, data) = store.registry_at(now_ms).await?;
     let (registry, mappings) = check(version, data, adapters)?;
-    let meters = Meters::build(&registry, previous.map(|p| p.meters.as_ref()));
+    let meters = Meters::build(&registry, previous.map(|p| p.meters.as_ref()), nodes);
     Ok(Snapshot {
         registry: Arc::new(registry),
         mappings: Arc::new(mappings),

@@ -22,10 +22,10 @@ use crate::config::Config;
 use crate::identity::{self, Peer};
 use crate::pipeline::audit;
 use crate::pipeline::upstream::Upstream;
-use crate::registry_ops;
 use crate::state::{App, MappingsError};
 use crate::tls::{self, TlsError};
 use crate::{admin, api};
+use crate::{cluster, registry_ops};
 
 /// Why a node could not start.
 #[derive(Debug, Error)]
@@ -136,7 +136,9 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             );
         }
     }
-    let snapshot = registry_ops::load_snapshot(&store, &config.adapters.dir, now_ms, None).await?;
+    let live = cluster::live_before_joining(&store, &config.node, config.cluster.live_window).await;
+    let snapshot =
+        registry_ops::load_snapshot(&store, &config.adapters.dir, now_ms, None, live).await?;
     tracing::info!(
         version = snapshot.registry.version(),
         mappings = snapshot.mappings.len(),
@@ -195,7 +197,13 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             stop.clone(),
         )),
         tokio::spawn(admin_loop(app.clone(), admin, stop.clone())),
-        tokio::spawn(reload_loop(app.clone(), stop)),
+        tokio::spawn(reload_loop(app.clone(), stop.clone())),
+        tokio::spawn(cluster::heartbeat_loop(
+            app.clone(),
+            exchange_addr,
+            admin_addr,
+            stop,
+        )),
     ];
     tracing::info!(%exchange_addr, %admin_addr, node = %app.config.node, "yrdx gateway listening");
     Ok(RunningGateway {
@@ -335,6 +343,7 @@ async fn reload_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             &app.config.adapters.dir,
             now_ms,
             Some(&current),
+            app.live_nodes(),
         )
         .await
         {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use yrdx_adapters::{Mapping, Schema};
@@ -53,6 +54,10 @@ pub struct App {
     pub seal_trust: TrustStore,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// How many nodes were live at the last heartbeat (this one included).
+    live_nodes: AtomicU32,
+    /// Whether the last heartbeat reached the store.
+    store_reachable: AtomicBool,
 }
 
 impl App {
@@ -78,6 +83,65 @@ impl App {
             federation,
             seal_trust,
             metrics,
+            live_nodes: AtomicU32::new(1),
+            store_reachable: AtomicBool::new(true),
+        }
+    }
+
+    /// How many nodes were live at the last heartbeat, this one included.
+    pub fn live_nodes(&self) -> u32 {
+        self.live_nodes.load(Ordering::Relaxed).max(1)
+    }
+
+    /// Whether the last heartbeat reached the store.
+    pub fn store_reachable(&self) -> bool {
+        self.store_reachable.load(Ordering::Relaxed)
+    }
+
+    /// Records the outcome of a heartbeat: the live count when the store
+    /// answered, `None` when it did not. A changed count rescales the
+    /// per-second rates at once.
+    pub fn heartbeat_result(&self, live: Option<u32>) {
+        self.store_reachable
+            .store(live.is_some(), Ordering::Relaxed);
+        if let Some(live) = live {
+            let live = live.max(1);
+            self.live_nodes.store(live, Ordering::Relaxed);
+            self.metrics.live_nodes.set(i64::from(live));
+            self.rescale(live);
+        }
+    }
+
+    /// Rebuilds the rate limiters for `nodes` live nodes if the snapshot in
+    /// force was built for another count. Exchanges already running keep
+    /// theirs; an entry whose share is unchanged keeps its limiter state.
+    fn rescale(&self, nodes: u32) {
+        let current = self.snapshot();
+        if current.meters.nodes() == nodes {
+            return;
+        }
+        tracing::info!(
+            from = current.meters.nodes(),
+            to = nodes,
+            "live node count changed; rescaling per-second rates"
+        );
+        let meters = Meters::build(&current.registry, Some(&current.meters), nodes);
+        let new = Arc::new(Snapshot {
+            registry: current.registry.clone(),
+            mappings: current.mappings.clone(),
+            meters: Arc::new(meters),
+        });
+        match self.snapshot.write() {
+            // Only if no reload replaced it meanwhile; a reload builds with
+            // the live count itself, and the next heartbeat checks again.
+            Ok(mut s) if Arc::ptr_eq(&s, &current) => *s = new,
+            Err(poisoned) => {
+                let mut s = poisoned.into_inner();
+                if Arc::ptr_eq(&s, &current) {
+                    *s = new;
+                }
+            }
+            Ok(_) => {}
         }
     }
 

@@ -43,6 +43,7 @@ mod error;
 mod files;
 mod log;
 mod model;
+mod nodes;
 mod quota;
 mod report;
 mod sheets;
@@ -62,6 +63,7 @@ pub use model::{
     Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Quota, Registry, RegistryData,
     Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
+pub use nodes::{Heartbeat, NodeRow};
 pub use quota::{CST, QuotaCounter, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, EntryReport, FulfilmentReport, Latency, PROVIDER_CODES, Period, QuotaUse,

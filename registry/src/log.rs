@@ -8,6 +8,7 @@
 //! of indices and inserts them in one transaction, then answers each caller.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -188,6 +189,8 @@ pub struct AuditLog {
 #[derive(Debug)]
 struct Background {
     key: VerifierKey,
+    // Whether this node held the integrator lease at its last attempt.
+    leader: Arc<AtomicBool>,
     stop: watch::Sender<bool>,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -246,16 +249,19 @@ impl AuditLog {
                 // The first integration runs before the node serves: leaves a
                 // crash left unintegrated are covered, and the empty log gets
                 // its first checkpoint. Another node may hold the lease.
-                integrator.integrate(now_ms).await?;
+                let first = integrator.integrate(now_ms).await?;
+                let leader = Arc::new(AtomicBool::new(first != Integration::NotLeader));
                 let (stop, stopped) = watch::channel(false);
                 let task = tokio::spawn(integrate_loop(
                     integrator,
                     c.interval,
                     appended.clone(),
                     stopped,
+                    leader.clone(),
                 ));
                 Some(Arc::new(Background {
                     key: c.signer.verifier_key(),
+                    leader,
                     stop,
                     task: std::sync::Mutex::new(Some(task)),
                 }))
@@ -279,6 +285,15 @@ impl AuditLog {
     /// The public key of this log's checkpoints, when this node signs them.
     pub fn verifier_key(&self) -> Option<&VerifierKey> {
         self.integrator.as_ref().map(|b| &b.key)
+    }
+
+    /// Whether this node integrates the log and signs checkpoints now: it
+    /// held the integrator lease at its last attempt (every half checkpoint
+    /// interval).
+    pub fn is_integrator(&self) -> bool {
+        self.integrator
+            .as_ref()
+            .is_some_and(|b| b.leader.load(Ordering::Relaxed))
     }
 
     /// Stops the background integrator after a last integration, so that the
@@ -347,6 +362,7 @@ async fn integrate_loop(
     interval: Duration,
     appended: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
+    leader: Arc<AtomicBool>,
 ) {
     let period = (interval / 2).max(Duration::from_millis(1));
     let mut last = Instant::now();
@@ -367,7 +383,15 @@ async fn integrate_loop(
             }
         }
         last = Instant::now();
-        match integrator.integrate(now_ms()).await {
+        let result = integrator.integrate(now_ms()).await;
+        let leads = matches!(
+            result,
+            Ok(Integration::Signed(_) | Integration::UpToDate(_) | Integration::Raced)
+        );
+        if leader.swap(leads, Ordering::Relaxed) != leads {
+            tracing::info!(integrator = leads, "exchange log integrator role changed");
+        }
+        match result {
             Ok(Integration::Signed(cp)) => {
                 tracing::debug!(size = cp.size.get(), "checkpoint signed");
             }
@@ -378,6 +402,7 @@ async fn integrate_loop(
             Err(e) => tracing::error!(error = %e, "exchange log integration failed"),
         }
     }
+    leader.store(false, Ordering::Relaxed);
     if let Err(e) = integrator.integrate(now_ms()).await {
         tracing::error!(error = %e, "last exchange log integration failed");
     }

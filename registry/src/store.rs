@@ -174,13 +174,28 @@ impl Store {
         }
     }
 
-    /// The same on the quota counters' connections.
+    /// The same on the quota counters' connections. On PostgreSQL the
+    /// transaction commits with `synchronous_commit = off`, as SQLite's
+    /// counters commit with `synchronous=NORMAL`: the row lock is still taken
+    /// and released in order, so counts stay exact across nodes, but a
+    /// commit does not wait for its WAL flush. Every exchange of one consumer
+    /// on one entry updates the same row, so waiting for a flush per update
+    /// would serialise them at the disk's flush rate (see
+    /// docs/operations.md). A crash of the database server can forget the
+    /// last fraction of a second of counts (at most `3 × wal_writer_delay`);
+    /// the exchange log, which proves what happened, is always flushed.
     pub(crate) async fn begin_usage_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.usage_pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.usage_pool.begin().await,
+            Backend::Postgres => {
+                let mut tx = self.usage_pool.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit = off")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
         }
     }
 

@@ -579,18 +579,28 @@ impl Lease for ProcessLease {
 
 /// The lease on PostgreSQL: a session advisory lock held on a connection of
 /// its own, released by PostgreSQL itself if this process dies or the
-/// connection breaks.
+/// connection breaks. A node that does not hold the lease keeps its
+/// connection too and tries again on it at each call, so waiting costs one
+/// query per call and no reconnection.
 #[derive(Debug)]
 pub struct AdvisoryLease {
     pool: AnyPool,
     // Detached from the pool: dropping it closes the session, and with it the
     // lock, instead of handing a locked session to another pool user.
     conn: Option<AnyConnection>,
+    held: bool,
 }
 
 /// The advisory lock key: "yrdxlog1" as a big-endian integer. Advisory locks
 /// are per database, so one key serves every log.
 const ADVISORY_KEY: i64 = 0x7972_6478_6c6f_6731;
+
+/// TCP keepalives on the lease session, so that PostgreSQL notices a lease
+/// holder whose machine vanished (no FIN ever comes) within about
+/// idle + interval × count = 4 s and frees the lock. A holder that merely
+/// dies (SIGKILL, crash) closes its socket and frees the lock at once.
+const LEASE_KEEPALIVES: &str =
+    "SET tcp_keepalives_idle = 2; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 2";
 
 impl AdvisoryLease {
     /// A lease on the database of `store`, not yet taken.
@@ -598,6 +608,7 @@ impl AdvisoryLease {
         AdvisoryLease {
             pool: store.pool().clone(),
             conn: None,
+            held: false,
         }
     }
 }
@@ -605,43 +616,65 @@ impl AdvisoryLease {
 impl Lease for AdvisoryLease {
     fn hold(&mut self) -> Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + '_>> {
         Box::pin(async move {
-            if let Some(conn) = self.conn.as_mut() {
-                // Still ours while the session lives.
-                if sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok() {
-                    return Ok(true);
+            if self.held {
+                if let Some(conn) = self.conn.as_mut() {
+                    // Still ours while the session lives.
+                    if sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok() {
+                        return Ok(true);
+                    }
                 }
                 tracing::warn!("exchange log integrator lost its lease connection");
                 self.conn = None;
+                self.held = false;
             }
-            let mut conn = self
-                .pool
-                .acquire()
-                .await
-                .map_err(StoreError::query("taking the integrator lease"))?
-                .detach();
-            let taken: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
+            let conn = match self.conn.as_mut() {
+                Some(conn) => conn,
+                None => {
+                    let mut conn = self
+                        .pool
+                        .acquire()
+                        .await
+                        .map_err(StoreError::query("taking the integrator lease"))?
+                        .detach();
+                    // Best effort: a server that refuses them still frees the
+                    // lock when the session ends.
+                    if let Err(e) = sqlx::raw_sql(LEASE_KEEPALIVES).execute(&mut conn).await {
+                        tracing::debug!(error = %e, "lease session keepalives not set");
+                    }
+                    self.conn.insert(conn)
+                }
+            };
+            let taken = sqlx::query("SELECT pg_try_advisory_lock($1)")
                 .bind(ADVISORY_KEY)
-                .fetch_one(&mut conn)
+                .fetch_one(&mut *conn)
                 .await
-                .map_err(StoreError::query("taking the integrator lease"))?
-                .try_get(0)
-                .map_err(StoreError::query("taking the integrator lease"))?;
-            if taken {
-                self.conn = Some(conn);
+                .and_then(|row| row.try_get::<bool, _>(0));
+            match taken {
+                Ok(taken) => {
+                    self.held = taken;
+                    Ok(taken)
+                }
+                Err(e) => {
+                    // A broken session: open a new one next time.
+                    self.conn = None;
+                    Err(StoreError::query("taking the integrator lease")(e))
+                }
             }
-            Ok(taken)
         })
     }
 
     fn release(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             if let Some(mut conn) = self.conn.take() {
-                let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-                    .bind(ADVISORY_KEY)
-                    .execute(&mut conn)
-                    .await;
+                if self.held {
+                    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                        .bind(ADVISORY_KEY)
+                        .execute(&mut conn)
+                        .await;
+                }
                 let _ = sqlx::Connection::close(conn).await;
             }
+            self.held = false;
         })
     }
 }
