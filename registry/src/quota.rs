@@ -1,15 +1,19 @@
 //! Period quotas in the store: per-day and per-month counts per list entry and
-//! consumer, taken with one conditional upsert per period inside one
-//! transaction, so the count never passes the limit — under concurrent requests
-//! and across gateway nodes — and survives restarts.
+//! consumer. A call is decided inside a transaction that holds the counter
+//! rows locked (SQLite's write lock, PostgreSQL's row locks), so the count
+//! never passes the limit — under concurrent requests and across gateway
+//! nodes — and survives restarts. A node counts its calls in batches, one
+//! transaction per batch (see [`QuotaCounter`]).
 
-use sqlx::Row;
+use std::collections::HashMap;
+
+use sqlx::{AssertSqlSafe, Row};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 use crate::model::Quota;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 /// China Standard Time: days and months of quotas are counted in it.
 pub const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
@@ -43,78 +47,6 @@ pub enum Taken {
         /// Seconds until it starts again.
         retry_after_s: u64,
     },
-}
-
-/// Takes one call inside `tx`: one conditional upsert per limited period; a
-/// refused call leaves every count as it found it.
-async fn take_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    entry: &str,
-    consumer: &str,
-    quota: &Quota,
-    now: OffsetDateTime,
-) -> Result<Taken, StoreError> {
-    let (day_key, month_key) = period_keys(now);
-    let mut counts = [None, None];
-    for (slot, (key, limit, period)) in [
-        (day_key.clone(), quota.per_day, QuotaPeriod::Day),
-        (month_key, quota.per_month, QuotaPeriod::Month),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let Some(limit) = limit else { continue };
-        let exhausted = Taken::Exhausted {
-            period,
-            retry_after_s: seconds_until_next(now, period),
-        };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        if limit < 1 {
-            return Ok(exhausted);
-        }
-        let row = sqlx::query(
-            "INSERT INTO quota_usage (entry, consumer, period, count) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (entry, consumer, period) DO UPDATE SET count = quota_usage.count + 1 \
-             WHERE quota_usage.count < $4 RETURNING count",
-        )
-        .bind(entry)
-        .bind(consumer)
-        .bind(&key)
-        .bind(limit)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(StoreError::query("counting a quota"))?;
-        match row {
-            None => {
-                // Give back the day's count taken just before, so that a
-                // refused call counts nowhere (the transaction may go on
-                // with other calls, so it cannot simply roll back).
-                if let (QuotaPeriod::Month, Some(Some(_))) = (period, counts.first()) {
-                    sqlx::query(
-                        "UPDATE quota_usage SET count = count - 1 \
-                         WHERE entry = $1 AND consumer = $2 AND period = $3",
-                    )
-                    .bind(entry)
-                    .bind(consumer)
-                    .bind(&day_key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(StoreError::query("returning a quota count"))?;
-                }
-                return Ok(exhausted);
-            }
-            Some(row) => {
-                let count: i64 = row
-                    .try_get(0)
-                    .map_err(StoreError::query("counting a quota"))?;
-                if let Some(c) = counts.get_mut(slot) {
-                    *c = u64::try_from(count).ok();
-                }
-            }
-        }
-    }
-    let [day, month] = counts;
-    Ok(Taken::Granted { day, month })
 }
 
 /// One call waiting to be counted.
@@ -188,7 +120,18 @@ async fn count_batches(store: Store, mut rx: mpsc::Receiver<Take>, max_batch: us
                 Err(_) => break,
             }
         }
-        match count_batch(&store, &batch).await {
+        let asks: Vec<Ask<'_>> = batch
+            .iter()
+            .map(|t| Ask {
+                entry: &t.entry,
+                consumer: &t.consumer,
+                quota: &t.quota,
+                now: t.now,
+            })
+            .collect();
+        let counted = count_batch(&store, &asks).await;
+        drop(asks);
+        match counted {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.reply.send(Ok(result));
@@ -208,20 +151,117 @@ async fn count_batches(store: Store, mut rx: mpsc::Receiver<Take>, max_batch: us
     }
 }
 
-async fn count_batch(store: &Store, batch: &[Take]) -> Result<Vec<Taken>, StoreError> {
+/// One call to count: whose, on which entry, under which limits, when.
+struct Ask<'a> {
+    entry: &'a str,
+    consumer: &'a str,
+    quota: &'a Quota,
+    now: OffsetDateTime,
+}
+
+/// Counts `asks` in order in one transaction. Calls of the same consumer on
+/// the same entry in the same periods share their counter rows: the rows are
+/// locked once, every call is decided against the running counts in memory
+/// (the day first, then the month; a refused call counts nowhere), and the
+/// new counts are written once. Four statements per consumer and entry in
+/// the batch, however many calls they made.
+async fn count_batch(store: &Store, asks: &[Ask<'_>]) -> Result<Vec<Taken>, StoreError> {
     let _gate = store.write_gate().await;
     let mut tx = store
         .begin_usage_write()
         .await
         .map_err(StoreError::query("starting a quota update"))?;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        results.push(take_in(&mut tx, &job.entry, &job.consumer, &job.quota, job.now).await?);
+    let lock = match store.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    };
+    // Counter rows by (entry, consumer, period key), as read and as decided.
+    let mut counts: HashMap<(&str, &str, String), i64> = HashMap::new();
+    let mut results = Vec::with_capacity(asks.len());
+    for ask in asks {
+        let (day_key, month_key) = period_keys(ask.now);
+        let periods = [
+            (day_key, ask.quota.per_day, QuotaPeriod::Day),
+            (month_key, ask.quota.per_month, QuotaPeriod::Month),
+        ];
+        // Bring the rows this call needs into `counts`, locking them.
+        for (key, limit, _) in &periods {
+            let id = (ask.entry, ask.consumer, key.clone());
+            if limit.is_none() || counts.contains_key(&id) {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO quota_usage (entry, consumer, period, count) VALUES ($1, $2, $3, 0) \
+                 ON CONFLICT (entry, consumer, period) DO NOTHING",
+            )
+            .bind(ask.entry)
+            .bind(ask.consumer)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query("creating a quota counter"))?;
+            let count: i64 = sqlx::query(AssertSqlSafe(format!(
+                "SELECT count FROM quota_usage WHERE entry = $1 AND consumer = $2 AND period = $3{lock}"
+            )))
+            .bind(ask.entry)
+            .bind(ask.consumer)
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(StoreError::query("reading a quota counter"))?;
+            counts.insert(id, count);
+        }
+        results.push(decide(&mut counts, ask, periods));
+    }
+    for ((entry, consumer, key), count) in &counts {
+        sqlx::query(
+            "UPDATE quota_usage SET count = $1 WHERE entry = $2 AND consumer = $3 AND period = $4",
+        )
+        .bind(*count)
+        .bind(*entry)
+        .bind(*consumer)
+        .bind(key)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query("counting a quota"))?;
     }
     tx.commit()
         .await
         .map_err(StoreError::query("committing a quota update"))?;
     Ok(results)
+}
+
+/// Decides one call against the running counts and counts it if granted.
+fn decide<'a>(
+    counts: &mut HashMap<(&'a str, &'a str, String), i64>,
+    ask: &Ask<'a>,
+    periods: [(String, Option<u64>, QuotaPeriod); 2],
+) -> Taken {
+    let mut after = [None, None];
+    let mut ids = Vec::with_capacity(2);
+    for (slot, (key, limit, period)) in periods.into_iter().enumerate() {
+        let Some(limit) = limit else { continue };
+        let id = (ask.entry, ask.consumer, key);
+        let count = counts.get(&id).copied().unwrap_or(0);
+        if u64::try_from(count).unwrap_or(0) >= limit {
+            return Taken::Exhausted {
+                period,
+                retry_after_s: seconds_until_next(ask.now, period),
+            };
+        }
+        if let Some(a) = after.get_mut(slot) {
+            *a = u64::try_from(count + 1).ok();
+        }
+        ids.push(id);
+    }
+    for id in ids {
+        if let Some(c) = counts.get_mut(&id) {
+            *c += 1;
+        }
+    }
+    let [day, month] = after;
+    Taken::Granted { day, month }
 }
 
 /// The period keys of `now`: `d:YYYY-MM-DD` and `m:YYYY-MM`, China Standard Time.
@@ -274,16 +314,16 @@ impl Store {
                 month: None,
             });
         }
-        let _gate = self.write_gate().await;
-        let mut tx = self
-            .begin_usage_write()
-            .await
-            .map_err(StoreError::query("starting a quota update"))?;
-        let taken = take_in(&mut tx, entry, consumer, quota, now).await?;
-        tx.commit()
-            .await
-            .map_err(StoreError::query("committing a quota update"))?;
-        Ok(taken)
+        let ask = Ask {
+            entry,
+            consumer,
+            quota,
+            now,
+        };
+        count_batch(self, std::slice::from_ref(&ask))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a quota batch of one decided nothing".into()))
     }
 
     /// The count of calls of `entry` by every consumer in period `key`
