@@ -341,6 +341,9 @@ pub async fn start(
                 },
                 _ = stop.changed() => break,
             };
+            // Without it a new connection's last handshake flight waits for
+            // the client's delayed ACK (about 40 ms).
+            let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let state = state.clone();
             let allowed = allowed.clone();
