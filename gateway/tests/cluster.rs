@@ -32,7 +32,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,6 +45,9 @@ use yrdx_gateway::demo::{self, Demo, DemoOptions, Manifest};
 use yrdx_registry::testing::{fresh_postgres, postgres_url};
 use yrdx_registry::{Store, StoreOptions};
 use yrdx_signing::{ExportOptions, Hash, Since, VerifierKey, open_checkpoint, verify_export};
+
+mod common;
+use common::{text, yrdx};
 
 const JS: &str = "js:11320000014000118J:data";
 const REGULATOR: &str = "sh:11310000MB1X47335F:audit";
@@ -235,7 +237,7 @@ impl Cluster {
             node.spawn().await;
         }
         for i in 0..n {
-            cluster.wait_ready(i, Duration::from_secs(30)).await;
+            cluster.wait_ready(i, Duration::from_secs(60)).await;
         }
         cluster
     }
@@ -367,24 +369,6 @@ impl Cluster {
         }
         self.store.close().await;
     }
-}
-
-async fn yrdx(args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
-        .args(args)
-        .env("YRDX_LOG", "warn")
-        .output()
-        .await
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// One answered request.
@@ -1157,7 +1141,7 @@ async fn a_store_outage_makes_nodes_unready_and_refuse_then_they_recover_losing_
     let up = Instant::now();
     let mut recovered = Duration::ZERO;
     for i in 0..cluster.nodes.len() {
-        recovered = recovered.max(cluster.wait_ready(i, Duration::from_secs(20)).await);
+        recovered = recovered.max(cluster.wait_ready(i, Duration::from_secs(60)).await);
     }
     let recovered = up.elapsed().max(recovered);
     let before_served = seen

@@ -11,6 +11,7 @@
 )]
 
 mod audit;
+mod common;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

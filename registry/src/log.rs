@@ -425,14 +425,8 @@ async fn writer(
     // `appended` wakes the integrator after each committed batch, so a
     // checkpoint follows promptly.
     let mut batch = Vec::with_capacity(max_batch);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+    // Whatever waits, up to `max_batch`; 0 once every sender is gone.
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
         let rows: Vec<&LeafRow> = batch.iter().map(|j| &j.row).collect();
         match write_batch(&store, &rows).await {
             Ok(first_index) => {

@@ -49,6 +49,15 @@ pub enum Taken {
     },
 }
 
+/// The answer for an entry without period limits, which never touches the
+/// store.
+fn unlimited(quota: &Quota) -> Option<Taken> {
+    (quota.per_day.is_none() && quota.per_month.is_none()).then_some(Taken::Granted {
+        day: None,
+        month: None,
+    })
+}
+
 /// One call waiting to be counted.
 struct Take {
     entry: String,
@@ -86,11 +95,8 @@ impl QuotaCounter {
         quota: &Quota,
         now: OffsetDateTime,
     ) -> Result<Taken, StoreError> {
-        if quota.per_day.is_none() && quota.per_month.is_none() {
-            return Ok(Taken::Granted {
-                day: None,
-                month: None,
-            });
+        if let Some(free) = unlimited(quota) {
+            return Ok(free);
         }
         let (reply, answer) = oneshot::channel();
         let job = Take {
@@ -112,14 +118,8 @@ impl QuotaCounter {
 
 async fn count_batches(store: Store, mut rx: mpsc::Receiver<Take>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+    // Whatever waits, up to `max_batch`; 0 once every sender is gone.
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
         let asks: Vec<Ask<'_>> = batch
             .iter()
             .map(|t| Ask {
@@ -308,11 +308,8 @@ impl Store {
         quota: &Quota,
         now: OffsetDateTime,
     ) -> Result<Taken, StoreError> {
-        if quota.per_day.is_none() && quota.per_month.is_none() {
-            return Ok(Taken::Granted {
-                day: None,
-                month: None,
-            });
+        if let Some(free) = unlimited(quota) {
+            return Ok(free);
         }
         let ask = Ask {
             entry,

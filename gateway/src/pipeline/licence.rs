@@ -13,7 +13,7 @@
 //! report in the problem body; the summary goes into the exchange record
 //! either way.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use yrdx_registry::{Ask, CST, Registry, Resource};
 use yrdx_signing::{LicenceId, OfdError, Outcome, Region, verify_ofd};
 
 use crate::identity::Peer;
-use crate::pipeline::{Exchange, Reply, identify, meter, minimise};
+use crate::pipeline::{Exchange, Reply, identify, meter, minimise, upstream};
 use crate::problem::Problem;
 use crate::seals;
 use crate::state::{App, is_licence_resource};
@@ -196,12 +196,6 @@ pub async fn run(
     cx.timed("meter", t);
 
     // upstream: the issuing region's provider, within the entry's deadline.
-    let t = Instant::now();
-    let endpoint = grant
-        .provider
-        .endpoint
-        .as_deref()
-        .ok_or(Problem::Internal)?;
     let native = NativeRequest {
         method: "GET",
         // The identifier is 0-9, A-Z and dots only: nothing to escape.
@@ -210,22 +204,7 @@ pub async fn run(
         content_type: None,
         body: Vec::new(),
     };
-    let answer = app
-        .upstream
-        .call(
-            endpoint,
-            &native,
-            Duration::from_millis(grant.entry.deadline_ms),
-        )
-        .await;
-    cx.timed("upstream", t);
-    let answer = answer?;
-    cx.native_digest = Some(cx.digest(&answer.body));
-    match answer.status {
-        200..=299 => {}
-        404 => return Err(Problem::RecordNotFound),
-        status => return Err(Problem::UpstreamError { status }),
-    }
+    let answer = upstream::run(app, cx, &grant, &native).await?;
     let native: NativeLicence = serde_json::from_slice(&answer.body).map_err(|e| {
         Problem::MappingFailed(format!(
             "licence answer: {}",

@@ -208,28 +208,7 @@ pub async fn exchange(
 
     // upstream: the only stage that waits on another organisation, bounded by the
     // entry's reply deadline.
-    let t = Instant::now();
-    let endpoint = grant
-        .provider
-        .endpoint
-        .as_deref()
-        .ok_or(Problem::Internal)?;
-    let answer = app
-        .upstream
-        .call(
-            endpoint,
-            &native,
-            Duration::from_millis(grant.entry.deadline_ms),
-        )
-        .await;
-    cx.timed("upstream", t);
-    let answer = answer?;
-    cx.native_digest = Some(cx.digest(&answer.body));
-    match answer.status {
-        200..=299 => {}
-        404 => return Err(Problem::RecordNotFound),
-        status => return Err(Problem::UpstreamError { status }),
-    }
+    let answer = upstream::run(app, cx, &grant, &native).await?;
 
     // map response: native → catalogue, every item type-checked.
     let t = Instant::now();

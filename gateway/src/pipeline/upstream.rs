@@ -3,7 +3,7 @@
 //! No retry of a request that reached the provider: hyper retries only requests
 //! that a pooled connection closed before sending.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Uri, header};
@@ -13,10 +13,47 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use yrdx_adapters::NativeRequest;
+use yrdx_registry::Grant;
 
 use crate::config::Config;
+use crate::pipeline::Exchange;
 use crate::problem::Problem;
+use crate::state::App;
 use crate::tls::{self, TlsError};
+
+/// The upstream stage: calls the grant's provider with `native` within the
+/// entry's reply deadline, times the stage, keeps the digest of the native
+/// answer, and refuses a 404 as `record_not_found` and any other status
+/// outside 2xx as `upstream_error`.
+pub async fn run(
+    app: &App,
+    cx: &mut Exchange,
+    grant: &Grant<'_>,
+    native: &NativeRequest,
+) -> Result<Answer, Problem> {
+    let t = Instant::now();
+    let endpoint = grant
+        .provider
+        .endpoint
+        .as_deref()
+        .ok_or(Problem::Internal)?;
+    let answer = app
+        .upstream
+        .call(
+            endpoint,
+            native,
+            Duration::from_millis(grant.entry.deadline_ms),
+        )
+        .await;
+    cx.timed("upstream", t);
+    let answer = answer?;
+    cx.native_digest = Some(cx.digest(&answer.body));
+    match answer.status {
+        200..=299 => Ok(answer),
+        404 => Err(Problem::RecordNotFound),
+        status => Err(Problem::UpstreamError { status }),
+    }
+}
 
 /// The client towards providers.
 #[derive(Clone, Debug)]

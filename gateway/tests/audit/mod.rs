@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +15,8 @@ use yrdx_signing::{
     TileNodes, TreeSize, VerifierKey, leaf_hash, open_checkpoint, parse_entry_bundle, root_from,
     verify_export,
 };
+
+use crate::common::{text, yrdx};
 
 use super::{CHECK, Fed, JS, SCJG, federations};
 
@@ -270,25 +271,6 @@ fn base64_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .unwrap()
-}
-
-/// Runs the real `yrdx` binary.
-async fn yrdx(args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
-        .args(args)
-        .env("YRDX_LOG", "warn")
-        .output()
-        .await
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn path(p: &Path) -> &str {
