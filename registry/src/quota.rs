@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 use crate::model::Quota;
-use crate::store::{Backend, Store};
+use crate::store::Store;
 
 /// China Standard Time: days and months of quotas are counted in it.
 pub const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
@@ -163,20 +163,17 @@ struct Ask<'a> {
 /// the same entry in the same periods share their counter rows: the rows are
 /// locked once, every call is decided against the running counts in memory
 /// (the day first, then the month; a refused call counts nowhere), and the
-/// new counts are written once. Four statements per consumer and entry in
-/// the batch, however many calls they made.
+/// counts that changed are written once. At most four statements per
+/// consumer and entry in the batch, however many calls they made.
 async fn count_batch(store: &Store, asks: &[Ask<'_>]) -> Result<Vec<Taken>, StoreError> {
     let _gate = store.write_gate().await;
     let mut tx = store
         .begin_usage_write()
         .await
         .map_err(StoreError::query("starting a quota update"))?;
-    let lock = match store.backend() {
-        Backend::Sqlite => "",
-        Backend::Postgres => " FOR UPDATE",
-    };
     // Counter rows by (entry, consumer, period key), as read and as decided.
     let mut counts: HashMap<(&str, &str, String), i64> = HashMap::new();
+    let mut read = HashMap::new();
     let mut results = Vec::with_capacity(asks.len());
     for ask in asks {
         let (day_key, month_key) = period_keys(ask.now);
@@ -190,19 +187,14 @@ async fn count_batch(store: &Store, asks: &[Ask<'_>]) -> Result<Vec<Taken>, Stor
             if limit.is_none() || counts.contains_key(&id) {
                 continue;
             }
-            sqlx::query(
+            // One statement creates the row if need be, locks it (a no-op
+            // update takes the row lock on PostgreSQL; SQLite's write lock is
+            // already held) and reads its count.
+            let count: i64 = sqlx::query(
                 "INSERT INTO quota_usage (entry, consumer, period, count) VALUES ($1, $2, $3, 0) \
-                 ON CONFLICT (entry, consumer, period) DO NOTHING",
+                 ON CONFLICT (entry, consumer, period) DO UPDATE SET count = quota_usage.count \
+                 RETURNING count",
             )
-            .bind(ask.entry)
-            .bind(ask.consumer)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::query("creating a quota counter"))?;
-            let count: i64 = sqlx::query(AssertSqlSafe(format!(
-                "SELECT count FROM quota_usage WHERE entry = $1 AND consumer = $2 AND period = $3{lock}"
-            )))
             .bind(ask.entry)
             .bind(ask.consumer)
             .bind(key)
@@ -210,11 +202,16 @@ async fn count_batch(store: &Store, asks: &[Ask<'_>]) -> Result<Vec<Taken>, Stor
             .await
             .and_then(|row| row.try_get(0))
             .map_err(StoreError::query("reading a quota counter"))?;
+            read.insert(id.clone(), count);
             counts.insert(id, count);
         }
         results.push(decide(&mut counts, ask, periods));
     }
-    for ((entry, consumer, key), count) in &counts {
+    for (id, count) in &counts {
+        if read.get(id) == Some(count) {
+            continue;
+        }
+        let (entry, consumer, key) = id;
         sqlx::query(
             "UPDATE quota_usage SET count = $1 WHERE entry = $2 AND consumer = $3 AND period = $4",
         )
