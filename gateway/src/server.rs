@@ -96,6 +96,8 @@ impl RunningGateway {
             let _ = tokio::time::timeout(grace, t).await;
         }
         // A last checkpoint covers every leaf appended, then the lease goes.
+        // Spent quota calls are written back and unspent reservations returned.
+        let _ = tokio::time::timeout(grace, self.app.quotas.close()).await;
         let _ = tokio::time::timeout(grace, self.app.log.stop_integrator()).await;
         self.app.store.close().await;
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use yrdx_adapters::{Mapping, Schema};
-use yrdx_registry::{AuditLog, QuotaCounter, Registry, Store};
+use yrdx_registry::{AuditLog, QuotaCounter, QuotaOptions, Registry, Store};
 use yrdx_signing::{MemberId, TrustStore};
 
 use crate::config::Config;
@@ -28,11 +28,6 @@ pub struct Snapshot {
     /// Rate limiters of its entries.
     pub meters: Arc<Meters>,
 }
-
-/// At most this many calls are counted in one quota transaction.
-const QUOTA_BATCH: usize = 256;
-/// At most this many calls wait to be counted; more wait to enqueue.
-const QUOTA_QUEUE: usize = 4096;
 
 /// Shared state of a running gateway.
 #[derive(Debug)]
@@ -73,11 +68,12 @@ impl App {
     ) -> App {
         let metrics = Metrics::default();
         metrics.registry_version.set(snapshot.registry.version());
+        let quotas = QuotaCounter::start(store.clone(), QuotaOptions::new(&config.node));
         App {
             config,
             snapshot: RwLock::new(Arc::new(snapshot)),
             log,
-            quotas: QuotaCounter::start(store.clone(), QUOTA_BATCH, QUOTA_QUEUE),
+            quotas,
             store,
             upstream,
             federation,
@@ -107,6 +103,7 @@ impl App {
         if let Some(live) = live {
             let live = live.max(1);
             self.live_nodes.store(live, Ordering::Relaxed);
+            self.quotas.set_live_nodes(live);
             self.metrics.live_nodes.set(i64::from(live));
             self.rescale(live);
         }

@@ -64,7 +64,9 @@ pub use model::{
     Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
 pub use nodes::{Heartbeat, NodeRow};
-pub use quota::{CST, QuotaCounter, QuotaPeriod, Taken, period_keys, seconds_until_next};
+pub use quota::{
+    CST, QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next,
+};
 pub use report::{
     ConsumerRefusals, EntryReport, FulfilmentReport, Latency, PROVIDER_CODES, Period, QuotaUse,
     parse_period, report_csv,

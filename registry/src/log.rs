@@ -451,9 +451,9 @@ async fn writer(
 /// Writes one batch in one transaction and returns the index of its first leaf.
 async fn write_batch(store: &Store, rows: &[&LeafRow]) -> Result<u64, StoreError> {
     let n = i64::try_from(rows.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
-    let _gate = store.write_gate().await;
-    let mut tx = store
-        .begin_write()
+    let mut writer = store.writer().await;
+    let mut tx = writer
+        .begin()
         .await
         .map_err(StoreError::query("starting a log append"))?;
     // Reserving the indices is the transaction's first statement and a write, so

@@ -2,9 +2,9 @@
 //! once a second. A node whose heartbeat is older than the liveness window
 //! counts as gone. On PostgreSQL the heartbeat and the window use the
 //! database's clock, so the nodes' clocks may disagree; on SQLite (one
-//! machine) the caller's clock is used, and the rows go through the quota
-//! counters' connections, which do not fsync each commit: a heartbeat lost
-//! to a crash is worth nothing anyway.
+//! machine) the caller's clock is used, and the rows go through connections
+//! that do not fsync each commit: a heartbeat lost to a crash is worth nothing
+//! anyway.
 
 use sqlx::Row;
 
@@ -52,7 +52,7 @@ pub struct NodeRow {
 impl Store {
     /// The store's clock as a SQL expression in milliseconds: PostgreSQL's
     /// `clock_timestamp()`, or the bound parameter `$n` on SQLite.
-    fn now_sql(&self, n: usize) -> String {
+    pub(crate) fn now_sql(&self, n: usize) -> String {
         match self.backend() {
             Backend::Postgres => {
                 "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)".into()

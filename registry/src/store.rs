@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyPool, Connection, Row};
 
 use crate::error::{RegistryError, StoreError};
 use crate::model::RegistryData;
@@ -52,17 +53,20 @@ impl Default for StoreOptions {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
-    /// Connections for quota counters. On SQLite these commit with
-    /// `synchronous=NORMAL`: a counter update is not worth an fsync of its own,
-    /// it reaches the disk with the next log commit (or WAL checkpoint), and a
-    /// process crash loses nothing; on PostgreSQL it is the same pool.
+    /// Connections for node heartbeats. On SQLite these commit with
+    /// `synchronous=NORMAL`: a heartbeat is not worth an fsync of its own, and
+    /// one lost to a crash is worth nothing anyway; on PostgreSQL it is the
+    /// same pool.
     usage_pool: AnyPool,
     backend: Backend,
-    /// On SQLite, this process's writers queue here before `BEGIN IMMEDIATE`:
-    /// SQLite's own busy handler waits by sleeping (1 ms, then 2, 5, 10…),
-    /// which under load costs more than the writes themselves. Writers in
-    /// other processes still meet the busy handler.
-    write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// On SQLite, this process's writers queue here for its one writing
+    /// connection. Queueing in the process rather than in SQLite's busy
+    /// handler (which waits by sleeping: 1 ms, then 2, 5, 10…) is what keeps
+    /// writes cheap under load, and one connection for every write keeps its
+    /// page cache valid from one transaction to the next: a pool's
+    /// connections taking turns would each re-read what the others changed.
+    /// Writers in other processes still meet the busy handler.
+    write_gate: Arc<tokio::sync::Mutex<Option<PoolConnection<sqlx::Any>>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -146,56 +150,19 @@ impl Store {
         &self.pool
     }
 
-    /// The pool for quota counters.
+    /// The pool for heartbeats.
     pub(crate) fn usage_pool(&self) -> &AnyPool {
         &self.usage_pool
     }
 
-    /// Waits for this process's turn to write, on SQLite; hold the guard until
-    /// the transaction ends. On PostgreSQL there is no gate: row locks suffice
-    /// and writers to different rows go in parallel.
-    pub(crate) async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    /// Waits for this process's turn to write: on SQLite, for the writing
+    /// connection; on PostgreSQL there is no turn to wait for, row locks
+    /// suffice and writers to different rows go in parallel. Begin the
+    /// transaction with [`Writer::begin`].
+    pub(crate) async fn writer(&self) -> Writer<'_> {
         match self.backend {
-            Backend::Sqlite => Some(self.write_gate.lock().await),
-            Backend::Postgres => None,
-        }
-    }
-
-    /// Starts a transaction that will write: on SQLite `BEGIN IMMEDIATE`, so it
-    /// takes the write lock up front and waits for it (a deferred transaction
-    /// that reads first cannot wait: upgrading fails at once if another writer
-    /// committed meanwhile); on PostgreSQL a plain `BEGIN`, row locks do the rest.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
-    }
-
-    /// The same on the quota counters' connections. On PostgreSQL the
-    /// transaction commits with `synchronous_commit = off`, as SQLite's
-    /// counters commit with `synchronous=NORMAL`: the row lock is still taken
-    /// and released in order, so counts stay exact across nodes, but a
-    /// commit does not wait for its WAL flush. Every exchange of one consumer
-    /// on one entry updates the same row, so waiting for a flush per update
-    /// would serialise them at the disk's flush rate (see
-    /// docs/operations.md). A crash of the database server can forget the
-    /// last fraction of a second of counts (at most `3 × wal_writer_delay`);
-    /// the exchange log, which proves what happened, is always flushed.
-    pub(crate) async fn begin_usage_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.usage_pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => {
-                let mut tx = self.usage_pool.begin().await?;
-                sqlx::query("SET LOCAL synchronous_commit = off")
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(tx)
-            }
+            Backend::Sqlite => Writer::Sqlite(&self.pool, self.write_gate.lock().await),
+            Backend::Postgres => Writer::Postgres(&self.pool),
         }
     }
 
@@ -210,6 +177,9 @@ impl Store {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        // The writing connection goes back first: closing waits for every
+        // connection to come back.
+        drop(self.write_gate.lock().await.take());
         self.pool.close().await;
         self.usage_pool.close().await;
     }
@@ -231,9 +201,9 @@ impl Store {
         let hash = yrdx_signing::hex(&yrdx_signing::sha256(
             format!("{members}\n{catalogue}\n{list}").as_bytes(),
         ));
-        let _gate = self.write_gate().await;
-        let mut tx = self
-            .begin_write()
+        let mut writer = self.writer().await;
+        let mut tx = writer
+            .begin()
             .await
             .map_err(StoreError::query("starting a registry import"))?;
         let latest = sqlx::query("SELECT version, content_hash, effective_ms FROM registry_versions ORDER BY version DESC LIMIT 1")
@@ -440,5 +410,41 @@ mod tests {
             "postgres://postgres@127.0.0.1/test"
         );
         assert_eq!(redact("sqlite:data/yrdx.db"), "sqlite:data/yrdx.db");
+    }
+}
+
+/// A turn to write; see [`Store::writer`].
+pub(crate) enum Writer<'a> {
+    /// SQLite: the process's writing connection, opened at first use.
+    Sqlite(
+        &'a AnyPool,
+        tokio::sync::MutexGuard<'a, Option<PoolConnection<sqlx::Any>>>,
+    ),
+    /// PostgreSQL: any connection of the pool.
+    Postgres(&'a AnyPool),
+}
+
+impl Writer<'_> {
+    /// Starts a transaction that will write: on SQLite `BEGIN IMMEDIATE`, so it
+    /// takes the write lock up front and waits for it (a deferred transaction
+    /// that reads first cannot wait: upgrading fails at once if another writer
+    /// committed meanwhile); on PostgreSQL a plain `BEGIN`, row locks do the
+    /// rest. A transaction dropped without commit rolls back before the
+    /// connection's next use.
+    pub(crate) async fn begin(&mut self) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
+        match self {
+            Writer::Sqlite(pool, slot) => {
+                if slot.is_none() {
+                    **slot = Some(pool.acquire().await?);
+                }
+                // An SQLite connection does not break by itself: an I/O
+                // error would fail any other connection to the file alike.
+                let Some(conn) = slot.as_mut() else {
+                    return Err(sqlx::Error::PoolClosed);
+                };
+                conn.begin_with("BEGIN IMMEDIATE").await
+            }
+            Writer::Postgres(pool) => pool.begin().await,
+        }
     }
 }

@@ -838,9 +838,8 @@ async fn write(
     note: &str,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let _gate = store.write_gate().await;
-    let mut tx = store
-        .pool()
+    let mut writer = store.writer().await;
+    let mut tx = writer
         .begin()
         .await
         .map_err(StoreError::query("starting a tree integration"))?;

@@ -337,7 +337,14 @@ async fn period_quotas_are_exact_under_concurrent_calls() {
 async fn batched_quota_counts_are_exact_and_refusals_count_nowhere() {
     for (url, store) in stores("quota_batched").await {
         // Small batches, so that 200 calls make many of them.
-        let counter = yrdx_registry::QuotaCounter::start(store.clone(), 16, 64);
+        let counter = yrdx_registry::QuotaCounter::start(
+            store.clone(),
+            yrdx_registry::QuotaOptions {
+                max_batch: 16,
+                queue: 64,
+                ..yrdx_registry::QuotaOptions::new("node-a")
+            },
+        );
         let quota = yrdx_registry::Quota {
             per_day: Some(50),
             per_month: Some(70),
@@ -391,6 +398,9 @@ async fn batched_quota_counts_are_exact_and_refusals_count_nowhere() {
             }
         }
         assert_eq!(more, 20, "{url}");
+        // Until the node writes back, the store counts its unspent
+        // reservations as used; closing returns them.
+        counter.close().await;
         let day = store
             .quota_usage("RL-2026-00001", "d:2026-11-27")
             .await
@@ -401,6 +411,146 @@ async fn batched_quota_counts_are_exact_and_refusals_count_nowhere() {
             .await
             .unwrap();
         assert_eq!(month, vec![(js.into(), 70), (zj.into(), 50)], "{url}");
+    }
+}
+
+/// A counter for node `node` with reservations that lapse after `ttl_ms`.
+fn counter(store: &Store, node: &str, ttl_ms: u64) -> yrdx_registry::QuotaCounter {
+    yrdx_registry::QuotaCounter::start(
+        store.clone(),
+        yrdx_registry::QuotaOptions {
+            lease_ttl: std::time::Duration::from_millis(ttl_ms),
+            ..yrdx_registry::QuotaOptions::new(node)
+        },
+    )
+}
+
+/// Takes `n` calls from `counter`, 20 at a time; how many were granted, and
+/// how many of those from a reservation (no stored count in the answer).
+async fn take_many(
+    counter: &yrdx_registry::QuotaCounter,
+    quota: yrdx_registry::Quota,
+    n: usize,
+) -> (usize, usize) {
+    let now = time::OffsetDateTime::now_utc();
+    let (mut granted, mut reserved) = (0, 0);
+    for wave in (0..n).collect::<Vec<_>>().chunks(20) {
+        let mut tasks = Vec::new();
+        for _ in wave {
+            let counter = counter.clone();
+            tasks.push(tokio::spawn(async move {
+                counter
+                    .take("RL-2026-00001", "js:11320000014000118J:data", &quota, now)
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            if let yrdx_registry::Taken::Granted { day, .. } = t.await.unwrap() {
+                granted += 1;
+                reserved += usize::from(day.is_none());
+            }
+        }
+    }
+    (granted, reserved)
+}
+
+fn today() -> String {
+    yrdx_registry::period_keys(time::OffsetDateTime::now_utc()).0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_reserving_blocks_never_pass_the_limit_together() {
+    for (url, store) in stores("quota_two_nodes").await {
+        let quota = yrdx_registry::Quota {
+            per_day: Some(1000),
+            ..Default::default()
+        };
+        let (a, b) = (
+            counter(&store, "node-a", 10_000),
+            counter(&store, "node-b", 10_000),
+        );
+        a.set_live_nodes(2);
+        b.set_live_nodes(2);
+        let (ga, gb) = tokio::join!(take_many(&a, quota, 1500), take_many(&b, quota, 1500));
+        assert_eq!(
+            ga.0 + gb.0,
+            1000,
+            "{url}: exactly the limit over both nodes"
+        );
+        assert!(
+            ga.1 + gb.1 > 500,
+            "{url}: most calls came from reservations, not the store: {ga:?} {gb:?}"
+        );
+        // Both spent everything they reserved: the store says 1000 before and
+        // after they write back.
+        let usage = store.quota_usage("RL-2026-00001", &today()).await.unwrap();
+        assert_eq!(
+            usage,
+            vec![("js:11320000014000118J:data".into(), 1000)],
+            "{url}"
+        );
+        a.close().await;
+        b.close().await;
+        let usage = store.quota_usage("RL-2026-00001", &today()).await.unwrap();
+        assert_eq!(
+            usage,
+            vec![("js:11320000014000118J:data".into(), 1000)],
+            "{url}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_closed_node_returns_its_reservation_and_a_crashed_ones_lapses_as_spent() {
+    for (url, store) in stores("quota_lapse").await {
+        let quota = yrdx_registry::Quota {
+            per_day: Some(100),
+            ..Default::default()
+        };
+        // Closed: 10 calls made, the rest of its block given back.
+        let a = counter(&store, "node-a", 300);
+        assert_eq!(take_many(&a, quota, 10).await.0, 10, "{url}");
+        let usage = store.quota_usage("RL-2026-00001", &today()).await.unwrap();
+        assert!(usage[0].1 > 10, "{url}: a block is reserved: {usage:?}");
+        a.close().await;
+        let usage = store.quota_usage("RL-2026-00001", &today()).await.unwrap();
+        assert_eq!(usage[0].1, 10, "{url}: what was not spent came back");
+
+        // Crashed: its runtime is gone, no write-back, no return. Its block
+        // binds the other node until it lapses, then counts as spent.
+        let crashed_url = url.clone();
+        let reserved = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let store = Store::open(&crashed_url, &StoreOptions::default())
+                    .await
+                    .unwrap();
+                let c = counter(&store, "node-c", 300);
+                assert_eq!(take_many(&c, quota, 10).await.0, 10);
+                store.quota_usage("RL-2026-00001", &today()).await.unwrap()[0].1
+            })
+        })
+        .join()
+        .unwrap();
+        let held_by_c = reserved - 20;
+        assert!(held_by_c > 0, "{url}: the crashed node held a block");
+        let b = counter(&store, "node-b", 300);
+        let (granted, _) = take_many(&b, quota, 200).await;
+        assert_eq!(
+            granted as u64,
+            100 - 20 - held_by_c,
+            "{url}: the other node grants what nobody holds"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        assert_eq!(
+            take_many(&b, quota, 50).await.0,
+            0,
+            "{url}: the lapsed block counted spent, never granted"
+        );
+        b.close().await;
+        let usage = store.quota_usage("RL-2026-00001", &today()).await.unwrap();
+        assert_eq!(usage[0].1, 100, "{url}");
     }
 }
 
