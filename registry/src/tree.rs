@@ -733,7 +733,7 @@ impl Integrator {
         self.frontier = None;
     }
 
-    /// Integrates every leaf appended so far, if this integrator holds the
+    /// Integrates every leaf appended before the call, if this integrator holds the
     /// lease, signing a checkpoint per transaction of at most
     /// [`INTEGRATE_CHUNK`] leaves. The empty log gets a checkpoint of size 0,
     /// so there is always one to serve.
@@ -743,16 +743,27 @@ impl Integrator {
             return Ok(Integration::NotLeader);
         }
         let mut last = None;
+        // The leaves appended when the call began, and no more: under load
+        // new ones keep arriving, and chasing them would sign a checkpoint
+        // (and commit a transaction) per handful of leaves. They wait for the
+        // next call.
+        let mut target = None;
         loop {
             let tree = self.store.log_tree_size().await?;
-            let log = self.store.log_size().await?;
-            if log < tree.get() {
-                return Err(StoreError::Corrupt(format!(
-                    "the tree covers {tree} leaves but the log holds {log}"
-                ))
-                .into());
-            }
-            if log == tree.get()
+            let log = match target {
+                Some(log) => log,
+                None => {
+                    let log = self.store.log_size().await?;
+                    if log < tree.get() {
+                        return Err(StoreError::Corrupt(format!(
+                            "the tree covers {tree} leaves but the log holds {log}"
+                        ))
+                        .into());
+                    }
+                    *target.insert(log)
+                }
+            };
+            if log <= tree.get()
                 && (tree.get() > 0 || self.store.latest_checkpoint().await?.is_some())
             {
                 return Ok(last.map_or(Integration::UpToDate(tree), Integration::Signed));

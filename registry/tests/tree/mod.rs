@@ -670,3 +670,40 @@ async fn the_integrator_signs_nothing_over_an_altered_or_missing_leaf() {
         assert_eq!(store.latest_checkpoint().await.unwrap(), None, "{url}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_signs_what_was_there_when_it_began_not_what_keeps_arriving() {
+    for (url, store) in stores("integrate_target").await {
+        let (log, mut integrator) = open_log(&store).await;
+        for i in 0..50 {
+            log.append(&record(i), 0).await.unwrap();
+        }
+        // Appends keep arriving while the integrator works.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (log, stop) = (log.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut i = 50;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    log.append(&record(i), 0).await.unwrap();
+                    i += 1;
+                }
+                i
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let cp = signed(integrator.integrate(1).await.unwrap());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let appended = writer.await.unwrap();
+        assert!(cp.size.get() >= 50, "{url}: covers what was there");
+        let sizes = store.checkpoint_sizes(0, i64::MAX as u64).await.unwrap();
+        assert_eq!(
+            (sizes.len(), sizes.first().copied()),
+            (1, Some(cp.size.get())),
+            "{url}: one checkpoint for one call, not one per handful of new leaves ({appended} appended)"
+        );
+        // The next call picks up the rest.
+        let next = signed(integrator.integrate(2).await.unwrap());
+        assert_eq!(next.size.get(), appended as u64, "{url}");
+    }
+}
