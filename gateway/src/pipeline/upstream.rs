@@ -1,5 +1,9 @@
 //! Upstream: the call to the provider, over mutual TLS with the gateway's own
-//! certificate, on pooled connections, within the list entry's reply deadline.
+//! certificate, on pooled HTTP/1.1 connections, within the list entry's reply
+//! deadline. HTTP/1.1 rather than HTTP/2 on one multiplexed connection: each
+//! call then costs one connection task's turn instead of hand-offs between
+//! the call and the shared HTTP/2 connection's task (measured: 0.28 → 0.17 ms
+//! upstream stage at one client, 3,648 → 4,233 req/s at 16).
 //! No retry of a request that reached the provider: hyper retries only requests
 //! that a pooled connection closed before sending.
 
@@ -85,7 +89,6 @@ impl Upstream {
             .with_tls_config(tls)
             .https_only()
             .enable_http1()
-            .enable_http2()
             .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
