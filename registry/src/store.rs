@@ -132,12 +132,19 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(Store {
+        let store = Store {
             pool,
             usage_pool,
             backend,
             write_gate: Arc::default(),
-        })
+        };
+        if backend == Backend::Sqlite {
+            tokio::spawn(checkpoint_wal(
+                store.pool.clone(),
+                Arc::downgrade(&store.write_gate),
+            ));
+        }
+        Ok(store)
     }
 
     /// The backend.
@@ -374,7 +381,8 @@ async fn connect(
                     // commit of a log batch durable before it is acknowledged.
                     let pragmas = format!(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                         PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;"
                     );
                     sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas))
                         .execute(&mut *conn)
@@ -395,21 +403,32 @@ fn canonical<T: serde::Serialize>(value: &T) -> Result<String, RegistryError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// How often SQLite's write-ahead log is copied back into the database.
+const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-    #[test]
-    fn passwords_never_reach_logs() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db:5432/yrdx"),
-            "postgres://app:***@db:5432/yrdx"
-        );
-        assert_eq!(
-            redact("postgres://postgres@127.0.0.1/test"),
-            "postgres://postgres@127.0.0.1/test"
-        );
-        assert_eq!(redact("sqlite:data/yrdx.db"), "sqlite:data/yrdx.db");
+/// Copies SQLite's write-ahead log back into the database file every
+/// [`WAL_CHECKPOINT_EVERY`], on a connection of its own, until the store is
+/// dropped or closed. Left to SQLite (`wal_autocheckpoint`), the commit that
+/// takes the log past 1,000 pages does the copy and its fsync itself, and the
+/// exchanges waiting on that commit pay for it. A passive checkpoint never
+/// waits for the writer nor blocks it.
+async fn checkpoint_wal(pool: AnyPool, alive: std::sync::Weak<impl Sized + Send + Sync>) {
+    let mut tick = tokio::time::interval(WAL_CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if alive.strong_count() == 0 || pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "SQLite WAL checkpoint failed; retrying");
+        }
     }
 }
 
@@ -446,5 +465,23 @@ impl Writer<'_> {
             }
             Writer::Postgres(pool) => pool.begin().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/yrdx"),
+            "postgres://app:***@db:5432/yrdx"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(redact("sqlite:data/yrdx.db"), "sqlite:data/yrdx.db");
     }
 }
