@@ -420,7 +420,7 @@ fn default_max_response() -> usize {
     4 * 1024 * 1024
 }
 fn default_pool_idle() -> usize {
-    64
+    512
 }
 fn default_pool() -> u32 {
     16
