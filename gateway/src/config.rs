@@ -140,6 +140,9 @@ pub struct Upstream {
     pub pool_idle_timeout: Duration,
     /// Idle pooled connections kept per provider.
     pub pool_max_idle_per_host: usize,
+    /// Offer HTTP/2 to providers (one multiplexed connection each) as well
+    /// as HTTP/1.1 (a pooled connection per call in flight).
+    pub http2: bool,
 }
 
 /// Liveness between the nodes that share a store.
@@ -324,6 +327,8 @@ struct UpstreamShape {
     pool_idle_timeout_ms: u64,
     #[serde(default = "default_pool_idle")]
     pool_max_idle_per_host: usize,
+    #[serde(default)]
+    http2: bool,
 }
 
 #[derive(Deserialize)]
@@ -570,6 +575,7 @@ impl Config {
                 0,
                 4096,
             )?,
+            http2: u.http2,
         };
         let url = match yrdx_registry::backend_of(&shape.store.url) {
             Some(yrdx_registry::Backend::Sqlite) => {

@@ -1,9 +1,10 @@
 //! Upstream: the call to the provider, over mutual TLS with the gateway's own
 //! certificate, on pooled HTTP/1.1 connections, within the list entry's reply
-//! deadline. HTTP/1.1 rather than HTTP/2 on one multiplexed connection: each
-//! call then costs one connection task's turn instead of hand-offs between
-//! the call and the shared HTTP/2 connection's task (measured: 0.28 → 0.17 ms
-//! upstream stage at one client, 3,648 → 4,233 req/s at 16).
+//! deadline. HTTP/1.1 unless `upstream.http2` is set: each call then costs
+//! one connection task's turn instead of hand-offs between the call and the
+//! shared HTTP/2 connection's task (measured: 0.28 → 0.17 ms upstream stage at
+//! one client, 3,648 → 4,233 req/s at 16); see docs/performance.md for where
+//! HTTP/2 does better.
 //! No retry of a request that reached the provider: hyper retries only requests
 //! that a pooled connection closed before sending.
 
@@ -85,11 +86,15 @@ impl Upstream {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.upstream.connect_timeout));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_only()
-            .enable_http1()
-            .wrap_connector(http);
+            .enable_http1();
+        let connector = if config.upstream.http2 {
+            builder.enable_http2().wrap_connector(http)
+        } else {
+            builder.wrap_connector(http)
+        };
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
