@@ -173,7 +173,7 @@ pub struct LogConfig {
     pub origin: String,
     /// Hash algorithm, fixed when the log is created.
     pub hash: HashAlg,
-    /// Most leaves in one group commit.
+    /// Most leaves the log writer takes at once (committed up to 64 per transaction).
     pub max_batch: usize,
     /// The file holding the checkpoint signing key (`PRIVATE+KEY+…`).
     pub key: PathBuf,

@@ -83,22 +83,40 @@ async fn concurrent_appends_get_contiguous_indices_and_durable_leaves() {
         for i in 0..200 {
             let log = log.clone();
             tasks.push(tokio::spawn(async move {
-                log.append(&record(i), 0).await.unwrap()
+                (i, log.append(&record(i), 0).await.unwrap())
             }));
         }
         let mut seen = HashSet::new();
+        let mut receipts = Vec::new();
         for t in tasks {
-            let receipt = t.await.unwrap();
+            let (i, receipt) = t.await.unwrap();
             assert!(
                 seen.insert(receipt.index),
                 "{url}: index {} twice",
                 receipt.index
             );
+            receipts.push((i, receipt));
         }
         assert_eq!(seen, (0..200).collect::<HashSet<u64>>(), "{url}");
         assert_eq!(store.log_size().await.unwrap(), 200, "{url}");
         let leaves = store.log_leaves(0, 200).await.unwrap();
         assert_eq!(leaves.len(), 200);
+        // Each receipt names the leaf of its own record.
+        for (i, receipt) in &receipts {
+            let leaf = &leaves[receipt.index as usize];
+            assert_eq!(leaf.index, receipt.index, "{url}");
+            assert_eq!(
+                leaf.leaf_hash,
+                receipt.leaf_hash.to_vec(),
+                "{url}: record {i}"
+            );
+            let text = String::from_utf8(leaf.leaf.clone()).unwrap();
+            assert!(
+                text.contains(&format!("\"request_id\":\"req-{i}\"")),
+                "{url}: leaf {} holds {text}, not record {i}",
+                receipt.index
+            );
+        }
         for leaf in &leaves {
             let expected = HashAlg::Sha256.hash_parts(&[&[0], &leaf.leaf]);
             assert_eq!(
@@ -113,6 +131,55 @@ async fn concurrent_appends_get_contiguous_indices_and_durable_leaves() {
         assert!(
             text.starts_with("{\"api\":\"exchange\",\"code\":"),
             "{text}"
+        );
+    }
+}
+
+/// An append that fails part-way through its transaction leaves nothing
+/// behind: the indices it reserved are returned, and the next append succeeds
+/// on a clean connection.
+#[tokio::test]
+async fn a_failed_append_leaves_no_reservation_and_the_next_one_succeeds() {
+    for (url, store) in stores("failed_append").await {
+        let log = AuditLog::open(
+            store.clone(),
+            "test/log",
+            HashAlg::Sha256,
+            0,
+            LogOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(log.append(&record(0), 0).await.unwrap().index, 0, "{url}");
+        assert_eq!(log.append(&record(1), 0).await.unwrap().index, 1, "{url}");
+        // Wind the size back behind the stored leaves, so the next insert
+        // collides with leaf 1 after its reservation succeeded.
+        let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE log_meta SET size = 1 WHERE id = 1")
+            .execute(&raw)
+            .await
+            .unwrap();
+        let err = log.append(&record(2), 0).await.unwrap_err();
+        assert!(
+            err.to_string().contains("appending log leaves"),
+            "{url}: {err}"
+        );
+        assert_eq!(
+            store.log_size().await.unwrap(),
+            1,
+            "{url}: reservation kept"
+        );
+        sqlx::query("UPDATE log_meta SET size = 2 WHERE id = 1")
+            .execute(&raw)
+            .await
+            .unwrap();
+        raw.close().await;
+        assert_eq!(log.append(&record(3), 0).await.unwrap().index, 2, "{url}");
+        let leaves = store.log_leaves(0, 3).await.unwrap();
+        assert_eq!(leaves.len(), 3, "{url}");
+        assert!(
+            String::from_utf8_lossy(&leaves[2].leaf).contains("\"req-3\""),
+            "{url}"
         );
     }
 }
