@@ -943,3 +943,64 @@ fn the_sample_spreadsheet_matches_the_toml_registry() {
         "demo-registry.xlsx is stale: rerun with YRDX_WRITE_SAMPLES=1"
     );
 }
+
+/// The WAL header's checkpoint sequence number, which SQLite bumps each time
+/// the write-ahead log starts over from its beginning.
+fn wal_restarts(db: &std::path::Path) -> u32 {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let header = std::fs::read(wal).unwrap_or_default();
+    header
+        .get(12..16)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .unwrap_or(0)
+}
+
+/// Under appends that never pause, SQLite's write-ahead log still starts over
+/// every few checkpoints instead of growing for as long as the load lasts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_wal_starts_over_under_sustained_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("yrdx.db");
+    let store = Store::open(
+        &format!("sqlite:{}", db.display()),
+        &StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let log = AuditLog::open(
+        store.clone(),
+        "test/log",
+        HashAlg::Sha256,
+        0,
+        LogOptions::default(),
+    )
+    .await
+    .unwrap();
+    log.append(&record(0), 0).await.unwrap();
+    let before = wal_restarts(&db);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+    let mut writers = Vec::new();
+    for w in 0..16 {
+        let log = log.clone();
+        writers.push(tokio::spawn(async move {
+            let mut n = 0;
+            while std::time::Instant::now() < deadline {
+                log.append(&record(w * 100_000 + n), 0).await.unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut appended = 0;
+    for w in writers {
+        appended += w.await.unwrap();
+    }
+    let after = wal_restarts(&db);
+    assert!(
+        after >= before + 2,
+        "the WAL started over {} times in 2.5 s of {appended} appends",
+        after.wrapping_sub(before)
+    );
+    store.close().await;
+}
