@@ -10,6 +10,11 @@ use time::OffsetDateTime;
 use yrdx_gateway::cli::{Cli, Command, PkiCommand, RegistryCommand, ReportCommand};
 use yrdx_gateway::{Config, demo, registry_cli};
 
+/// mimalloc's per-thread free lists, instead of glibc's arenas: a gateway
+/// allocates and frees many small buffers per exchange on every worker thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
