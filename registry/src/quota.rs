@@ -120,6 +120,17 @@ struct CounterId {
     period: String,
 }
 
+/// Binds a [`CounterId`] as the next three parameters: entry, consumer, period.
+trait BindCounter<'q> {
+    fn bind_counter(self, id: &'q CounterId) -> Self;
+}
+
+impl<'q> BindCounter<'q> for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    fn bind_counter(self, id: &'q CounterId) -> Self {
+        self.bind(&id.entry).bind(&id.consumer).bind(&id.period)
+    }
+}
+
 /// The counter rows a call under `quota` at `now` draws on, with their limits.
 fn counters(
     entry: &str,
@@ -434,9 +445,7 @@ async fn count_batch(
              ON CONFLICT (entry, consumer, period) DO UPDATE SET count = quota_usage.count \
              RETURNING count",
         )
-        .bind(&id.entry)
-        .bind(&id.consumer)
-        .bind(&id.period)
+        .bind_counter(id)
         .fetch_one(&mut *tx)
         .await
         .and_then(|row| row.try_get(0))
@@ -448,9 +457,7 @@ async fn count_batch(
             now = store.now_sql(5)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&id.entry)
-            .bind(&id.consumer)
-            .bind(&id.period)
+            .bind_counter(id)
             .bind(ttl_ms);
         if store.backend() == Backend::Sqlite {
             q = q.bind(now);
@@ -480,9 +487,7 @@ async fn count_batch(
                 sqlx::query(
                     "DELETE FROM quota_leases WHERE entry = $1 AND consumer = $2 AND period = $3 AND node = $4",
                 )
-                .bind(&id.entry)
-                .bind(&id.consumer)
-                .bind(&id.period)
+                .bind_counter(id)
                 .bind(&node)
                 .execute(&mut *tx)
                 .await
@@ -525,9 +530,7 @@ async fn count_batch(
                 "UPDATE quota_usage SET count = $1 WHERE entry = $2 AND consumer = $3 AND period = $4",
             )
             .bind(row.count)
-            .bind(&id.entry)
-            .bind(&id.consumer)
-            .bind(&id.period)
+            .bind_counter(id)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::query("counting a quota"))?;
@@ -545,9 +548,7 @@ async fn count_batch(
                 now = store.now_sql(6)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&id.entry)
-                .bind(&id.consumer)
-                .bind(&id.period)
+                .bind_counter(id)
                 .bind(lessee.node)
                 .bind(i64::try_from(units).unwrap_or(i64::MAX));
             if store.backend() == Backend::Sqlite {
@@ -561,9 +562,7 @@ async fn count_batch(
             sqlx::query(
                 "DELETE FROM quota_leases WHERE entry = $1 AND consumer = $2 AND period = $3 AND node = $4",
             )
-            .bind(&id.entry)
-            .bind(&id.consumer)
-            .bind(&id.period)
+            .bind_counter(id)
             .bind(lessee.node)
             .execute(&mut *tx)
             .await
@@ -695,9 +694,7 @@ async fn write_back(
         sqlx::query(
             "UPDATE quota_usage SET count = count WHERE entry = $1 AND consumer = $2 AND period = $3",
         )
-        .bind(&id.entry)
-        .bind(&id.consumer)
-        .bind(&id.period)
+        .bind_counter(id)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::query("locking a quota counter"))?;
@@ -707,11 +704,7 @@ async fn write_back(
         } else {
             "UPDATE quota_leases SET units = units - $5 WHERE entry = $1 AND consumer = $2 AND period = $3 AND node = $4 RETURNING units"
         };
-        let mut q = sqlx::query(sql)
-            .bind(&id.entry)
-            .bind(&id.consumer)
-            .bind(&id.period)
-            .bind(node);
+        let mut q = sqlx::query(sql).bind_counter(id).bind(node);
         if !*ended {
             q = q.bind(spent);
         }
@@ -735,9 +728,7 @@ async fn write_back(
                 "UPDATE quota_usage SET count = count + $1 WHERE entry = $2 AND consumer = $3 AND period = $4",
             )
             .bind(counted)
-            .bind(&id.entry)
-            .bind(&id.consumer)
-            .bind(&id.period)
+            .bind_counter(id)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::query("counting spent quota calls"))?;
