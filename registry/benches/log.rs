@@ -160,6 +160,18 @@ fn appends(c: &mut Criterion) {
         rt.block_on(log.stop_integrator());
     }
     group.finish();
+    close(&rt, &stores);
+}
+
+/// Closes the stores inside the runtime: dropped outside it, the SQLite
+/// writing connection could not return to its pool.
+fn close(
+    rt: &tokio::runtime::Runtime,
+    stores: &[(&'static str, Store, Option<tempfile::TempDir>)],
+) {
+    for (_, store, _) in stores {
+        rt.block_on(store.close());
+    }
 }
 
 /// Fills a log to `n` leaves with large group commits, then integrates.
@@ -228,6 +240,7 @@ fn proofs(c: &mut Criterion) {
         });
     }
     group.finish();
+    close(&rt, &stores);
 }
 
 criterion_group!(benches, appends, proofs);

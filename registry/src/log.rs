@@ -465,6 +465,8 @@ async fn writer(
 /// and never interleave indices.
 async fn write_batch(store: &Store, rows: &[&LeafRow]) -> Result<u64, StoreError> {
     let n = i64::try_from(rows.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
+    // Each row of VALUES: the leaf's offset in the batch (a literal), then its
+    // nine bound values; `$1` is the batch length.
     let mut values = String::new();
     for i in 0..rows.len() {
         let b = 1 + i * 9;
