@@ -40,6 +40,19 @@ async fn stores(test: &str) -> Vec<(String, Store)> {
     out
 }
 
+/// The test log on `store`: SHA-256, default options.
+async fn open_log(store: &Store) -> AuditLog {
+    AuditLog::open(
+        store.clone(),
+        "test/log",
+        HashAlg::Sha256,
+        0,
+        LogOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
 fn record(i: usize) -> ExchangeRecord {
     ExchangeRecord {
         v: 1,
@@ -70,15 +83,7 @@ fn record(i: usize) -> ExchangeRecord {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_get_contiguous_indices_and_durable_leaves() {
     for (url, store) in stores("concurrent_appends").await {
-        let log = AuditLog::open(
-            store.clone(),
-            "test/log",
-            HashAlg::Sha256,
-            0,
-            LogOptions::default(),
-        )
-        .await
-        .unwrap();
+        let log = open_log(&store).await;
         let mut tasks = Vec::new();
         for i in 0..200 {
             let log = log.clone();
@@ -141,15 +146,7 @@ async fn concurrent_appends_get_contiguous_indices_and_durable_leaves() {
 #[tokio::test]
 async fn a_failed_append_leaves_no_reservation_and_the_next_one_succeeds() {
     for (url, store) in stores("failed_append").await {
-        let log = AuditLog::open(
-            store.clone(),
-            "test/log",
-            HashAlg::Sha256,
-            0,
-            LogOptions::default(),
-        )
-        .await
-        .unwrap();
+        let log = open_log(&store).await;
         assert_eq!(log.append(&record(0), 0).await.unwrap().index, 0, "{url}");
         assert_eq!(log.append(&record(1), 0).await.unwrap().index, 1, "{url}");
         // Wind the size back behind the stored leaves, so the next insert
@@ -187,15 +184,7 @@ async fn a_failed_append_leaves_no_reservation_and_the_next_one_succeeds() {
 #[tokio::test]
 async fn a_log_made_with_other_settings_is_refused() {
     for (url, store) in stores("log_settings").await {
-        AuditLog::open(
-            store.clone(),
-            "test/log",
-            HashAlg::Sha256,
-            0,
-            LogOptions::default(),
-        )
-        .await
-        .unwrap();
+        open_log(&store).await;
         let err = AuditLog::open(
             store.clone(),
             "test/log",
@@ -719,15 +708,7 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
     for (url, store) in stores("fulfilment").await {
         let data = demo_registry();
         let registry = yrdx_registry::Registry::build(1, data).unwrap();
-        let log = AuditLog::open(
-            store.clone(),
-            "test/log",
-            HashAlg::Sha256,
-            0,
-            LogOptions::default(),
-        )
-        .await
-        .unwrap();
+        let log = open_log(&store).await;
         let js = "js:11320000014000118J:data";
         let ah = "ah:113400000029868223:data";
         let zj = "zj:11330000002482028A:data";
@@ -883,15 +864,7 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn registry_imports_wait_for_concurrent_log_writes() {
     for (url, store) in stores("import_under_load").await {
-        let log = AuditLog::open(
-            store.clone(),
-            "test/log",
-            HashAlg::Sha256,
-            0,
-            LogOptions::default(),
-        )
-        .await
-        .unwrap();
+        let log = open_log(&store).await;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut writers = Vec::new();
         for w in 0..8 {
@@ -968,15 +941,7 @@ async fn the_sqlite_wal_starts_over_under_sustained_appends() {
     )
     .await
     .unwrap();
-    let log = AuditLog::open(
-        store.clone(),
-        "test/log",
-        HashAlg::Sha256,
-        0,
-        LogOptions::default(),
-    )
-    .await
-    .unwrap();
+    let log = open_log(&store).await;
     log.append(&record(0), 0).await.unwrap();
     let before = wal_restarts(&db);
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(2500);
