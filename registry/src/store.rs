@@ -470,15 +470,12 @@ impl Writer<'_> {
     pub(crate) async fn begin(&mut self) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
         match self {
             Writer::Sqlite(pool, slot) => {
-                if slot.is_none() {
-                    **slot = Some(pool.acquire().await?);
-                }
                 // An SQLite connection does not break by itself: an I/O
                 // error would fail any other connection to the file alike.
-                let Some(conn) = slot.as_mut() else {
-                    return Err(sqlx::Error::PoolClosed);
-                };
-                conn.begin_with("BEGIN IMMEDIATE").await
+                writing_connection(pool, slot)
+                    .await?
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
             }
             Writer::Postgres(pool) => pool.begin().await,
         }
@@ -496,13 +493,9 @@ impl Writer<'_> {
     ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
         match self {
             Writer::Sqlite(pool, slot) => {
-                if slot.is_none() {
-                    **slot = Some(pool.acquire().await?);
-                }
-                let Some(conn) = slot.as_mut() else {
-                    return Err(sqlx::Error::PoolClosed);
-                };
-                let result = query.fetch_all(&mut **conn).await;
+                let result = query
+                    .fetch_all(&mut **writing_connection(pool, slot).await?)
+                    .await;
                 if result.is_err()
                     && let Some(conn) = slot.take()
                 {
@@ -514,6 +507,17 @@ impl Writer<'_> {
             Writer::Postgres(pool) => query.fetch_all(*pool).await,
         }
     }
+}
+
+/// SQLite's writing connection, opened from `pool` at first use.
+async fn writing_connection<'s>(
+    pool: &AnyPool,
+    slot: &'s mut Option<PoolConnection<sqlx::Any>>,
+) -> Result<&'s mut PoolConnection<sqlx::Any>, sqlx::Error> {
+    if slot.is_none() {
+        *slot = Some(pool.acquire().await?);
+    }
+    slot.as_mut().ok_or(sqlx::Error::PoolClosed)
 }
 
 #[cfg(test)]
