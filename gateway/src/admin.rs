@@ -25,6 +25,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> impl axum::response::IntoResponse {
+    app.metrics.log_stats(app.log.stats());
     (
         [(http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         app.metrics.render(),

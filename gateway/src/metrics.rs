@@ -79,6 +79,10 @@ pub struct Metrics {
     pub live_nodes: Gauge,
     /// 1 while this node integrates the exchange log and signs checkpoints.
     pub log_integrator: Gauge,
+    /// Exchange log commits; brought up to date by [`Metrics::log_stats`].
+    log_commits: Counter,
+    /// Leaves those commits made durable.
+    log_leaves: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -139,6 +143,18 @@ impl Default for Metrics {
             "1 while this node integrates the exchange log and signs checkpoints",
             log_integrator.clone(),
         );
+        let log_commits = Counter::default();
+        registry.register(
+            "log_commits",
+            "Exchange log transactions committed by this node; leaves per commit is the group-commit size",
+            log_commits.clone(),
+        );
+        let log_leaves = Counter::default();
+        registry.register(
+            "log_leaves",
+            "Exchange log leaves made durable by this node",
+            log_leaves.clone(),
+        );
         Metrics {
             registry,
             exchanges,
@@ -149,6 +165,8 @@ impl Default for Metrics {
             registry_version,
             live_nodes,
             log_integrator,
+            log_commits,
+            log_leaves,
         }
     }
 }
@@ -159,6 +177,14 @@ impl Metrics {
         self.stages
             .get_or_create(&StageLabels { stage })
             .observe(took.as_secs_f64());
+    }
+
+    /// Brings the log's counters up to `stats` (the writer keeps its own).
+    pub fn log_stats(&self, stats: yrdx_registry::LogStats) {
+        self.log_commits
+            .inc_by(stats.commits.saturating_sub(self.log_commits.get()));
+        self.log_leaves
+            .inc_by(stats.leaves.saturating_sub(self.log_leaves.get()));
     }
 
     /// The Prometheus text exposition.

@@ -928,6 +928,9 @@ async fn metrics_and_the_fulfilment_report() {
         assert!(text.contains(r#"yrdx_exchanges_total{api="exchange",outcome="served",code="-",resource="YRD-SCJG-0001",consumer_region="js",provider_region="zj"} 1"#), "{text}");
         assert!(text.contains(r#"code="purpose_not_allowed""#));
         assert!(text.contains(r#"yrdx_stage_duration_seconds_bucket{stage="upstream""#));
+        // Two exchanges answered one after the other: two commits of one leaf.
+        assert!(text.contains("\nyrdx_log_commits_total 2\n"), "{text}");
+        assert!(text.contains("\nyrdx_log_leaves_total 2\n"), "{text}");
         assert!(
             !text.contains("91330106MA27Y9KE3E") && !text.contains("request_id"),
             "unbounded labels leaked"

@@ -57,7 +57,7 @@ pub use diff::{Change, ChangeKind, diff};
 pub use error::{LogError, Refusal, RegistryError, StoreError};
 pub use files::{add_file, add_toml, to_toml};
 pub use log::{
-    AuditLog, CheckpointOptions, ExchangeRecord, LogOptions, Outcome, Receipt, StoredLeaf,
+    AuditLog, CheckpointOptions, ExchangeRecord, LogOptions, LogStats, Outcome, Receipt, StoredLeaf,
 };
 pub use model::{
     Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Quota, Registry, RegistryData,

@@ -16,7 +16,8 @@ mod tree;
 
 use yrdx_registry::testing::{fresh_postgres, postgres_url};
 use yrdx_registry::{
-    AuditLog, ExchangeRecord, LogError, LogOptions, Outcome, RegistryData, Store, StoreOptions,
+    AuditLog, ExchangeRecord, LogError, LogOptions, LogStats, Outcome, RegistryData, Store,
+    StoreOptions,
 };
 use yrdx_signing::HashAlg;
 
@@ -137,6 +138,48 @@ async fn concurrent_appends_get_contiguous_indices_and_durable_leaves() {
             text.starts_with("{\"api\":\"exchange\",\"code\":"),
             "{text}"
         );
+    }
+}
+
+/// Appends that arrive a scheduler turn apart share one commit: the writer
+/// gathers while each turn brings another leaf, and a lone append is not held
+/// back waiting for company.
+#[tokio::test]
+async fn appends_a_turn_apart_share_one_commit() {
+    for (url, store) in stores("gathered_commit").await {
+        let log = open_log(&store).await;
+        log.append(&record(100), 0).await.unwrap();
+        assert_eq!(
+            log.stats(),
+            LogStats {
+                commits: 1,
+                leaves: 1
+            },
+            "{url}"
+        );
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                // Task i reaches its append i turns after the first.
+                for _ in 0..i {
+                    tokio::task::yield_now().await;
+                }
+                log.append(&record(i), 0).await.unwrap()
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            log.stats(),
+            LogStats {
+                commits: 2,
+                leaves: 9
+            },
+            "{url}"
+        );
+        assert_eq!(store.log_size().await.unwrap(), 9, "{url}");
     }
 }
 
