@@ -8,10 +8,13 @@
 //! of calls from the counter in the same transaction and grants the following
 //! calls from it in memory. The store keeps each node's reservation
 //! (`quota_leases`), so every node decides against the count *plus* the others'
-//! reservations and the sum never passes the limit. Blocks are small when little
-//! is left — a reservation takes at most a quarter of the remaining calls
-//! divided by the live nodes — and none is taken for the last few calls, which
-//! are then decided one transaction each. A node writes back the calls it spent
+//! reservations and the sum never passes the limit. A reservation is sized to
+//! last about one write-back interval at the pace the node spent its previous
+//! one (at least 256 calls, at most 65,536), so a busy node goes to the store
+//! about once a second per counter rather than every 256 calls. Blocks are
+//! small when little is left — a reservation takes at most a quarter of the
+//! remaining calls divided by the live nodes — and none is taken for the last
+//! few calls, which are then decided one transaction each. A node writes back the calls it spent
 //! and renews its reservations every second, returns them when it stops, and
 //! the reservations of a node that stopped renewing them (it crashed) count as
 //! spent once they are older than the lease time: a crash may cost the
@@ -20,7 +23,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::Row;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
@@ -75,6 +78,8 @@ pub struct QuotaOptions {
     pub max_batch: usize,
     /// Most calls waiting for a transaction.
     pub queue: usize,
+    /// Fewest calls a reservation is sized for (fewer when little is left).
+    pub min_reservation: u64,
     /// Most calls one reservation holds; 0 decides every call in the store.
     pub max_reservation: u64,
     /// How often spent calls are written back and reservations renewed.
@@ -85,7 +90,7 @@ pub struct QuotaOptions {
 }
 
 impl QuotaOptions {
-    /// The defaults for node `node`: batches of 256, blocks of at most 256
+    /// The defaults for node `node`: batches of 256, blocks of 256 to 65,536
     /// calls, written back every second, counted as spent 10 s after their
     /// node stopped renewing them.
     pub fn new(node: &str) -> QuotaOptions {
@@ -93,7 +98,8 @@ impl QuotaOptions {
             node: node.to_owned(),
             max_batch: 256,
             queue: 4096,
-            max_reservation: 256,
+            min_reservation: 256,
+            max_reservation: 65_536,
             flush_interval: Duration::from_secs(1),
             lease_ttl: Duration::from_secs(10),
         }
@@ -162,11 +168,14 @@ fn counters(
 
 /// This node's reservation on one counter: calls it may still grant, and
 /// calls granted from it that the store has not yet been told of. The stored
-/// reservation is their sum.
+/// reservation is their sum. `taken` is what it held when taken, at
+/// `taken_at`: the pace at which it is spent sizes the next one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Lease {
     held: u64,
     spent: u64,
+    taken: u64,
+    taken_at: Option<Instant>,
 }
 
 /// What the counting task and the callers share.
@@ -315,6 +324,15 @@ async fn count_batches(
         let mut batch = Vec::with_capacity(jobs.len());
         for job in jobs.drain(..) {
             match job {
+                // Calls that queued while the previous batch took fresh
+                // reservations are granted from them, without a transaction
+                // (which would take the reservations back while it ran).
+                Job::Take(t) if shared.spend(&counters(&t.entry, &t.consumer, &t.quota, t.now)) => {
+                    let _ = t.reply.send(Ok(Taken::Granted {
+                        day: None,
+                        month: None,
+                    }));
+                }
                 Job::Take(t) => batch.push(t),
                 Job::Close(done) => closing = Some(done),
             }
@@ -334,7 +352,9 @@ async fn count_batches(
         let lessee = Lessee {
             node: &options.node,
             shared: &shared,
+            min_reservation: options.min_reservation,
             max_reservation: options.max_reservation,
+            interval: options.flush_interval,
         };
         let counted = count_batch(&store, &asks, Some(&lessee), millis(options.lease_ttl)).await;
         drop(asks);
@@ -374,11 +394,34 @@ fn now_ms() -> i64 {
     )
 }
 
-/// The node a batch takes reservations for.
+/// The node a batch takes reservations for, and how it sizes them.
 struct Lessee<'a> {
     node: &'a str,
     shared: &'a Shared,
+    min_reservation: u64,
     max_reservation: u64,
+    interval: Duration,
+}
+
+impl Lessee<'_> {
+    /// The calls a reservation replacing `last` should hold, before the
+    /// share of what is left caps it: what `last` saw spent per `interval`,
+    /// within the bounds; never less than `last` before it has lasted an
+    /// interval, so that a short window does not shrink it.
+    fn wanted(&self, last: &Lease) -> u64 {
+        let paced = last.taken_at.map_or(0, |at| {
+            let used = u128::from(last.taken.saturating_sub(last.held));
+            let elapsed = at.elapsed();
+            let paced = used * self.interval.as_micros() / elapsed.as_micros().max(1);
+            let paced = u64::try_from(paced).unwrap_or(u64::MAX);
+            if elapsed < self.interval {
+                paced.max(last.taken)
+            } else {
+                paced
+            }
+        });
+        paced.max(self.min_reservation).min(self.max_reservation)
+    }
 }
 
 /// One call to count: whose, on which entry, under which limits, when.
@@ -399,6 +442,8 @@ struct Counter {
     others: i64,
     /// Whether this node had a reservation row on it.
     leased: bool,
+    /// The calls a fresh reservation should hold, before the share caps it.
+    wanted: u64,
 }
 
 /// Counts `asks` in order in one transaction, for `lessee`'s node if given
@@ -512,6 +557,7 @@ async fn count_batch(
                 count,
                 others,
                 leased,
+                wanted: lessee.map_or(0, |l| l.wanted(&held)),
             },
         );
     }
@@ -538,7 +584,7 @@ async fn count_batch(
         let Some(lessee) = lessee else { continue };
         let left = u64::try_from(row.count.saturating_add(row.others))
             .map_or(0, |used| row.limit.saturating_sub(used));
-        let units = lessee.max_reservation.min(left / (SHARE * nodes));
+        let units = row.wanted.min(left / (SHARE * nodes));
         if units > 0 {
             let sql = format!(
                 "INSERT INTO quota_leases (entry, consumer, period, node, units, renewed_ms) \
@@ -580,6 +626,8 @@ async fn count_batch(
                 Lease {
                     held: units,
                     spent: 0,
+                    taken: units,
+                    taken_at: Some(Instant::now()),
                 },
             );
         }
@@ -636,14 +684,7 @@ async fn flush(store: &Store, shared: &Shared, options: &QuotaOptions, all: bool
             if over {
                 work.push((id.clone(), *lease, true));
             } else if lease.spent > 0 {
-                work.push((
-                    id.clone(),
-                    Lease {
-                        held: lease.held,
-                        spent: lease.spent,
-                    },
-                    false,
-                ));
+                work.push((id.clone(), *lease, false));
                 lease.spent = 0;
             }
             !over

@@ -513,6 +513,53 @@ async fn batched_quota_counts_are_exact_and_refusals_count_nowhere() {
     }
 }
 
+/// A node's first reservation on a counter is the smallest; one it spent in
+/// a few milliseconds is replaced by one sized for a write-back interval at
+/// that pace, so a busy node is not back at the store every few calls.
+#[tokio::test]
+async fn reservations_grow_with_the_pace_they_are_spent_at() {
+    for (url, store) in stores("quota_paced").await {
+        let counter = yrdx_registry::QuotaCounter::start(
+            store.clone(),
+            yrdx_registry::QuotaOptions {
+                min_reservation: 16,
+                max_reservation: 10_000,
+                ..yrdx_registry::QuotaOptions::new("node-a")
+            },
+        );
+        let quota = yrdx_registry::Quota {
+            per_day: Some(1_000_000),
+            ..Default::default()
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let take = || counter.take("RL-2026-00001", "js:11320000014000118J:data", &quota, now);
+        let day = yrdx_registry::period_keys(now).0;
+        // The first call is counted in the store, which reserves 16 more.
+        // The pace is measured from that reservation to the next, within
+        // `started`..the last call.
+        let started = std::time::Instant::now();
+        take().await.unwrap();
+        let usage = store.quota_usage("RL-2026-00001", &day).await.unwrap();
+        assert_eq!(usage[0].1, 1 + 16, "{url}: {usage:?}");
+        for _ in 0..17 {
+            take().await.unwrap();
+        }
+        // 16 calls spent in less than `elapsed`: the next block holds at least
+        // what that pace spends in a second (the write-back interval).
+        let elapsed = started.elapsed();
+        let usage = store.quota_usage("RL-2026-00001", &day).await.unwrap();
+        let reserved = usage[0].1 - 18;
+        let paced = (16_000_000 / elapsed.as_micros().max(1)).min(10_000);
+        assert!(
+            reserved > 16 && u128::from(reserved) >= paced,
+            "{url}: {reserved} reserved after 16 calls in {elapsed:?}"
+        );
+        counter.close().await;
+        let usage = store.quota_usage("RL-2026-00001", &day).await.unwrap();
+        assert_eq!(usage[0].1, 18, "{url}: the unspent block came back");
+    }
+}
+
 /// A counter for node `node` with reservations that lapse after `ttl_ms`.
 fn counter(store: &Store, node: &str, ttl_ms: u64) -> yrdx_registry::QuotaCounter {
     yrdx_registry::QuotaCounter::start(
