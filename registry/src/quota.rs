@@ -14,11 +14,12 @@
 //! about once a second per counter rather than every 256 calls. Blocks are
 //! small when little is left — a reservation takes at most a quarter of the
 //! remaining calls divided by the live nodes — and none is taken for the last
-//! few calls, which are then decided one transaction each. A node writes back the calls it spent
-//! and renews its reservations every second, returns them when it stops, and
-//! the reservations of a node that stopped renewing them (it crashed) count as
-//! spent once they are older than the lease time: a crash may cost the
-//! consumer calls it did not make, never grant one too many.
+//! few calls, which are then decided one transaction each. A node writes back
+//! the calls it spent and renews its reservations every second, returns them
+//! when it stops, and the reservations of a node that stopped renewing them
+//! (it crashed) count as spent once they are older than the lease time: a
+//! crash may cost the consumer calls it did not make (at most a reservation,
+//! about a second of that node's calls), never grant one too many.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
