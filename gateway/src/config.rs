@@ -73,6 +73,20 @@ pub struct Config {
     pub adapters: AdaptersConfig,
     /// Request and connection limits.
     pub limits: Limits,
+    /// How the node reserves period-quota calls.
+    pub quota: QuotaConfig,
+}
+
+/// How the node reserves period-quota calls from the store's counters: a
+/// reservation is sized to last about a second at the pace the node spends
+/// it, within these bounds. A node that crashes may cost a consumer up to
+/// its reservation (counted as spent once it lapses), never a call too many.
+#[derive(Clone, Copy, Debug)]
+pub struct QuotaConfig {
+    /// Fewest calls a reservation is sized for.
+    pub min_reservation: u64,
+    /// Most calls a reservation holds; 0 decides every call in the store.
+    pub max_reservation: u64,
 }
 
 /// Listen addresses.
@@ -242,6 +256,24 @@ struct Shape {
     adapters: AdaptersShape,
     #[serde(default)]
     limits: LimitsShape,
+    #[serde(default)]
+    quota: QuotaShape,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct QuotaShape {
+    min_reservation: u64,
+    max_reservation: u64,
+}
+
+impl Default for QuotaShape {
+    fn default() -> Self {
+        QuotaShape {
+            min_reservation: 256,
+            max_reservation: 65_536,
+        }
+    }
 }
 
 /// `node = "gw-1"`, or a `[node]` table.
@@ -705,6 +737,20 @@ impl Config {
                 10_000,
             )?,
         };
+        let quota = QuotaConfig {
+            max_reservation: c.range(
+                "quota.max_reservation",
+                shape.quota.max_reservation,
+                0,
+                1_000_000,
+            )?,
+            min_reservation: c.range(
+                "quota.min_reservation",
+                shape.quota.min_reservation,
+                0,
+                shape.quota.max_reservation,
+            )?,
+        };
         Ok(Config {
             source: path.to_owned(),
             node,
@@ -719,6 +765,7 @@ impl Config {
             registry,
             adapters: AdaptersConfig { dir: adapters_dir },
             limits,
+            quota,
         })
     }
 }
@@ -829,6 +876,16 @@ dir = "adapters"
         assert_eq!(c.log.hash, HashAlg::Sha256);
         assert_eq!(c.log.key, dir.path().join("log.key"));
         assert_eq!(c.log.checkpoint_interval, Duration::from_secs(1));
+        assert_eq!(
+            (c.quota.min_reservation, c.quota.max_reservation),
+            (256, 65_536)
+        );
+        let strict = format!("{text}\n[quota]\nmax_reservation = 256\n");
+        let c = Config::parse(&dir.path().join("yrdx.toml"), &strict).unwrap();
+        assert_eq!(
+            (c.quota.min_reservation, c.quota.max_reservation),
+            (256, 256)
+        );
     }
 
     #[test]
@@ -908,6 +965,10 @@ dir = "adapters"
             (
                 format!("{text}\n[seal_trust.zj]\nanchors = []\n"),
                 "seal_trust.zj.anchors",
+            ),
+            (
+                format!("{text}\n[quota]\nmin_reservation = 1000\nmax_reservation = 500\n"),
+                "quota.min_reservation",
             ),
         ];
         for (bad, key) in cases {

@@ -68,7 +68,14 @@ impl App {
     ) -> App {
         let metrics = Metrics::default();
         metrics.registry_version.set(snapshot.registry.version());
-        let quotas = QuotaCounter::start(store.clone(), QuotaOptions::new(&config.node));
+        let quotas = QuotaCounter::start(
+            store.clone(),
+            QuotaOptions {
+                min_reservation: config.quota.min_reservation,
+                max_reservation: config.quota.max_reservation,
+                ..QuotaOptions::new(&config.node)
+            },
+        );
         App {
             config,
             snapshot: RwLock::new(Arc::new(snapshot)),
