@@ -269,9 +269,11 @@ struct QuotaShape {
 
 impl Default for QuotaShape {
     fn default() -> Self {
+        // The counter's own defaults; the node's name plays no part in them.
+        let d = yrdx_registry::QuotaOptions::new("");
         QuotaShape {
-            min_reservation: 256,
-            max_reservation: 65_536,
+            min_reservation: d.min_reservation,
+            max_reservation: d.max_reservation,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! the writer gathers: it gives the node's other tasks a few scheduler turns to
 //! bring their leaves along (see [`writer`]).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -563,12 +564,14 @@ async fn write_batch(store: &Store, rows: Vec<LeafRow>) -> Result<u64, StoreErro
         if i > 0 {
             values.push(',');
         }
-        match backend {
-            Backend::Sqlite => values.push_str(&format!("({i}, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+        // Writing to a String cannot fail.
+        let _ = match backend {
+            Backend::Sqlite => write!(values, "({i}, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             Backend::Postgres => {
                 // `$1` is the batch length.
                 let b = 1 + i * 9;
-                values.push_str(&format!(
+                write!(
+                    values,
                     "({i}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                     b + 1,
                     b + 2,
@@ -579,9 +582,9 @@ async fn write_batch(store: &Store, rows: Vec<LeafRow>) -> Result<u64, StoreErro
                     b + 7,
                     b + 8,
                     b + 9
-                ));
+                )
             }
-        }
+        };
     }
     const COLUMNS: &str =
         "idx, leaf_hash, leaf, time_ms, request_id, consumer, provider, resource, outcome, code";

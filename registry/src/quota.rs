@@ -110,13 +110,17 @@ impl QuotaOptions {
 /// A reservation takes at most 1 / (this × live nodes) of the calls left.
 const SHARE: u64 = 4;
 
+/// A call granted without a stored count to report: from a reservation, or
+/// on an entry without period limits.
+const GRANTED_UNCOUNTED: Taken = Taken::Granted {
+    day: None,
+    month: None,
+};
+
 /// The answer for an entry without period limits, which never touches the
 /// store.
 fn unlimited(quota: &Quota) -> Option<Taken> {
-    (quota.per_day.is_none() && quota.per_month.is_none()).then_some(Taken::Granted {
-        day: None,
-        month: None,
-    })
+    (quota.per_day.is_none() && quota.per_month.is_none()).then_some(GRANTED_UNCOUNTED)
 }
 
 /// One counter row: an entry's calls by one consumer in one period.
@@ -270,10 +274,7 @@ impl QuotaCounter {
             return Ok(free);
         }
         if self.shared.spend(&counters(entry, consumer, quota, now)) {
-            return Ok(Taken::Granted {
-                day: None,
-                month: None,
-            });
+            return Ok(GRANTED_UNCOUNTED);
         }
         let (reply, answer) = oneshot::channel();
         let job = Take {
@@ -329,10 +330,7 @@ async fn count_batches(
                 // reservations are granted from them, without a transaction
                 // (which would take the reservations back while it ran).
                 Job::Take(t) if shared.spend(&counters(&t.entry, &t.consumer, &t.quota, t.now)) => {
-                    let _ = t.reply.send(Ok(Taken::Granted {
-                        day: None,
-                        month: None,
-                    }));
+                    let _ = t.reply.send(Ok(GRANTED_UNCOUNTED));
                 }
                 Job::Take(t) => batch.push(t),
                 Job::Close(done) => closing = Some(done),
