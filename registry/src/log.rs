@@ -548,43 +548,26 @@ async fn gather(
 /// concurrent batches (PostgreSQL's other nodes) serialise on `log_meta`'s row
 /// and never interleave indices.
 ///
-/// SQLite's placeholders are anonymous (`?`, bound in order): sqlx looks up
-/// each numbered one by name, and SQLite finds a name by scanning the list of
-/// all of them, which for a full batch's 577 cost more than the insert. Its
-/// insert is `OR ROLLBACK`: a failing row ends the whole transaction, which is
-/// what a batch wants anyway, and spares SQLite the statement journal it keeps
-/// to undo one statement of many.
+/// SQLite's placeholders are anonymous (see `Backend::placeholders`); a full
+/// batch has 577. Its insert is `OR ROLLBACK`: a failing row ends the whole
+/// transaction, which is what a batch wants anyway, and spares SQLite the
+/// statement journal it keeps to undo one statement of many.
 async fn write_batch(store: &Store, rows: Vec<LeafRow>) -> Result<u64, StoreError> {
     let n = i64::try_from(rows.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
     let backend = store.backend();
     // Each row of VALUES: the leaf's offset in the batch (a literal), then its
-    // nine bound values.
+    // nine bound values (on PostgreSQL `$1` is the batch length).
     let mut values = String::new();
     for i in 0..rows.len() {
         if i > 0 {
             values.push(',');
         }
         // Writing to a String cannot fail.
-        let _ = match backend {
-            Backend::Sqlite => write!(values, "({i}, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            Backend::Postgres => {
-                // `$1` is the batch length.
-                let b = 1 + i * 9;
-                write!(
-                    values,
-                    "({i}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                )
-            }
-        };
+        let _ = write!(
+            values,
+            "({i}, {})",
+            store.backend().placeholders(2 + i * 9, 1, 9)
+        );
     }
     const COLUMNS: &str =
         "idx, leaf_hash, leaf, time_ms, request_id, consumer, provider, resource, outcome, code";

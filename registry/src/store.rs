@@ -29,6 +29,42 @@ impl Backend {
             Backend::Postgres => "postgres",
         }
     }
+
+    /// Bound placeholders numbered from `first`, `width` to a group and
+    /// `groups` groups, comma-separated; each group in parentheses when
+    /// `width > 1`: `($1, $2), ($3, $4)` on PostgreSQL. SQLite gets anonymous
+    /// `?`, bound in order: sqlx looks each numbered one up by name, and SQLite
+    /// finds a name by scanning all of a statement's, so binding n numbered
+    /// placeholders costs n² (3 % of a busy node's CPU for the tree's inserts).
+    /// Only for statements whose placeholders are bound in the order written.
+    pub(crate) fn placeholders(self, first: usize, width: usize, groups: usize) -> String {
+        use std::fmt::Write as _;
+        let mut sql = String::with_capacity(groups * width * 6);
+        for g in 0..groups {
+            if g > 0 {
+                sql.push_str(", ");
+            }
+            if width > 1 {
+                sql.push('(');
+            }
+            for i in 0..width {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                match self {
+                    Backend::Sqlite => sql.push('?'),
+                    // Writing to a String cannot fail.
+                    Backend::Postgres => {
+                        let _ = write!(sql, "${}", first + g * width + i);
+                    }
+                }
+            }
+            if width > 1 {
+                sql.push(')');
+            }
+        }
+        sql
+    }
 }
 
 /// Connection pool settings.
@@ -535,5 +571,17 @@ mod tests {
             "postgres://postgres@127.0.0.1/test"
         );
         assert_eq!(redact("sqlite:data/yrdx.db"), "sqlite:data/yrdx.db");
+    }
+
+    #[test]
+    fn placeholders_are_numbered_on_postgres_and_anonymous_on_sqlite() {
+        assert_eq!(
+            Backend::Postgres.placeholders(3, 2, 2),
+            "($3, $4), ($5, $6)"
+        );
+        assert_eq!(Backend::Postgres.placeholders(1, 1, 3), "$1, $2, $3");
+        assert_eq!(Backend::Sqlite.placeholders(3, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(Backend::Sqlite.placeholders(1, 1, 3), "?, ?, ?");
+        assert_eq!(Backend::Sqlite.placeholders(1, 1, 0), "");
     }
 }

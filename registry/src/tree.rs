@@ -151,14 +151,6 @@ pub(crate) fn leaf_row(row: &sqlx::any::AnyRow) -> Result<StoredLeaf, StoreError
     })
 }
 
-/// `$first, $first+1, …` for `n` placeholders.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Store {
     /// The log's stored settings and size, if a log was created.
     pub async fn log_info(&self) -> Result<Option<LogInfo>, StoreError> {
@@ -239,7 +231,7 @@ impl Store {
         for chunk in sizes.chunks(NODE_ROWS) {
             let sql = format!(
                 "SELECT size, root, note, time_ms FROM log_checkpoints WHERE size IN ({}) ORDER BY size",
-                placeholders(1, chunk.len())
+                self.backend().placeholders(1, 1, chunk.len())
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for size in chunk {
@@ -266,7 +258,7 @@ impl Store {
         for chunk in ids.chunks(NODE_ROWS) {
             let sql = format!(
                 "SELECT id, hash FROM log_nodes WHERE id IN ({})",
-                placeholders(1, chunk.len())
+                self.backend().placeholders(1, 1, chunk.len())
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in chunk {
@@ -870,10 +862,7 @@ async fn write(
         return Ok(false);
     }
     for chunk in nodes.chunks(NODE_ROWS) {
-        let values = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = store.backend().placeholders(1, 2, chunk.len());
         // Built from placeholders only; every value is bound.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO log_nodes (id, hash) VALUES {values}"
