@@ -81,6 +81,90 @@ fn record(i: usize) -> ExchangeRecord {
     }
 }
 
+fn any_record() -> impl proptest::strategy::Strategy<Value = ExchangeRecord> {
+    use proptest::prelude::*;
+    // Every text field, any Unicode (control characters, quotes, backslashes,
+    // astral planes) or absent; every number over its whole range.
+    let text = || any::<String>();
+    let opt = || proptest::option::of(any::<String>());
+    (
+        (
+            text(),
+            text(),
+            text(),
+            text(),
+            any::<u32>(),
+            any::<u16>(),
+            any::<u64>(),
+        ),
+        (opt(), opt(), opt(), opt(), opt(), opt()),
+        (opt(), opt(), opt(), opt(), opt(), opt()),
+        (proptest::collection::vec(text(), 0..4), any::<bool>()),
+    )
+        .prop_map(|(a, b, c, d)| ExchangeRecord {
+            time: a.0,
+            request_id: a.1,
+            node: a.2,
+            api: a.3,
+            v: a.4,
+            status: a.5,
+            latency_us: a.6,
+            consumer: b.0,
+            provider: b.1,
+            resource: b.2,
+            purpose: b.3,
+            service_item: b.4,
+            case_no: b.5,
+            entry: c.0,
+            request_digest: c.1,
+            response_digest: c.2,
+            native_digest: c.3,
+            mapping: c.4,
+            code: c.5,
+            items: d.0,
+            outcome: if d.1 {
+                Outcome::Served
+            } else {
+                Outcome::Refused
+            },
+            seal: None,
+        })
+}
+
+proptest::proptest! {
+    /// A leaf is RFC 8785 canonical JSON whichever way it is written: byte for
+    /// byte what the general canonicaliser makes of the same record.
+    #[test]
+    fn leaves_are_the_canonical_json_of_their_record(rec in any_record()) {
+        let canonical = serde_json_canonicalizer::to_vec(&rec).unwrap();
+        proptest::prop_assert_eq!(rec.to_leaf().unwrap(), canonical);
+        let sealed = ExchangeRecord {
+            seal: Some(serde_json::json!({"signer": rec.node, "ok": true, "alg": ["sm2", 1]})),
+            ..rec
+        };
+        let canonical = serde_json_canonicalizer::to_vec(&sealed).unwrap();
+        proptest::prop_assert_eq!(sealed.to_leaf().unwrap(), canonical);
+    }
+}
+
+#[test]
+fn a_leaf_is_exactly_its_sorted_compact_json() {
+    let mut rec = record(7);
+    rec.items = vec!["企业名称".into(), "tab\there".into()];
+    rec.purpose = Some("a \"quoted\"\u{1}\n".into());
+    assert_eq!(
+        String::from_utf8(rec.to_leaf().unwrap()).unwrap(),
+        concat!(
+            r#"{"api":"exchange","code":"not_in_responsibility_list","#,
+            r#""consumer":"js:11320000014000118J:data","items":["企业名称","tab\there"],"#,
+            r#""latency_us":10,"node":"test","outcome":"refused","#,
+            r#""purpose":"a \"quoted\"\u0001\n","request_id":"req-7","#,
+            r#""resource":"YRD-SCJG-0001","status":403,"#,
+            r#""time":"2026-11-26T01:00:00.000Z","v":1}"#
+        )
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_get_contiguous_indices_and_durable_leaves() {
     for (url, store) in stores("concurrent_appends").await {
