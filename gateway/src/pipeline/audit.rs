@@ -6,7 +6,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use http::HeaderValue;
-use serde_json::json;
+use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use yrdx_registry::{ExchangeRecord, Outcome};
 use yrdx_signing::hex;
@@ -96,6 +96,31 @@ fn count(app: &App, cx: &Exchange, outcome: Outcome, code: Option<&'static str>)
     }
 }
 
+/// What the consumer is handed to prove its exchange was logged. Serialised
+/// straight from the context (fields in name order, as the JSON always was).
+#[derive(Serialize)]
+struct ConsumerReceipt<'a> {
+    entry: Option<&'a str>,
+    leaf_hash: String,
+    leaf_index: u64,
+    log: &'a str,
+    request_digest: Option<&'a str>,
+    request_id: &'a str,
+    response_digest: Option<&'a str>,
+    salt: String,
+    time: &'a str,
+    withheld: &'a [String],
+}
+
+/// A served catalogue exchange's body.
+#[derive(Serialize)]
+struct ServedBody<'a> {
+    data: &'a yrdx_adapters::Record,
+    provider: &'a str,
+    receipt: ConsumerReceipt<'a>,
+    resource: &'a str,
+}
+
 /// Records the exchange and answers it.
 pub async fn finish(app: &App, cx: Exchange, result: Result<Reply, Problem>) -> Response {
     let (outcome, code, status) = match &result {
@@ -138,31 +163,34 @@ pub async fn finish(app: &App, cx: Exchange, result: Result<Reply, Problem>) -> 
     match result {
         Err(problem) => problem.to_response(&cx.request_id),
         Ok(reply) => {
-            let receipt = json!({
-                "request_id": cx.request_id,
-                "log": app.log.origin(),
-                "leaf_index": receipt.index,
-                "leaf_hash": hex(&receipt.leaf_hash),
-                "time": entry.time,
-                "entry": cx.entry,
-                "salt": base64::engine::general_purpose::STANDARD.encode(cx.salt),
-                "request_digest": cx.request_digest,
-                "response_digest": cx.response_digest,
-                "withheld": cx.withheld,
-            });
-            let body = match reply {
-                Reply::Exchange(served) => json!({
-                    "resource": served.resource,
-                    "provider": served.provider,
-                    "data": served.data,
-                    "receipt": receipt,
-                }),
+            let receipt = ConsumerReceipt {
+                entry: cx.entry.as_deref(),
+                leaf_hash: hex(&receipt.leaf_hash),
+                leaf_index: receipt.index,
+                log: app.log.origin(),
+                request_digest: cx.request_digest.as_deref(),
+                request_id: &cx.request_id,
+                response_digest: cx.response_digest.as_deref(),
+                salt: base64::engine::general_purpose::STANDARD.encode(cx.salt),
+                time: &entry.time,
+                withheld: &cx.withheld,
+            };
+            let mut resp = match reply {
+                Reply::Exchange(served) => Json(ServedBody {
+                    data: &served.data,
+                    provider: &served.provider,
+                    receipt,
+                    resource: &served.resource,
+                })
+                .into_response(),
                 Reply::Json(mut map) => {
-                    map.insert("receipt".into(), receipt);
-                    serde_json::Value::Object(map)
+                    match serde_json::to_value(&receipt) {
+                        Ok(receipt) => map.insert("receipt".into(), receipt),
+                        Err(_) => return Problem::Internal.to_response(&cx.request_id),
+                    };
+                    Json(map).into_response()
                 }
             };
-            let mut resp = Json(body).into_response();
             if let Ok(v) = HeaderValue::from_str(&cx.request_id) {
                 resp.headers_mut().insert(REQUEST_ID_HEADER, v);
             }

@@ -245,8 +245,7 @@ pub async fn run(
         }),
     );
     body.insert("verification".into(), report);
-    let canonical = serde_json_canonicalizer::to_vec(&body).map_err(|_| Problem::Internal)?;
-    cx.response_digest = Some(cx.digest(&canonical));
+    cx.response_digest = Some(cx.digest(&super::canonical_json(&body)?));
     Ok(Reply::Json(body))
 }
 

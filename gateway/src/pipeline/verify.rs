@@ -92,7 +92,6 @@ pub fn run(app: &App, cx: &mut Exchange, body: &[u8]) -> Result<Reply, Problem> 
     let Value::Object(map) = verified.to_json() else {
         return Err(Problem::Internal);
     };
-    let canonical = serde_json_canonicalizer::to_vec(&map).map_err(|_| Problem::Internal)?;
-    cx.response_digest = Some(cx.digest(&canonical));
+    cx.response_digest = Some(cx.digest(&super::canonical_json(&map)?));
     Ok(Reply::Json(map))
 }
