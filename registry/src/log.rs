@@ -581,11 +581,7 @@ async fn write_batch(store: &Store, rows: Vec<LeafRow>) -> Result<u64, StoreErro
             values.push(',');
         }
         // Writing to a String cannot fail.
-        let _ = write!(
-            values,
-            "({i}, {})",
-            store.backend().placeholders(2 + i * 9, 1, 9)
-        );
+        let _ = write!(values, "({i}, {})", backend.placeholders(2 + i * 9, 1, 9));
     }
     const COLUMNS: &str =
         "idx, leaf_hash, leaf, time_ms, request_id, consumer, provider, resource, outcome, code";
