@@ -127,11 +127,11 @@ impl ExchangeRecord {
     pub fn to_leaf(&self) -> Result<Vec<u8>, LogError> {
         const EXACT_IN_A_DOUBLE: u64 = 1 << 53;
         let encoded = if self.seal.is_some() || self.latency_us > EXACT_IN_A_DOUBLE {
-            serde_json_canonicalizer::to_vec(self).map_err(|e| e.to_string())
+            serde_json_canonicalizer::to_vec(self)
         } else {
-            serde_json::to_vec(self).map_err(|e| e.to_string())
+            serde_json::to_vec(self)
         };
-        encoded.map_err(LogError::Encode)
+        encoded.map_err(|e| LogError::Encode(e.to_string()))
     }
 }
 
