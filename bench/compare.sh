@@ -6,13 +6,16 @@
 #   (d) through yrdx's full pipeline on PostgreSQL,
 # in HTTP/1.1 keep-alive and new-connection-per-request modes, at several
 # concurrency levels, alternating the four in each round so that drift on a
-# shared machine falls on all of them alike. Then peak RSS of nginx and yrdx
-# holding 10,000 idle mutually authenticated connections.
+# shared machine falls on all of them alike. Then the CPU nginx and yrdx spend
+# per request at the same fixed rates, and peak RSS of nginx and yrdx holding
+# 10,000 idle mutually authenticated connections.
 #
 # Prints one table and writes target/bench/compare.json. Knobs (environment):
 #   PROFILE (release), BIN_DIR (binaries built earlier, e.g. to compare two
 #   commits; no build then), ROUNDS (3), DURATION seconds per run (8), WARMUP (2), CONCURRENCY ("1 16 64 256"),
-#   MODES ("keepalive newconn"), IDLE (10000), YRDX_BENCH_DATABASE_URL
+#   MODES ("keepalive newconn"), IDLE (10000), CPU_RATES ("2000 4000": fixed
+#   rates at which the CPU nginx and the SQLite node spend per request is
+#   measured; "" skips it), YRDX_BENCH_DATABASE_URL
 #   (postgres://postgres@127.0.0.1:5432/postgres — a scratch database is created there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -152,7 +155,7 @@ NATIVE_BODY='{"creditCode":"91330106MA27Y9KE3E"}'
 EXCHANGE_PATH=/v1/exchange/YRD-SCJG-0001
 EXCHANGE_BODY='{"key":{"uscc":"91330106MA27Y9KE3E"},"purpose":"市场主体登记核验"}'
 
-run() { # target mode concurrency
+run() { # target mode concurrency [extra load-generator arguments]
   local url body cert key
   case $1 in
     direct) url="https://$PROVIDER$NATIVE_PATH"; body=$NATIVE_BODY; cert=$UP_CERT; key=$UP_KEY ;;
@@ -161,7 +164,7 @@ run() { # target mode concurrency
     yrdx-pg) url="https://127.0.0.1:18445$EXCHANGE_PATH"; body=$EXCHANGE_BODY; cert=$MEMBER_CERT; key=$MEMBER_KEY ;;
   esac
   $LOAD run --url "$url" --body "$body" --cacert "$CA" --cert "$cert" --key "$key" \
-    --mode "$2" --concurrency "$3" --duration "$DURATION" --warmup "$WARMUP" --json
+    --mode "$2" --concurrency "$3" --duration "$DURATION" --warmup "$WARMUP" --json "${@:4}"
 }
 
 RESULTS="$OUT/results.jsonl"
@@ -179,13 +182,44 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 echo
 
+NGINX_PIDS=$(pgrep -f "nginx: (master|worker)" | tr '\n' ' ')
+
+# CPU per request at the same offered rate: user and system time of nginx's
+# processes and of the SQLite node (whose store is in-process, so all its work
+# is counted) over an open-loop run of 64 keep-alive connections, divided by
+# the requests sent (rate x (warm-up + duration)).
+CPU_RATES=${CPU_RATES-"2000 4000"}
+CPU_RESULTS="$OUT/cpu.jsonl"
+: >"$CPU_RESULTS"
+cpu_ticks() { # pids...
+  local sum=0
+  for p in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$sum"
+}
+if [ -n "$CPU_RATES" ]; then
+  for round in $(seq 1 "$ROUNDS"); do
+    for rate in $CPU_RATES; do
+      for target in nginx yrdx-sqlite; do
+        printf '\r== CPU per request: round %s/%s  %s req/s  %-12s' "$round" "$ROUNDS" "$rate" "$target"
+        if [ "$target" = nginx ]; then pids=$NGINX_PIDS; else pids=$SQLITE_PID; fi
+        # shellcheck disable=SC2086
+        before=$(cpu_ticks $pids)
+        line=$(run "$target" keepalive 64 --rate "$rate")
+        # shellcheck disable=SC2086
+        after=$(cpu_ticks $pids)
+        echo "{\"round\":$round,\"target\":\"$target\",\"rate\":$rate,\"cpu_ticks\":$((after - before)),\"ticks_per_second\":$(getconf CLK_TCK),\"seconds_sent\":$(python3 -c "print($WARMUP + $DURATION)"),\"report\":$line}" >>"$CPU_RESULTS"
+      done
+    done
+  done
+  echo
+fi
+
 echo "== peak RSS at $IDLE idle mutually authenticated connections"
 rss_kib() { # sum VmRSS of pids
   local sum=0
   for p in "$@"; do sum=$((sum + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status"))); done
   echo "$sum"
 }
-NGINX_PIDS=$(pgrep -f "nginx: (master|worker)" | tr '\n' ' ')
 idle_rss() { # addr pids...
   local addr=$1; shift
   local before; before=$(rss_kib "$@")
@@ -203,9 +237,10 @@ idle_rss() { # addr pids...
 NGINX_RSS=$(idle_rss 127.0.0.1:18446 $NGINX_PIDS)
 YRDX_RSS=$(idle_rss 127.0.0.1:18444 "$SQLITE_PID")
 
-python3 - "$RESULTS" "$NGINX_RSS" "$YRDX_RSS" "$OUT/compare.json" <<'PY'
+python3 - "$RESULTS" "$NGINX_RSS" "$YRDX_RSS" "$OUT/compare.json" "$CPU_RESULTS" <<'PY'
 import json, statistics, sys, platform, os
 results, nginx_rss, yrdx_rss, out = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4]
+cpu_rows = [json.loads(l) for l in open(sys.argv[5])]
 rows = [json.loads(l) for l in open(results)]
 cells = {}
 for r in rows:
@@ -235,10 +270,29 @@ for mode in modes:
                     line[t]["rps_vs_nginx"] = line[t]["rps"] / line["nginx"]["rps"] if line["nginx"]["rps"] else None
                     line[t]["p99_minus_direct_ms"] = line[t]["p99_ms"] - line["direct"]["p99_ms"]
         table.append(line)
+cpu = []
+for rate in sorted({r["rate"] for r in cpu_rows}):
+    line = {"rate": rate}
+    for t in ["nginx", "yrdx-sqlite"]:
+        rs = [r for r in cpu_rows if r["rate"] == rate and r["target"] == t]
+        if not rs:
+            continue
+        us = [r["cpu_ticks"] * 1e6 / r["ticks_per_second"] / (rate * r["seconds_sent"]) for r in rs]
+        line[t] = {
+            "cpu_us_per_request": statistics.median(us),
+            "p99_ms": statistics.median(r["report"]["latency_ms"]["p99"] for r in rs),
+            # A target that could not keep up answered late: its figure is
+            # then its cost when saturated, not at this rate.
+            "kept_up": all(r["report"]["throughput"] >= 0.95 * rate for r in rs),
+        }
+    if "nginx" in line and "yrdx-sqlite" in line and line["nginx"]["cpu_us_per_request"]:
+        line["yrdx_over_nginx"] = line["yrdx-sqlite"]["cpu_us_per_request"] / line["nginx"]["cpu_us_per_request"]
+    cpu.append(line)
 summary = {
     "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "kernel": platform.release()},
     "rounds": max(r["round"] for r in rows),
     "table": table,
+    "cpu_per_request": cpu,
     "idle_rss_kib": {"connections": int(os.environ.get("IDLE", "10000")), "nginx": {"before": int(nginx_rss[0]), "peak": int(nginx_rss[1])}, "yrdx": {"before": int(yrdx_rss[0]), "peak": int(yrdx_rss[1])}},
 }
 json.dump(summary, open(out, "w"), indent=2)
@@ -254,6 +308,12 @@ for l in table:
     print(f"{l['mode']:<9} {l['concurrency']:>4} | {l['direct']['rps']:>12.0f} {l['direct']['p50_ms']:>6.2f} {l['direct']['p99_ms']:>6.2f} | {f('nginx')} | {f('yrdx-sqlite', True)} | {f('yrdx-pg', True)}")
     bad = {t: (l[t]["non_2xx"], l[t]["errors"]) for t in ["direct","nginx","yrdx-sqlite","yrdx-pg"] if t in l and (l[t]["non_2xx"] or l[t]["errors"])}
     if bad: print(f"   non-2xx/errors: {bad}")
+for l in cpu:
+    def c(t):
+        x = l.get(t)
+        return f"{t} {x['cpu_us_per_request']:.0f} µs (p99 {x['p99_ms']:.2f} ms{'' if x['kept_up'] else ', did not keep up'})" if x else ""
+    ratio = f"; yrdx ÷ nginx {l['yrdx_over_nginx']:.2f}" if "yrdx_over_nginx" in l else ""
+    print(f"CPU per request at {l['rate']} req/s (64 keep-alive connections, open loop): {c('nginx')}, {c('yrdx-sqlite')}{ratio}")
 print(f"\nidle mTLS connections: {summary['idle_rss_kib']['connections']}; peak RSS nginx {int(nginx_rss[1])/1024:.0f} MiB (from {int(nginx_rss[0])/1024:.0f}), yrdx {int(yrdx_rss[1])/1024:.0f} MiB (from {int(yrdx_rss[0])/1024:.0f})")
 print(f"written to {out}")
 PY
