@@ -191,12 +191,15 @@ NGINX_PIDS=$(pgrep -f "nginx: (master|worker)" | tr '\n' ' ')
 CPU_RATES=${CPU_RATES-"2000 4000"}
 CPU_RESULTS="$OUT/cpu.jsonl"
 : >"$CPU_RESULTS"
-cpu_ticks() { # pids...
-  local sum=0
-  for p in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+proc_sum() { # file-under-/proc/PID awk-program pids...: the program's number summed over the pids
+  local file=$1 program=$2 sum=0; shift 2
+  for p in "$@"; do sum=$((sum + $(awk "$program" "/proc/$p/$file"))); done
   echo "$sum"
 }
+cpu_ticks() { proc_sum stat '{print $14 + $15}' "$@"; } # user + system, in clock ticks
 if [ -n "$CPU_RATES" ]; then
+  TICKS_PER_SECOND=$(getconf CLK_TCK)
+  SECONDS_SENT=$(python3 -c "print($WARMUP + $DURATION)")
   for round in $(seq 1 "$ROUNDS"); do
     for rate in $CPU_RATES; do
       for target in nginx yrdx-sqlite; do
@@ -207,7 +210,7 @@ if [ -n "$CPU_RATES" ]; then
         line=$(run "$target" keepalive 64 --rate "$rate")
         # shellcheck disable=SC2086
         after=$(cpu_ticks $pids)
-        echo "{\"round\":$round,\"target\":\"$target\",\"rate\":$rate,\"cpu_ticks\":$((after - before)),\"ticks_per_second\":$(getconf CLK_TCK),\"seconds_sent\":$(python3 -c "print($WARMUP + $DURATION)"),\"report\":$line}" >>"$CPU_RESULTS"
+        echo "{\"round\":$round,\"target\":\"$target\",\"rate\":$rate,\"cpu_ticks\":$((after - before)),\"ticks_per_second\":$TICKS_PER_SECOND,\"seconds_sent\":$SECONDS_SENT,\"report\":$line}" >>"$CPU_RESULTS"
       done
     done
   done
@@ -215,11 +218,7 @@ if [ -n "$CPU_RATES" ]; then
 fi
 
 echo "== peak RSS at $IDLE idle mutually authenticated connections"
-rss_kib() { # sum VmRSS of pids
-  local sum=0
-  for p in "$@"; do sum=$((sum + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status"))); done
-  echo "$sum"
-}
+rss_kib() { proc_sum status '/^VmRSS:/ {print $2}' "$@"; } # resident KiB
 idle_rss() { # addr pids...
   local addr=$1; shift
   local before; before=$(rss_kib "$@")
