@@ -2,19 +2,21 @@
 # Side by side, on this machine: one sample provider called
 #   (a) directly,
 #   (b) through nginx doing mutual-TLS pass-through (ssl_verify_client on),
-#   (c) through yrdx's full pipeline on SQLite,
-#   (d) through yrdx's full pipeline on PostgreSQL,
+#   (c) through the stack's floor: the gateway's own TLS listener and provider
+#       client with nothing between them (gateway/examples/passthrough.rs),
+#   (d) through yrdx's full pipeline on SQLite,
+#   (e) through yrdx's full pipeline on PostgreSQL,
 # in HTTP/1.1 keep-alive and new-connection-per-request modes, at several
-# concurrency levels, alternating the four in each round so that drift on a
-# shared machine falls on all of them alike. Then the CPU nginx and yrdx spend
-# per request at the same fixed rates, and peak RSS of nginx and yrdx holding
-# 10,000 idle mutually authenticated connections.
+# concurrency levels, alternating the five in each round so that drift on a
+# shared machine falls on all of them alike. Then the CPU nginx, the floor and
+# yrdx spend per request at the same fixed rates, and peak RSS of nginx and
+# yrdx holding 10,000 idle mutually authenticated connections.
 #
 # Prints one table and writes target/bench/compare.json. Knobs (environment):
 #   PROFILE (release), BIN_DIR (binaries built earlier, e.g. to compare two
-#   commits; no build then), ROUNDS (3), DURATION seconds per run (8), WARMUP (2), CONCURRENCY ("1 16 64 256"),
+#   commits; no build then: yrdx, yrdx-load and passthrough, the example), ROUNDS (3), DURATION seconds per run (8), WARMUP (2), CONCURRENCY ("1 16 64 256"),
 #   MODES ("keepalive newconn"), IDLE (10000), CPU_RATES ("2000 4000": fixed
-#   rates at which the CPU nginx and the SQLite node spend per request is
+#   rates at which the CPU nginx, the floor and the SQLite node spend per request is
 #   measured; "" skips it), YRDX_BENCH_DATABASE_URL
 #   (postgres://postgres@127.0.0.1:5432/postgres — a scratch database is created there).
 set -euo pipefail
@@ -43,14 +45,19 @@ if [ -n "${BIN_DIR:-}" ]; then
 else
   echo "== building ($PROFILE)"
   if [ "$PROFILE" = release ]; then
-    cargo build --release -q -p yrdx-gateway -p yrdx-conformance --bins
+    cargo build --release -q -p yrdx-gateway -p yrdx-conformance --bins --example passthrough
   else
-    cargo build -q -p yrdx-gateway -p yrdx-conformance --bins
+    cargo build -q -p yrdx-gateway -p yrdx-conformance --bins --example passthrough
   fi
   BIN=target/$PROFILE
 fi
 YRDX=$BIN/yrdx
 LOAD=$BIN/yrdx-load
+PASSTHROUGH=$BIN/passthrough
+[ -x "$PASSTHROUGH" ] || PASSTHROUGH=$BIN/examples/passthrough
+for b in "$YRDX" "$LOAD" "$PASSTHROUGH"; do
+  [ -x "$b" ] || { echo "missing binary: $b" >&2; exit 1; }
+done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 PIDS=()
@@ -150,6 +157,11 @@ EOF
 nginx -c "$(pwd)/$OUT/nginx/nginx.conf" -p "$(pwd)/$OUT/nginx"
 wait_for 127.0.0.1:18446
 
+echo "== the stack's floor: the SQLite node's TLS and provider client, no pipeline (18447)"
+$PASSTHROUGH "$ENV/bench-sqlite.toml" 127.0.0.1:18447 "https://$PROVIDER" >"$OUT/passthrough.log" 2>&1 &
+STACK_PID=$!; PIDS+=($STACK_PID)
+wait_for 127.0.0.1:18447
+
 NATIVE_PATH=/openapi/v1/enterprise/basic
 NATIVE_BODY='{"creditCode":"91330106MA27Y9KE3E"}'
 EXCHANGE_PATH=/v1/exchange/YRD-SCJG-0001
@@ -160,6 +172,7 @@ run() { # target mode concurrency [extra load-generator arguments]
   case $1 in
     direct) url="https://$PROVIDER$NATIVE_PATH"; body=$NATIVE_BODY; cert=$UP_CERT; key=$UP_KEY ;;
     nginx) url="https://127.0.0.1:18446$NATIVE_PATH"; body=$NATIVE_BODY; cert=$MEMBER_CERT; key=$MEMBER_KEY ;;
+    stack) url="https://127.0.0.1:18447$NATIVE_PATH"; body=$NATIVE_BODY; cert=$MEMBER_CERT; key=$MEMBER_KEY ;;
     yrdx-sqlite) url="https://127.0.0.1:18444$EXCHANGE_PATH"; body=$EXCHANGE_BODY; cert=$MEMBER_CERT; key=$MEMBER_KEY ;;
     yrdx-pg) url="https://127.0.0.1:18445$EXCHANGE_PATH"; body=$EXCHANGE_BODY; cert=$MEMBER_CERT; key=$MEMBER_KEY ;;
   esac
@@ -172,7 +185,7 @@ RESULTS="$OUT/results.jsonl"
 for round in $(seq 1 "$ROUNDS"); do
   for mode in $MODES; do
     for c in $CONCURRENCY; do
-      for target in direct nginx yrdx-sqlite yrdx-pg; do
+      for target in direct nginx stack yrdx-sqlite yrdx-pg; do
         printf '\r== round %s/%s  %-9s c=%-4s %-12s' "$round" "$ROUNDS" "$mode" "$c" "$target"
         line=$(run "$target" "$mode" "$c")
         echo "{\"round\":$round,\"target\":\"$target\",\"mode\":\"$mode\",\"concurrency\":$c,\"report\":$line}" >>"$RESULTS"
@@ -185,8 +198,8 @@ echo
 NGINX_PIDS=$(pgrep -f "nginx: (master|worker)" | tr '\n' ' ')
 
 # CPU per request at the same offered rate: user and system time of nginx's
-# processes and of the SQLite node (whose store is in-process, so all its work
-# is counted) over an open-loop run of 64 keep-alive connections, divided by
+# processes, of the floor and of the SQLite node (whose store is in-process, so
+# all its work is counted) over an open-loop run of 64 keep-alive connections, divided by
 # the requests sent (rate x (warm-up + duration)).
 CPU_RATES=${CPU_RATES-"2000 4000"}
 CPU_RESULTS="$OUT/cpu.jsonl"
@@ -202,9 +215,9 @@ if [ -n "$CPU_RATES" ]; then
   SECONDS_SENT=$(python3 -c "print($WARMUP + $DURATION)")
   for round in $(seq 1 "$ROUNDS"); do
     for rate in $CPU_RATES; do
-      for target in nginx yrdx-sqlite; do
+      for target in nginx stack yrdx-sqlite; do
         printf '\r== CPU per request: round %s/%s  %s req/s  %-12s' "$round" "$ROUNDS" "$rate" "$target"
-        if [ "$target" = nginx ]; then pids=$NGINX_PIDS; else pids=$SQLITE_PID; fi
+        case $target in nginx) pids=$NGINX_PIDS ;; stack) pids=$STACK_PID ;; *) pids=$SQLITE_PID ;; esac
         # shellcheck disable=SC2086
         before=$(cpu_ticks $pids)
         line=$(run "$target" keepalive 64 --rate "$rate")
@@ -252,7 +265,7 @@ modes = sorted({r["mode"] for r in rows}, key=["keepalive", "h2", "newconn"].ind
 for mode in modes:
     for c in sorted({r["concurrency"] for r in rows}):
         line = {"mode": mode, "concurrency": c}
-        for t in ["direct", "nginx", "yrdx-sqlite", "yrdx-pg"]:
+        for t in ["direct", "nginx", "stack", "yrdx-sqlite", "yrdx-pg"]:
             rep = cells.get((mode, c, t), [])
             if not rep:
                 continue
@@ -264,7 +277,7 @@ for mode in modes:
                 "errors": sum(sum(x["errors"].values()) for x in rep),
             }
         if "nginx" in line:
-            for t in ["yrdx-sqlite", "yrdx-pg"]:
+            for t in ["stack", "yrdx-sqlite", "yrdx-pg"]:
                 if t in line:
                     line[t]["rps_vs_nginx"] = line[t]["rps"] / line["nginx"]["rps"] if line["nginx"]["rps"] else None
                     line[t]["p99_minus_direct_ms"] = line[t]["p99_ms"] - line["direct"]["p99_ms"]
@@ -272,7 +285,7 @@ for mode in modes:
 cpu = []
 for rate in sorted({r["rate"] for r in cpu_rows}):
     line = {"rate": rate}
-    for t in ["nginx", "yrdx-sqlite"]:
+    for t in ["nginx", "stack", "yrdx-sqlite"]:
         rs = [r for r in cpu_rows if r["rate"] == rate and r["target"] == t]
         if not rs:
             continue
@@ -284,8 +297,10 @@ for rate in sorted({r["rate"] for r in cpu_rows}):
             # then its cost when saturated, not at this rate.
             "kept_up": all(r["report"]["throughput"] >= 0.95 * rate for r in rs),
         }
-    if "nginx" in line and "yrdx-sqlite" in line and line["nginx"]["cpu_us_per_request"]:
-        line["yrdx_over_nginx"] = line["yrdx-sqlite"]["cpu_us_per_request"] / line["nginx"]["cpu_us_per_request"]
+    if "nginx" in line and line["nginx"]["cpu_us_per_request"]:
+        for t, key in [("stack", "stack_over_nginx"), ("yrdx-sqlite", "yrdx_over_nginx")]:
+            if t in line:
+                line[key] = line[t]["cpu_us_per_request"] / line["nginx"]["cpu_us_per_request"]
     cpu.append(line)
 summary = {
     "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "kernel": platform.release()},
@@ -295,24 +310,25 @@ summary = {
     "idle_rss_kib": {"connections": int(os.environ.get("IDLE", "10000")), "nginx": {"before": int(nginx_rss[0]), "peak": int(nginx_rss[1])}, "yrdx": {"before": int(yrdx_rss[0]), "peak": int(yrdx_rss[1])}},
 }
 json.dump(summary, open(out, "w"), indent=2)
-hdr = f"{'mode':<9} {'c':>4} | {'direct req/s':>12} {'p50':>6} {'p99':>6} | {'nginx req/s':>11} {'p50':>6} {'p99':>6} | {'yrdx-sqlite':>11} {'p50':>6} {'p99':>6} {'÷nginx':>6} {'Δp99':>6} | {'yrdx-pg':>9} {'p50':>6} {'p99':>6} {'÷nginx':>6} {'Δp99':>6}"
+hdr = f"{'mode':<9} {'c':>4} | {'direct req/s':>12} {'p50':>6} {'p99':>6} | {'nginx req/s':>11} {'p50':>6} {'p99':>6} | {'stack req/s':>11} {'p50':>6} {'p99':>6} {'÷nginx':>6} | {'yrdx-sqlite':>11} {'p50':>6} {'p99':>6} {'÷nginx':>6} {'Δp99':>6} | {'yrdx-pg':>11} {'p50':>6} {'p99':>6} {'÷nginx':>6} {'Δp99':>6}"
 print(hdr); print("-" * len(hdr))
 for l in table:
-    def f(t, extra=False):
+    def f(t, ratio=False, delta=False):
         x = l.get(t)
         if not x: return ""
-        s = f"{x['rps']:>{11 if t!='yrdx-pg' else 9}.0f} {x['p50_ms']:>6.2f} {x['p99_ms']:>6.2f}"
-        if extra: s += f" {x.get('rps_vs_nginx') or 0:>6.2f} {x.get('p99_minus_direct_ms') or 0:>+6.2f}"
+        s = f"{x['rps']:>11.0f} {x['p50_ms']:>6.2f} {x['p99_ms']:>6.2f}"
+        if ratio: s += f" {x.get('rps_vs_nginx') or 0:>6.2f}"
+        if delta: s += f" {x.get('p99_minus_direct_ms') or 0:>+6.2f}"
         return s
-    print(f"{l['mode']:<9} {l['concurrency']:>4} | {l['direct']['rps']:>12.0f} {l['direct']['p50_ms']:>6.2f} {l['direct']['p99_ms']:>6.2f} | {f('nginx')} | {f('yrdx-sqlite', True)} | {f('yrdx-pg', True)}")
-    bad = {t: (l[t]["non_2xx"], l[t]["errors"]) for t in ["direct","nginx","yrdx-sqlite","yrdx-pg"] if t in l and (l[t]["non_2xx"] or l[t]["errors"])}
+    print(f"{l['mode']:<9} {l['concurrency']:>4} | {f('direct').rjust(26)} | {f('nginx')} | {f('stack', True)} | {f('yrdx-sqlite', True, True)} | {f('yrdx-pg', True, True)}")
+    bad = {t: (l[t]["non_2xx"], l[t]["errors"]) for t in ["direct", "nginx", "stack", "yrdx-sqlite", "yrdx-pg"] if t in l and (l[t]["non_2xx"] or l[t]["errors"])}
     if bad: print(f"   non-2xx/errors: {bad}")
 for l in cpu:
     def c(t):
         x = l.get(t)
         return f"{t} {x['cpu_us_per_request']:.0f} µs (p99 {x['p99_ms']:.2f} ms{'' if x['kept_up'] else ', did not keep up'})" if x else ""
-    ratio = f"; yrdx ÷ nginx {l['yrdx_over_nginx']:.2f}" if "yrdx_over_nginx" in l else ""
-    print(f"CPU per request at {l['rate']} req/s (64 keep-alive connections, open loop): {c('nginx')}, {c('yrdx-sqlite')}{ratio}")
+    ratios = "".join(f"; {name} ÷ nginx {l[key]:.2f}" for name, key in [("stack", "stack_over_nginx"), ("yrdx", "yrdx_over_nginx")] if key in l)
+    print(f"CPU per request at {l['rate']} req/s (64 keep-alive connections, open loop): {c('nginx')}, {c('stack')}, {c('yrdx-sqlite')}{ratios}")
 print(f"\nidle mTLS connections: {summary['idle_rss_kib']['connections']}; peak RSS nginx {int(nginx_rss[1])/1024:.0f} MiB (from {int(nginx_rss[0])/1024:.0f}), yrdx {int(yrdx_rss[1])/1024:.0f} MiB (from {int(yrdx_rss[0])/1024:.0f})")
 print(f"written to {out}")
 PY
