@@ -101,7 +101,7 @@ async fn exchange(
         latency_ms = tracing::field::Empty,
     );
     async move {
-        let mut cx = Exchange::new(id, "exchange");
+        let mut cx = Exchange::announced(id, "exchange", &app.log);
         let result = match id_problem {
             Some(p) => Err(p),
             None => match read_body(&app, body).await {
@@ -136,7 +136,7 @@ async fn licence(
         latency_ms = tracing::field::Empty,
     );
     async move {
-        let mut cx = Exchange::new(id, "licence");
+        let mut cx = Exchange::announced(id, "licence", &app.log);
         let result = match (id_problem, query) {
             (Some(p), _) => Err(p),
             (None, Err(_)) => Err(Problem::BadRequest("the query string is not valid".into())),
@@ -167,7 +167,7 @@ async fn verify(
         latency_ms = tracing::field::Empty,
     );
     async move {
-        let mut cx = Exchange::new(id, "verify");
+        let mut cx = Exchange::announced(id, "verify", &app.log);
         let admitted = match id_problem {
             Some(p) => Err(p),
             None => pipeline::verify::admit(&app, &mut cx, &peer),

@@ -11,6 +11,7 @@
     reason = "test code: a panic is a failing test, and fixtures are small"
 )]
 use std::collections::HashSet;
+use std::time::Duration;
 
 mod tree;
 
@@ -264,6 +265,75 @@ async fn appends_a_turn_apart_share_one_commit() {
             "{url}"
         );
         assert_eq!(store.log_size().await.unwrap(), 9, "{url}");
+    }
+}
+
+/// A leaf announced before it comes (its exchange still at the provider, say)
+/// shares the commit of a leaf appended earlier, even when it arrives after
+/// the writer's idle scheduler turns; unannounced, the earlier leaf would have
+/// committed alone by then.
+#[tokio::test]
+async fn a_commit_waits_for_an_announced_leaf() {
+    for (url, store) in stores("announced_commit").await {
+        // The wait lasts as long as the previous commit took (1 ms before the
+        // first, hence a fresh log each try); a test thread preempted for
+        // longer misses it, so up to three tries.
+        let mut stats = Vec::new();
+        for _ in 0..3 {
+            let log = open_log(&store).await;
+            let before = store.log_size().await.unwrap();
+            let coming = log.announce();
+            let first = tokio::spawn({
+                let log = log.clone();
+                async move { log.append(&record(0), 0).await }
+            });
+            // Well past the writer's idle turns: it holds the first leaf.
+            for _ in 0..20 {
+                tokio::task::yield_now().await;
+            }
+            drop(coming);
+            log.append(&record(1), 0).await.unwrap();
+            first.await.unwrap().unwrap();
+            assert_eq!(store.log_size().await.unwrap(), before + 2, "{url}");
+            stats.push(log.stats());
+            if stats.last()
+                == Some(&LogStats {
+                    commits: 1,
+                    leaves: 2,
+                })
+            {
+                break;
+            }
+        }
+        assert_eq!(
+            stats.last(),
+            Some(&LogStats {
+                commits: 1,
+                leaves: 2
+            }),
+            "{url}: {stats:?}"
+        );
+    }
+}
+
+/// An announced exchange that never appends (its task gone, or stuck) holds
+/// the others' commits up no longer than the writer's wait.
+#[tokio::test]
+async fn an_announced_leaf_that_never_comes_does_not_hold_up_commits() {
+    for (url, store) in stores("announced_never").await {
+        let log = open_log(&store).await;
+        let _never = log.announce();
+        let appended =
+            tokio::time::timeout(Duration::from_secs(5), log.append(&record(0), 0)).await;
+        assert!(matches!(appended, Ok(Ok(_))), "{url}: {appended:?}");
+        assert_eq!(
+            log.stats(),
+            LogStats {
+                commits: 1,
+                leaves: 1
+            },
+            "{url}"
+        );
     }
 }
 

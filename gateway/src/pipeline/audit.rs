@@ -122,7 +122,7 @@ struct ServedBody<'a> {
 }
 
 /// Records the exchange and answers it.
-pub async fn finish(app: &App, cx: Exchange, result: Result<Reply, Problem>) -> Response {
+pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>) -> Response {
     let (outcome, code, status) = match &result {
         Ok(_) => (Outcome::Served, None, 200),
         Err(p) => (Outcome::Refused, Some(p.code()), p.status().as_u16()),
@@ -135,6 +135,7 @@ pub async fn finish(app: &App, cx: Exchange, result: Result<Reply, Problem>) -> 
     span.record("latency_ms", entry.latency_us / 1000);
     let time_ms = i64::try_from(cx.received.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let started_audit = std::time::Instant::now();
+    drop(cx.announced.take());
     let appended = app.log.append(&entry, time_ms).await;
     app.metrics.stage("audit", started_audit.elapsed());
     let receipt = match appended {

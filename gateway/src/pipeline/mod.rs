@@ -76,6 +76,9 @@ pub struct Exchange {
     pub seal: Option<Value>,
     /// Time spent per stage, for metrics.
     pub stages: Vec<(&'static str, Duration)>,
+    /// Tells the log's writer this exchange's leaf is coming; dropped just
+    /// before the append.
+    pub announced: Option<yrdx_registry::Announced>,
 }
 
 impl Exchange {
@@ -106,6 +109,21 @@ impl Exchange {
             mapping: None,
             seal: None,
             stages: Vec::new(),
+            announced: None,
+        }
+    }
+
+    /// A fresh context for a request that will end in [`audit::finish`]: the
+    /// log's writer is told its leaf is coming (see
+    /// [`yrdx_registry::AuditLog::announce`]).
+    pub fn announced(
+        request_id: String,
+        api: &'static str,
+        log: &yrdx_registry::AuditLog,
+    ) -> Exchange {
+        Exchange {
+            announced: Some(log.announce()),
+            ..Exchange::new(request_id, api)
         }
     }
 
