@@ -55,6 +55,11 @@ async fn open_log(store: &Store) -> AuditLog {
     .unwrap()
 }
 
+/// What a log's writer has committed: `commits` transactions, `leaves` leaves.
+fn committed(commits: u64, leaves: u64) -> LogStats {
+    LogStats { commits, leaves }
+}
+
 fn record(i: usize) -> ExchangeRecord {
     ExchangeRecord {
         v: 1,
@@ -234,14 +239,7 @@ async fn appends_a_turn_apart_share_one_commit() {
     for (url, store) in stores("gathered_commit").await {
         let log = open_log(&store).await;
         log.append(&record(100), 0).await.unwrap();
-        assert_eq!(
-            log.stats(),
-            LogStats {
-                commits: 1,
-                leaves: 1
-            },
-            "{url}"
-        );
+        assert_eq!(log.stats(), committed(1, 1), "{url}");
         let mut tasks = Vec::new();
         for i in 0..8 {
             let log = log.clone();
@@ -256,14 +254,7 @@ async fn appends_a_turn_apart_share_one_commit() {
         for t in tasks {
             t.await.unwrap();
         }
-        assert_eq!(
-            log.stats(),
-            LogStats {
-                commits: 2,
-                leaves: 9
-            },
-            "{url}"
-        );
+        assert_eq!(log.stats(), committed(2, 9), "{url}");
         assert_eq!(store.log_size().await.unwrap(), 9, "{url}");
     }
 }
@@ -278,6 +269,7 @@ async fn a_commit_waits_for_an_announced_leaf() {
         // The wait lasts as long as the previous commit took (1 ms before the
         // first, hence a fresh log each try); a test thread preempted for
         // longer misses it, so up to three tries.
+        let shared = committed(1, 2);
         let mut stats = Vec::new();
         for _ in 0..3 {
             let log = open_log(&store).await;
@@ -296,23 +288,11 @@ async fn a_commit_waits_for_an_announced_leaf() {
             first.await.unwrap().unwrap();
             assert_eq!(store.log_size().await.unwrap(), before + 2, "{url}");
             stats.push(log.stats());
-            if stats.last()
-                == Some(&LogStats {
-                    commits: 1,
-                    leaves: 2,
-                })
-            {
+            if stats.last() == Some(&shared) {
                 break;
             }
         }
-        assert_eq!(
-            stats.last(),
-            Some(&LogStats {
-                commits: 1,
-                leaves: 2
-            }),
-            "{url}: {stats:?}"
-        );
+        assert_eq!(stats.last(), Some(&shared), "{url}: {stats:?}");
     }
 }
 
@@ -326,14 +306,7 @@ async fn an_announced_leaf_that_never_comes_does_not_hold_up_commits() {
         let appended =
             tokio::time::timeout(Duration::from_secs(5), log.append(&record(0), 0)).await;
         assert!(matches!(appended, Ok(Ok(_))), "{url}: {appended:?}");
-        assert_eq!(
-            log.stats(),
-            LogStats {
-                commits: 1,
-                leaves: 1
-            },
-            "{url}"
-        );
+        assert_eq!(log.stats(), committed(1, 1), "{url}");
     }
 }
 
@@ -822,14 +795,22 @@ async fn a_closed_node_returns_its_reservation_and_a_crashed_ones_lapses_as_spen
         let crashed_url = url.clone();
         let reserved = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async {
+            let (c, reserved) = rt.block_on(async {
                 let store = Store::open(&crashed_url, &StoreOptions::default())
                     .await
                     .unwrap();
                 let c = counter(&store, "node-c", 300);
                 assert_eq!(take_many(&c, quota, 10).await.0, 10);
-                store.quota_usage("RL-2026-00001", &today()).await.unwrap()[0].1
-            })
+                let reserved = store.quota_usage("RL-2026-00001", &today()).await.unwrap()[0].1;
+                (c, reserved)
+            });
+            // The counter outlives its runtime: dropped while the runtime
+            // still ran, its task would see every handle gone and might give
+            // the reservation back before the runtime stopped, as a closing
+            // node does.
+            drop(rt);
+            drop(c);
+            reserved
         })
         .join()
         .unwrap();
