@@ -228,6 +228,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Most concurrent client connections.
     pub max_connections: usize,
+    /// Connections the kernel queues for the exchange listener to accept.
+    pub listen_backlog: u32,
     /// Most concurrent HTTP/2 streams per connection.
     pub http2_max_concurrent_streams: u32,
 }
@@ -422,6 +424,7 @@ struct LimitsShape {
     header_read_timeout_ms: u64,
     request_timeout_ms: u64,
     max_connections: usize,
+    listen_backlog: u32,
     http2_max_concurrent_streams: u32,
 }
 
@@ -435,6 +438,7 @@ impl Default for LimitsShape {
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
             max_connections: 10_000,
+            listen_backlog: 1024,
             http2_max_concurrent_streams: 128,
         }
     }
@@ -732,6 +736,7 @@ impl Config {
                 600_000,
             )?,
             max_connections: c.range("limits.max_connections", l.max_connections, 1, 1_000_000)?,
+            listen_backlog: c.range("limits.listen_backlog", l.listen_backlog, 16, 65_535)?,
             http2_max_concurrent_streams: c.range(
                 "limits.http2_max_concurrent_streams",
                 l.http2_max_concurrent_streams,
@@ -870,6 +875,7 @@ dir = "adapters"
         let c = Config::parse(&dir.path().join("yrdx.toml"), &text).unwrap();
         assert_eq!(c.listen.admin, "127.0.0.1:9443".parse().unwrap());
         assert_eq!(c.limits.max_body_bytes, 65536);
+        assert_eq!(c.limits.listen_backlog, 1024);
         assert_eq!(c.tls.cert, dir.path().join("cert.pem"));
         assert_eq!(
             c.store.url,
@@ -937,6 +943,10 @@ dir = "adapters"
             (
                 format!("{text}\n[limits]\nmax_body_bytes = 1\n"),
                 "limits.max_body_bytes",
+            ),
+            (
+                format!("{text}\n[limits]\nlisten_backlog = 8\n"),
+                "limits.listen_backlog",
             ),
             (
                 text.replace(

@@ -11,7 +11,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use thiserror::Error;
 use time::OffsetDateTime;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -166,11 +166,12 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let (server_tls, federation) = tls::server(&config)?;
     let upstream = Upstream::new(&config)?;
 
-    let exchange = TcpListener::bind(config.listen.exchange)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.listen.exchange,
-            source,
+    let exchange =
+        listen(config.listen.exchange, config.limits.listen_backlog).map_err(|source| {
+            StartError::Bind {
+                addr: config.listen.exchange,
+                source,
+            }
         })?;
     let admin = TcpListener::bind(config.listen.admin)
         .await
@@ -215,6 +216,22 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         shutdown,
         tasks,
     })
+}
+
+/// Binds `addr` with room for `backlog` connections the kernel has completed
+/// and the accept loop not yet taken (the kernel caps it at
+/// `net.core.somaxconn`). A SYN that finds the queue full is dropped and the
+/// client waits out its retransmission, a second. Address reuse is on, as
+/// for any listener bound the usual way.
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 fn http_builder(app: &App) -> auto::Builder<TokioExecutor> {
@@ -373,5 +390,35 @@ async fn admin_loop(app: Arc<App>, listener: TcpListener, mut stop: watch::Recei
     });
     if let Err(e) = serve.await {
         tracing::error!(error = %e, "admin listener failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code: a panic is a failing test")]
+
+    use std::time::Duration;
+
+    use super::listen;
+
+    /// A burst of connections larger than the usual default backlog (128)
+    /// completes its handshakes while nothing accepts them: none has its SYN
+    /// dropped and waits out the one-second retransmission.
+    #[tokio::test]
+    async fn the_listener_queues_a_burst_of_connections() {
+        let listener = listen("127.0.0.1:0".parse().unwrap(), 512).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut connects = tokio::task::JoinSet::new();
+        for _ in 0..300 {
+            connects.spawn(tokio::time::timeout(
+                Duration::from_millis(500),
+                tokio::net::TcpStream::connect(addr),
+            ));
+        }
+        // The streams stay open until all are counted.
+        let results = connects.join_all().await;
+        let completed = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+        assert_eq!(completed, 300, "connections queued without being accepted");
+        drop(listener);
     }
 }
