@@ -69,8 +69,14 @@ async fn serve(config: Config, listen: SocketAddr, provider: Arc<str>) -> anyhow
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
+        let tcp = match listener.accept().await {
+            Ok((tcp, _)) => tcp,
+            Err(e) => {
+                // Out of file descriptors, say: say so, and do not spin.
+                eprintln!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let _ = tcp.set_nodelay(true);
         let (acceptor, builder) = (acceptor.clone(), builder.clone());
