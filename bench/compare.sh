@@ -254,6 +254,8 @@ import json, statistics, sys, platform, os
 results, nginx_rss, yrdx_rss, out = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4]
 cpu_rows = [json.loads(l) for l in open(sys.argv[5])]
 rows = [json.loads(l) for l in open(results)]
+# The targets in the table's order; all but the first two are compared with nginx.
+TARGETS = ["direct", "nginx", "stack", "yrdx-sqlite", "yrdx-pg"]
 cells = {}
 for r in rows:
     k = (r["mode"], r["concurrency"], r["target"])
@@ -265,7 +267,7 @@ modes = sorted({r["mode"] for r in rows}, key=["keepalive", "h2", "newconn"].ind
 for mode in modes:
     for c in sorted({r["concurrency"] for r in rows}):
         line = {"mode": mode, "concurrency": c}
-        for t in ["direct", "nginx", "stack", "yrdx-sqlite", "yrdx-pg"]:
+        for t in TARGETS:
             rep = cells.get((mode, c, t), [])
             if not rep:
                 continue
@@ -277,7 +279,7 @@ for mode in modes:
                 "errors": sum(sum(x["errors"].values()) for x in rep),
             }
         if "nginx" in line:
-            for t in ["stack", "yrdx-sqlite", "yrdx-pg"]:
+            for t in TARGETS[2:]:
                 if t in line:
                     line[t]["rps_vs_nginx"] = line[t]["rps"] / line["nginx"]["rps"] if line["nginx"]["rps"] else None
                     line[t]["p99_minus_direct_ms"] = line[t]["p99_ms"] - line["direct"]["p99_ms"]
@@ -321,7 +323,7 @@ for l in table:
         if delta: s += f" {x.get('p99_minus_direct_ms') or 0:>+6.2f}"
         return s
     print(f"{l['mode']:<9} {l['concurrency']:>4} | {f('direct').rjust(26)} | {f('nginx')} | {f('stack', True)} | {f('yrdx-sqlite', True, True)} | {f('yrdx-pg', True, True)}")
-    bad = {t: (l[t]["non_2xx"], l[t]["errors"]) for t in ["direct", "nginx", "stack", "yrdx-sqlite", "yrdx-pg"] if t in l and (l[t]["non_2xx"] or l[t]["errors"])}
+    bad = {t: (l[t]["non_2xx"], l[t]["errors"]) for t in TARGETS if t in l and (l[t]["non_2xx"] or l[t]["errors"])}
     if bad: print(f"   non-2xx/errors: {bad}")
 for l in cpu:
     def c(t):
