@@ -529,6 +529,7 @@ async fn writer(
     // checkpoint follows promptly.
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_commit = Duration::from_millis(1);
+    let mut known_size = None;
     // Whatever waits, up to `max_batch`; 0 once every sender is gone.
     while rx.recv_many(&mut batch, max_batch).await > 0 {
         gather(&mut rx, &mut batch, max_batch, last_commit, &coming).await;
@@ -538,7 +539,7 @@ async fn writer(
                 .map(|job| (job.row, job.reply))
                 .unzip();
             let started = Instant::now();
-            match write_batch(&store, rows).await {
+            match write_batch(&store, rows, &mut known_size).await {
                 Ok(first_index) => {
                     last_commit = started.elapsed();
                     stats.commits.fetch_add(1, Ordering::Relaxed);
@@ -606,62 +607,133 @@ async fn gather(
 }
 
 /// Writes up to [`INSERT_ROWS`] leaves in one transaction and returns the index
-/// of the first.
-///
-/// The transaction is one round trip to the store (on PostgreSQL each statement
-/// is a network round trip; on SQLite a hand-off to sqlx's worker thread, which
-/// measured as no cost worth saving). On SQLite it is one script
-/// (`BEGIN IMMEDIATE`, reserve the indices, insert, `COMMIT`) run by the
-/// connection's worker in one go; on PostgreSQL one statement whose CTE
-/// reserves the indices, committed on its own. Reserving comes first, so
-/// concurrent batches (PostgreSQL's other nodes) serialise on `log_meta`'s row
-/// and never interleave indices.
-///
-/// SQLite's placeholders are anonymous (see `Backend::placeholders`); a full
-/// batch has 577. Its insert is `OR ROLLBACK`: a failing row ends the whole
-/// transaction, which is what a batch wants anyway, and spares SQLite the
-/// statement journal it keeps to undo one statement of many.
-async fn write_batch(store: &Store, rows: Vec<LeafRow>) -> Result<u64, StoreError> {
-    let n = i64::try_from(rows.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
-    let backend = store.backend();
-    // Each row of VALUES: the leaf's offset in the batch (a literal), then its
-    // nine bound values (on PostgreSQL `$1` is the batch length).
+/// of the first. `known_size` is the log's size as this writer last left it
+/// (SQLite only; `None` until known, and again after anything unexpected).
+async fn write_batch(
+    store: &Store,
+    rows: Vec<LeafRow>,
+    known_size: &mut Option<i64>,
+) -> Result<u64, StoreError> {
+    match store.backend() {
+        Backend::Sqlite => append_sqlite(store, &rows, known_size).await,
+        Backend::Postgres => append_postgres(store, rows).await,
+    }
+}
+
+const COLUMNS: &str =
+    "idx, leaf_hash, leaf, time_ms, request_id, consumer, provider, resource, outcome, code";
+
+/// The rows of a batch's VALUES: the leaf's offset in the batch (a literal),
+/// then its nine bound values, numbered from `first` on PostgreSQL.
+fn values_list(backend: Backend, leaves: usize, first: usize) -> String {
     let mut values = String::new();
-    for i in 0..rows.len() {
+    for i in 0..leaves {
         if i > 0 {
             values.push(',');
         }
         // Writing to a String cannot fail.
-        let _ = write!(values, "({i}, {})", backend.placeholders(2 + i * 9, 1, 9));
+        let _ = write!(
+            values,
+            "({i}, {})",
+            backend.placeholders(first + i * 9, 1, 9)
+        );
     }
-    const COLUMNS: &str =
-        "idx, leaf_hash, leaf, time_ms, request_id, consumer, provider, resource, outcome, code";
+    values
+}
+
+/// SQLite: one `INSERT` on its own, which SQLite commits by itself — a single
+/// statement, so a single answer from sqlx's worker thread once the commit is
+/// durable, where a script (`BEGIN`, reserve, insert, `COMMIT`) answered once
+/// per statement and woke the writer two or three times per commit. The
+/// reservation is the schema's: each inserted leaf adds itself to
+/// `log_meta.size` (trigger `log_leaves_count`), and the rows take their
+/// indices from the size read before the first of them is inserted (SQLite
+/// computes the whole `SELECT` before inserting when the table has row
+/// triggers). The writer names the size it expects; if another process
+/// appended meanwhile nothing is inserted, and the writer reads the size again
+/// and retries once.
+///
+/// The insert is `OR ROLLBACK`: a failing row ends the whole transaction,
+/// which is what a batch wants anyway, and spares SQLite the statement journal
+/// it keeps to undo one statement of many.
+async fn append_sqlite(
+    store: &Store,
+    rows: &[LeafRow],
+    known_size: &mut Option<i64>,
+) -> Result<u64, StoreError> {
+    let n = i64::try_from(rows.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
     // Built from placeholders and our own integers only; every value is bound.
-    let sql = match backend {
-        Backend::Sqlite => format!(
-            "BEGIN IMMEDIATE; \
-             UPDATE log_meta SET size = size + ? WHERE id = 1 RETURNING size; \
-             INSERT OR ROLLBACK INTO log_leaves ({COLUMNS}) \
-             SELECT m.size - ? + v.column1, v.column2, v.column3, v.column4, v.column5, \
-             v.column6, v.column7, v.column8, v.column9, v.column10 \
-             FROM log_meta AS m, (VALUES {values}) AS v WHERE m.id = 1; \
-             COMMIT"
-        ),
-        Backend::Postgres => format!(
-            "WITH m AS (UPDATE log_meta SET size = size + $1 WHERE id = 1 RETURNING size), \
-             ins AS (INSERT INTO log_leaves ({COLUMNS}) \
-             SELECT m.size - $1 + v.idx, v.leaf_hash, v.leaf, v.time_ms, v.request_id, \
-             v.consumer, v.provider, v.resource, v.outcome, v.code \
-             FROM m, (VALUES {values}) AS v ({COLUMNS})) \
-             SELECT size FROM m"
-        ),
-    };
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(n);
-    if backend == Backend::Sqlite {
-        // Its script names the length twice, and anonymous placeholders are
-        // bound once each.
-        q = q.bind(n);
+    let sql = format!(
+        "INSERT OR ROLLBACK INTO log_leaves ({COLUMNS}) \
+         SELECT m.size + v.column1, v.column2, v.column3, v.column4, v.column5, \
+         v.column6, v.column7, v.column8, v.column9, v.column10 \
+         FROM log_meta AS m, (VALUES {}) AS v WHERE m.id = 1 AND m.size = ?",
+        values_list(Backend::Sqlite, rows.len(), 1)
+    );
+    for _attempt in 0..2 {
+        let expected = match known_size.take() {
+            Some(size) => size,
+            None => i64::try_from(store.log_size().await?)
+                .map_err(|_| StoreError::Corrupt("log size out of range".into()))?,
+        };
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for row in rows {
+            q = q
+                .bind(&row.leaf_hash[..])
+                .bind(row.leaf.as_slice())
+                .bind(row.time_ms)
+                .bind(row.request_id.as_str())
+                .bind(row.consumer.as_deref())
+                .bind(row.provider.as_deref())
+                .bind(row.resource.as_deref())
+                .bind(row.outcome)
+                .bind(row.code.as_deref());
+        }
+        let done = store
+            .writer()
+            .await
+            .execute(q.bind(expected))
+            .await
+            .map_err(StoreError::query("appending log leaves"))?;
+        let inserted = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
+        if inserted == n {
+            *known_size = Some(expected + n);
+            return u64::try_from(expected)
+                .map_err(|_| StoreError::Corrupt("negative log size".into()));
+        }
+        if inserted != 0 {
+            return Err(StoreError::Corrupt(format!(
+                "appending {n} log leaves inserted {inserted}"
+            )));
+        }
+        // Another process appended since this writer last did: read again.
     }
+    Err(StoreError::Corrupt(
+        "appending log leaves inserted none twice: log_meta's size moved under \
+         the writer both times (another process appending to the same SQLite \
+         file?) or its row is missing"
+            .into(),
+    ))
+}
+
+/// PostgreSQL: one statement whose CTE reserves the indices and inserts the
+/// leaves, committed on its own — one network round trip. Reserving comes
+/// first, so concurrent batches (other nodes) serialise on `log_meta`'s row
+/// and never interleave indices.
+async fn append_postgres(store: &Store, rows: Vec<LeafRow>) -> Result<u64, StoreError> {
+    let n = i64::try_from(rows.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
+    // `$1` is the batch length; built from placeholders and our own integers
+    // only, every value is bound.
+    let sql = format!(
+        "WITH m AS (UPDATE log_meta SET size = size + $1 WHERE id = 1 RETURNING size), \
+         ins AS (INSERT INTO log_leaves ({COLUMNS}) \
+         SELECT m.size - $1 + v.idx, v.leaf_hash, v.leaf, v.time_ms, v.request_id, \
+         v.consumer, v.provider, v.resource, v.outcome, v.code \
+         FROM m, (VALUES {}) AS v ({COLUMNS})) \
+         SELECT size FROM m",
+        values_list(Backend::Postgres, rows.len(), 2)
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(n);
     for row in rows {
         q = q
             .bind(row.leaf_hash.to_vec())

@@ -517,6 +517,22 @@ impl Writer<'_> {
         }
     }
 
+    /// Runs one statement that commits on its own (SQLite's autocommit, or
+    /// PostgreSQL's) and says how many rows it changed.
+    pub(crate) async fn execute(
+        &mut self,
+        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        match self {
+            Writer::Sqlite(pool, slot) => {
+                query
+                    .execute(&mut **writing_connection(pool, slot).await?)
+                    .await
+            }
+            Writer::Postgres(pool) => query.execute(*pool).await,
+        }
+    }
+
     /// Runs `query` in one round trip and returns its rows. On SQLite the query
     /// is a script that opens and commits its own transaction (`BEGIN
     /// IMMEDIATE; …; COMMIT`); on PostgreSQL one statement, which commits on

@@ -351,6 +351,46 @@ async fn a_failed_append_leaves_no_reservation_and_the_next_one_succeeds() {
     }
 }
 
+/// A leaf stored by another process between two of this writer's commits
+/// takes the next index; the writer's next leaf follows it rather than
+/// colliding with it or leaving a gap. On SQLite the other process inserts
+/// only the leaf — the schema counts it into the size.
+#[tokio::test]
+async fn a_leaf_another_process_appended_is_followed_not_overwritten() {
+    for (url, store) in stores("other_appender").await {
+        let log = open_log(&store).await;
+        assert_eq!(log.append(&record(0), 0).await.unwrap().index, 0, "{url}");
+        assert_eq!(log.append(&record(1), 0).await.unwrap().index, 1, "{url}");
+        let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO log_leaves (idx, leaf_hash, leaf, time_ms, request_id, outcome) \
+             VALUES (2, $1, $2, 0, 'elsewhere', 'served')",
+        )
+        .bind(vec![0u8; 32])
+        .bind(b"{}".to_vec())
+        .execute(&raw)
+        .await
+        .unwrap();
+        if url.starts_with("postgres") {
+            sqlx::query("UPDATE log_meta SET size = size + 1 WHERE id = 1")
+                .execute(&raw)
+                .await
+                .unwrap();
+        }
+        raw.close().await;
+        assert_eq!(store.log_size().await.unwrap(), 3, "{url}");
+        assert_eq!(log.append(&record(3), 0).await.unwrap().index, 3, "{url}");
+        assert_eq!(store.log_size().await.unwrap(), 4, "{url}");
+        let leaves = store.log_leaves(0, 4).await.unwrap();
+        let indices: Vec<u64> = leaves.iter().map(|l| l.index).collect();
+        assert_eq!(indices, [0, 1, 2, 3], "{url}");
+        assert!(
+            String::from_utf8_lossy(&leaves[3].leaf).contains("\"req-3\""),
+            "{url}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_log_made_with_other_settings_is_refused() {
     for (url, store) in stores("log_settings").await {
