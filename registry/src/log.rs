@@ -749,7 +749,7 @@ async fn append_postgres(store: &Store, rows: Vec<LeafRow>) -> Result<u64, Store
     let rows = store
         .writer()
         .await
-        .fetch_script(q)
+        .fetch_all(q)
         .await
         .map_err(StoreError::query("appending log leaves"))?;
     let size: i64 = rows

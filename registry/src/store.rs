@@ -533,28 +533,16 @@ impl Writer<'_> {
         }
     }
 
-    /// Runs `query` in one round trip and returns its rows. On SQLite the query
-    /// is a script that opens and commits its own transaction (`BEGIN
-    /// IMMEDIATE; …; COMMIT`); on PostgreSQL one statement, which commits on
-    /// its own. If the script fails part-way, SQLite's writing connection is
-    /// closed rather than reused, so no half-open transaction outlives it: the
-    /// next writer opens a fresh one.
-    pub(crate) async fn fetch_script(
+    /// Runs one statement that commits on its own and returns its rows.
+    pub(crate) async fn fetch_all(
         &mut self,
         query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
         match self {
             Writer::Sqlite(pool, slot) => {
-                let result = query
+                query
                     .fetch_all(&mut **writing_connection(pool, slot).await?)
-                    .await;
-                if result.is_err()
-                    && let Some(conn) = slot.take()
-                {
-                    // Closing rolls back whatever the script left open.
-                    let _ = conn.close().await;
-                }
-                result
+                    .await
             }
             Writer::Postgres(pool) => query.fetch_all(*pool).await,
         }
