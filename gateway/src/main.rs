@@ -47,8 +47,11 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YRDX_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("warn,yrdx_gateway=info,yrdx_registry=info")
     });
+    // Colour only for a person at a terminal: a log file or journal gets plain
+    // text, not escape sequences around every field.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -647,12 +647,15 @@ async fn a_revoked_certificate_is_refused_after_a_restart_in_the_same_folder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_manifest_examples_behave_as_they_say() {
     let dir = tempfile::tempdir().unwrap();
+    // Its log goes to a file, as under a service manager: plain text.
+    let log_path = dir.path().join("stderr.log");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
         .args(["demo", "--dir"])
         .arg(dir.path())
         .args(["--listen", "127.0.0.1:0"])
-        .env("YRDX_LOG", "warn")
+        .env("YRDX_LOG", "info")
         .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -714,6 +717,12 @@ async fn the_demo_manifest_examples_behave_as_they_say() {
         assert_eq!(answer.json()["code"], ex["expect_code"], "{}", ex["name"]);
     }
     child.kill().await.unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("exchange recorded"), "{log}");
+    assert!(
+        !log.contains('\x1b'),
+        "no terminal colour codes in a log file: {log}"
+    );
 }
 
 /// Writes the demo federation's registry with `edit` applied to the list file,
