@@ -21,6 +21,9 @@
 #   (postgres://postgres@127.0.0.1:5432/postgres — a scratch database is created there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OUT=target/bench
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8}
@@ -29,85 +32,20 @@ CONCURRENCY=${CONCURRENCY:-"1 16 64 256"}
 MODES=${MODES:-"keepalive newconn"}
 IDLE=${IDLE:-10000}
 PG_SERVER=${YRDX_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-OUT=target/bench
-ENV="$OUT/env"
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need python3 || ! need psql; then
-  echo "== installing nginx, python3 and the PostgreSQL client"
-  apt-get update -qq && apt-get install -y -qq nginx python3 postgresql-client >/dev/null
-fi
-
-PROFILE=${PROFILE:-release}
-if [ -n "${BIN_DIR:-}" ]; then
-  echo "== using the binaries in $BIN_DIR"
-  BIN=$BIN_DIR
-else
-  echo "== building ($PROFILE)"
-  if [ "$PROFILE" = release ]; then
-    cargo build --release -q -p yrdx-gateway -p yrdx-conformance --bins --example passthrough
-  else
-    cargo build -q -p yrdx-gateway -p yrdx-conformance --bins --example passthrough
-  fi
-  BIN=target/$PROFILE
-fi
-YRDX=$BIN/yrdx
-LOAD=$BIN/yrdx-load
-PASSTHROUGH=$BIN/passthrough
-[ -x "$PASSTHROUGH" ] || PASSTHROUGH=$BIN/examples/passthrough
-for b in "$YRDX" "$LOAD" "$PASSTHROUGH"; do
-  [ -x "$b" ] || { echo "missing binary: $b" >&2; exit 1; }
-done
+install_missing nginx:nginx python3:python3 psql:postgresql-client
+binaries
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_started
   [ -f "$OUT/nginx/nginx.pid" ] && kill "$(cat "$OUT/nginx/nginx.pid")" 2>/dev/null || true
   # The scratch database goes too (FORCE: the node may still be closing).
   [ -n "${PG_DB:-}" ] && psql -X -q "$PG_SERVER" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-wait_for() { # file or host:port
-  for _ in $(seq 1 200); do
-    if [[ "$1" == *:* ]]; then (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null && return 0
-    else [ -s "$1" ] && return 0; fi
-    sleep 0.1
-  done
-  echo "timed out waiting for $1" >&2; exit 1
-}
-
-echo "== the federation: PKI, registry, and sample providers on ports 19600-19603"
-rm -rf "$ENV" && mkdir -p "$ENV"
-YRDX_LOG=error $YRDX demo --dir "$ENV" --listen 127.0.0.1:18443 --provider-port-base 19600 >"$OUT/demo.log" 2>&1 &
-PIDS+=($!)
-wait_for "$ENV/demo.json"
-PROVIDER=127.0.0.1:19602   # Zhejiang
-PKI="$ENV/pki"
-CA="$PKI/ca-bundle.pem"
-MEMBER_CERT="$PKI/members/js_11320000014000118J_data.pem"
-MEMBER_KEY="$PKI/members/js_11320000014000118J_data.key"
-UP_CERT="$PKI/gateway/upstream.pem"
-UP_KEY="$PKI/gateway/upstream.key"
-
-# The benchmark's registry: the demo's, with quotas far above what one machine
-# can do, so that quotas are checked on every call but never refuse one.
-mkdir -p "$ENV/bench-registry"
-cp "$ENV"/registry/*.toml "$ENV/bench-registry/"
-sed -i 's/quota = { per_second = 20, burst = 40, per_day = 10000, per_month = 200000 }/quota = { per_second = 1000000, burst = 1000000, per_day = 1000000000, per_month = 1000000000 }/' \
-  "$ENV/bench-registry/responsibility-list.toml"
-
-node_config() { # name exchange-port admin-port store-url
-  sed -e "s|^node = .*|node = \"$1\"|" \
-      -e "s|^exchange = .*|exchange = \"127.0.0.1:$2\"|" \
-      -e "s|^admin = .*|admin = \"127.0.0.1:$3\"|" \
-      -e "s|^url = .*|url = \"$4\"|" \
-      -e "s|\"registry/|\"bench-registry/|g" \
-      "$ENV/yrdx.toml" >"$ENV/$1.toml"
-  # Idle connections may wait for their first request as long as nginx lets them.
-  printf '\n[limits]\nheader_read_timeout_ms = 60000\n' >>"$ENV/$1.toml"
-}
+federation 18443 19600
 
 echo "== yrdx on SQLite (18444) and on PostgreSQL (18445)"
 node_config bench-sqlite 18444 18544 "sqlite:bench-sqlite/yrdx.db"
@@ -161,11 +99,6 @@ echo "== the stack's floor: the SQLite node's TLS and provider client, no pipeli
 $PASSTHROUGH "$ENV/bench-sqlite.toml" 127.0.0.1:18447 "https://$PROVIDER" >"$OUT/passthrough.log" 2>&1 &
 STACK_PID=$!; PIDS+=($STACK_PID)
 wait_for 127.0.0.1:18447
-
-NATIVE_PATH=/openapi/v1/enterprise/basic
-NATIVE_BODY='{"creditCode":"91330106MA27Y9KE3E"}'
-EXCHANGE_PATH=/v1/exchange/YRD-SCJG-0001
-EXCHANGE_BODY='{"key":{"uscc":"91330106MA27Y9KE3E"},"purpose":"市场主体登记核验"}'
 
 run() { # target mode concurrency [extra load-generator arguments]
   local url body cert key
