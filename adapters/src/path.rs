@@ -96,9 +96,9 @@ pub enum Hit<'d> {
     Text(&'d str),
 }
 
-impl Hit<'_> {
+impl<'d> Hit<'d> {
     /// The value as text, if it is a scalar (see [`Node::scalar_text`]).
-    pub fn scalar_text(&self) -> Option<&str> {
+    pub fn scalar_text(&self) -> Option<&'d str> {
         match self {
             Hit::Node(n) => n.scalar_text(),
             Hit::Text(t) => Some(t),

@@ -3,6 +3,8 @@
 //! catalogue type; a failure names the item and the native path, never the
 //! value.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::convert::{self, Options};
@@ -128,19 +130,21 @@ fn find(rule: &Rule, item: &str, doc: &Document, record: &Node) -> Result<Found,
         path: rule.described.clone(),
         expected: "a single value, not a structure".to_owned(),
     };
-    let text = match &rule.source {
-        RuleSource::Value(v) => const_text(v),
+    // Borrowed from the document until the end, where the trimmed text is
+    // copied once.
+    let text: Cow<'_, str> = match &rule.source {
+        RuleSource::Value(v) => Cow::Owned(const_text(v)),
         RuleSource::Paths(paths) => {
-            let mut hits = Vec::new();
-            for p in paths {
-                hits.extend(p.select(doc, record));
-            }
+            let hits = match paths.as_slice() {
+                [p] => p.select(doc, record),
+                _ => paths.iter().flat_map(|p| p.select(doc, record)).collect(),
+            };
             match &rule.join {
                 None => match hits.as_slice() {
                     [] => return Ok(Found::Absent),
                     [h] if h.is_null() => return Ok(Found::Null),
                     [h] if h.is_empty() => return Ok(Found::Empty),
-                    [h] => h.scalar_text().ok_or_else(invalid)?.to_owned(),
+                    [h] => Cow::Borrowed(h.scalar_text().ok_or_else(invalid)?),
                     _ => {
                         return Err(MapError::Ambiguous {
                             item: item.to_owned(),
@@ -165,21 +169,21 @@ fn find(rule: &Rule, item: &str, doc: &Document, record: &Node) -> Result<Found,
                             false => Found::Empty,
                         });
                     }
-                    parts.join(separator)
+                    Cow::Owned(parts.join(separator))
                 }
             }
         }
     };
     let text = match &rule.split {
-        None => text,
+        None => &*text,
         Some(split) => {
             let separator = split.separators.iter().find(|s| text.contains(s.as_str()));
             let part = match separator {
                 Some(sep) => text.split(sep.as_str()).nth(split.part),
-                None => (split.part == 0).then_some(text.as_str()),
+                None => (split.part == 0).then_some(&*text),
             };
             match part {
-                Some(p) => p.to_owned(),
+                Some(p) => p,
                 None => return Ok(Found::Absent),
             }
         }
