@@ -81,7 +81,7 @@ impl Parser<'_> {
         match self.peek() {
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
-            Some(b'"') => Ok(Node::Str(self.string()?.into_boxed_str())),
+            Some(b'"') => Ok(Node::Str(self.string()?)),
             Some(b't') => self.literal("true", Node::Bool(true)),
             Some(b'f') => self.literal("false", Node::Bool(false)),
             Some(b'n') => self.literal("null", Node::Null),
@@ -115,7 +115,7 @@ impl Parser<'_> {
             self.pos += 1;
             self.skip_ws();
             let value = self.value(depth)?;
-            members.push((name.into_boxed_str(), value));
+            members.push((name, value));
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -199,7 +199,7 @@ impl Parser<'_> {
     }
 
     /// Reads a string starting at its opening quote.
-    fn string(&mut self) -> Result<String, MapError> {
+    fn string(&mut self) -> Result<Box<str>, MapError> {
         self.pos += 1;
         let mut out = String::new();
         loop {
@@ -211,14 +211,22 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             // The stops are ASCII, so both ends are character boundaries.
-            out.push_str(self.text.get(start..self.pos).unwrap_or_default());
+            let run = self.text.get(start..self.pos).unwrap_or_default();
             match self.peek() {
+                // Without escapes (most strings) the text is copied once, to
+                // its exact size.
+                Some(b'"') if out.is_empty() => {
+                    self.pos += 1;
+                    return Ok(run.into());
+                }
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    out.push_str(run);
+                    return Ok(out.into_boxed_str());
                 }
                 Some(b'\\') => {
                     self.pos += 1;
+                    out.push_str(run);
                     let c = self.escape()?;
                     out.push(c);
                 }
@@ -328,6 +336,27 @@ mod tests {
                 ("f", Node::Array(vec![])),
             ])
         );
+    }
+
+    proptest::proptest! {
+        /// Any text, as serde_json escapes it (or with every character
+        /// escaped), reads back as itself, as a value and as a member name.
+        #[test]
+        fn strings_read_back_whatever_their_escapes(s in "\\PC{0,12}|[\"\\\\a\u{0}-\u{1f}]{0,8}", all in proptest::bool::ANY) {
+            let quoted = match all {
+                false => serde_json::to_string(&s).unwrap(),
+                true => {
+                    let units: String = s.encode_utf16().map(|u| format!("\\u{u:04x}")).collect();
+                    format!("\"{units}\"")
+                }
+            };
+            proptest::prop_assert_eq!(parse(&quoted).unwrap(), Node::Str(s.as_str().into()));
+            let member = format!("{{{quoted}:1}}");
+            proptest::prop_assert_eq!(
+                parse(&member).unwrap(),
+                obj(vec![(s.as_str(), Node::Number("1".into()))])
+            );
+        }
     }
 
     #[test]
