@@ -17,10 +17,12 @@ use crate::pipeline::{Exchange, Reply};
 use crate::problem::Problem;
 use crate::state::App;
 
-/// Builds the record of `cx` with its outcome.
+/// Builds the record of `cx` with its outcome. What only the record needs
+/// (the purpose, the items returned, the native digest, …) is moved out of
+/// `cx`, not copied; what the answer and the metrics still read stays.
 pub fn record(
     app: &App,
-    cx: &Exchange,
+    cx: &mut Exchange,
     outcome: Outcome,
     code: Option<&str>,
     status: u16,
@@ -41,20 +43,20 @@ pub fn record(
         consumer: cx.consumer.clone(),
         provider: cx.provider.clone(),
         resource: cx.resource.clone(),
-        purpose: cx.purpose.clone(),
-        service_item: cx.service_item.clone(),
-        case_no: cx.case_no.clone(),
+        purpose: cx.purpose.take(),
+        service_item: cx.service_item.take(),
+        case_no: cx.case_no.take(),
         entry: cx.entry.clone(),
-        items: cx.items.clone(),
+        items: std::mem::take(&mut cx.items),
         request_digest: cx.request_digest.clone(),
         response_digest: cx.response_digest.clone(),
-        native_digest: cx.native_digest.clone(),
-        mapping: cx.mapping.clone(),
+        native_digest: cx.native_digest.take(),
+        mapping: cx.mapping.take(),
         outcome,
         code: code.map(str::to_owned),
         status,
         latency_us: u64::try_from(cx.started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        seal: cx.seal.clone(),
+        seal: cx.seal.take(),
     }
 }
 
@@ -127,7 +129,7 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
         Ok(_) => (Outcome::Served, None, 200),
         Err(p) => (Outcome::Refused, Some(p.code()), p.status().as_u16()),
     };
-    let entry = record(app, &cx, outcome, code, status);
+    let entry = record(app, &mut cx, outcome, code, status);
     let span = tracing::Span::current();
     span.record("consumer", cx.consumer.as_deref().unwrap_or("-"));
     span.record("outcome", outcome.as_str());
@@ -204,8 +206,8 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
 /// problem. Nobody waits for it; a failure is logged.
 pub fn tls_refusal(app: std::sync::Arc<App>, code: &'static str) {
     tokio::spawn(async move {
-        let cx = Exchange::new(uuid::Uuid::now_v7().to_string(), "tls");
-        let entry = record(&app, &cx, Outcome::Refused, Some(code), 0);
+        let mut cx = Exchange::new(uuid::Uuid::now_v7().to_string(), "tls");
+        let entry = record(&app, &mut cx, Outcome::Refused, Some(code), 0);
         let time_ms = i64::try_from(cx.received.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         match app.log.append(&entry, time_ms).await {
             Ok(_) => count(&app, &cx, Outcome::Refused, Some(code)),
