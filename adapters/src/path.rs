@@ -157,18 +157,24 @@ impl Path {
     /// relative path starts (the record); `$` paths start at the document's top.
     pub fn select<'d>(&self, doc: &'d Document, base: &'d Node) -> Vec<Hit<'d>> {
         let start = if self.from_root { &doc.root } else { base };
-        let mut current = vec![Hit::Node(start)];
-        for step in &self.steps {
-            let mut next = Vec::new();
+        let Some((first, rest)) = self.steps.split_first() else {
+            return vec![Hit::Node(start)];
+        };
+        // Two lists, swapped from step to step, whatever the path's length.
+        let mut current = Vec::new();
+        apply(first, start, doc, &mut current);
+        let mut next = Vec::new();
+        for step in rest {
+            if current.is_empty() {
+                break;
+            }
+            next.clear();
             for hit in &current {
                 if let Hit::Node(node) = hit {
                     apply(step, node, doc, &mut next);
                 }
             }
-            if next.is_empty() {
-                return next;
-            }
-            current = next;
+            std::mem::swap(&mut current, &mut next);
         }
         current
     }
