@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use time::OffsetDateTime;
 use yrdx_adapters::Record;
-use yrdx_signing::{hex, sha256};
+use yrdx_signing::{HashAlg, hex};
 
 use crate::identity::Peer;
 use crate::problem::Problem;
@@ -134,10 +134,7 @@ impl Exchange {
 
     /// `hex(SHA-256(salt ‖ bytes))`.
     pub fn digest(&self, bytes: &[u8]) -> String {
-        let mut buf = Vec::with_capacity(self.salt.len() + bytes.len());
-        buf.extend_from_slice(&self.salt);
-        buf.extend_from_slice(bytes);
-        hex(&sha256(&buf))
+        hex(&HashAlg::Sha256.hash_parts(&[&self.salt, bytes]))
     }
 }
 
