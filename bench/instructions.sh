@@ -100,14 +100,15 @@ def parse(path):
         calls[names.get(k, "?")] += n
     return sum(own.values()), inclusive, calls
 
-# The node's parts: (label, pattern of the function whose inclusive count it is).
+# The node's parts: (label, pattern of the function whose inclusive count it
+# is). A function the compiler inlined has no count of its own ("-"); the
+# salted digests, for one, are only in the SHA-256 row.
 PARTS = [
     ("connections: TLS, HTTP and the exchange (server side, all below but the threads)", r"^yrdx_gateway::server::accept_loop::\{\{closure\}\}::\{\{closure\}\}$"),
     ("  quota meter", r"^yrdx_gateway::pipeline::meter::run::\{\{closure\}\}$"),
     ("  request mapping", r"^yrdx_gateway::pipeline::map_request::run$"),
     ("  provider call: TLS client, HTTP", r"^yrdx_gateway::pipeline::upstream::run::\{\{closure\}\}$"),
     ("  response mapping", r"^yrdx_adapters::mapping::Mapping::catalogue_record$"),
-    ("  salted digests of request, native body, response", r"^yrdx_gateway::pipeline::Exchange::digest$"),
     ("  audit: leaf, its hash, waiting for the append, receipt", r"^yrdx_gateway::pipeline::audit::finish::\{\{closure\}\}$"),
     ("log writer task", r"^yrdx_registry::log::writer::\{\{closure\}\}$"),
     ("SQLite's thread (sqlx worker): statements, WAL", r"^sqlx_sqlite::connection::worker::ConnectionWorker::establish::\{\{closure\}\}::\{\{closure\}\}$"),
