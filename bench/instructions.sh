@@ -116,7 +116,8 @@ PARTS = [
     ("SHA-256 compression, all callers (*)", r"sha256_block_data_order"),
     ("allocator: malloc, realloc, free", None),
 ]
-ALLOC = r"^mi_(malloc|realloc|zalloc)_aligned$|^mi_free$"
+ALLOCATING = r"^mi_(malloc|realloc|zalloc)_aligned$"
+ALLOC = ALLOCATING + r"|^mi_free$"
 report = {"requests": requests, "concurrency": concurrency}
 for name in ["yrdx", "floor"]:
     total, inclusive, calls = parse(f"{out}/{name}.callgrind.1")
@@ -128,7 +129,7 @@ for name in ["yrdx", "floor"]:
     report[name] = {
         "instructions_per_request": round(total / requests),
         "allocations_per_request": round(
-            sum(n for k, n in calls.items() if re.search(r"^mi_(malloc|realloc|zalloc)_aligned$", k)) / requests, 1),
+            sum(n for k, n in calls.items() if re.search(ALLOCATING, k)) / requests, 1),
         "parts": parts,
         "load": json.load(open(f"{out}/{name}.load.json")),
     }
