@@ -219,6 +219,14 @@ async fn a_served_exchange_returns_exactly_the_granted_items_with_a_verifiable_r
         );
         let canonical = serde_json_canonicalizer::to_vec(&v["data"]).unwrap();
         assert_eq!(receipt["response_digest"], salted(&canonical));
+        // `data` arrives in that canonical form: its bytes as received hash alike.
+        #[derive(serde::Deserialize)]
+        struct Sent<'a> {
+            #[serde(borrow)]
+            data: &'a serde_json::value::RawValue,
+        }
+        let sent: Sent = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(sent.data.get().as_bytes(), canonical.as_slice());
         let index = receipt["leaf_index"].as_u64().unwrap();
         let stored = fed
             .demo

@@ -117,7 +117,7 @@ struct ConsumerReceipt<'a> {
 /// A served catalogue exchange's body.
 #[derive(Serialize)]
 struct ServedBody<'a> {
-    data: &'a yrdx_adapters::Record,
+    data: &'a serde_json::value::RawValue,
     provider: &'a str,
     receipt: ConsumerReceipt<'a>,
     resource: &'a str,

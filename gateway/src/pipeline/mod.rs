@@ -23,8 +23,8 @@ pub mod verify;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
-use yrdx_adapters::Record;
 use yrdx_signing::{HashAlg, hex};
 
 use crate::identity::Peer;
@@ -145,8 +145,9 @@ pub struct Served {
     pub resource: String,
     /// The provider member id.
     pub provider: String,
-    /// The minimised catalogue record.
-    pub data: Record,
+    /// The minimised catalogue record as RFC 8785 canonical JSON: the exact
+    /// bytes the response digest covers, sent as they are.
+    pub data: Box<RawValue>,
 }
 
 /// What a served request answers, before the audit stage adds the receipt.
@@ -233,7 +234,8 @@ pub async fn exchange(
     let kept = minimise::run(&mut data, grant.entry, request.items.as_deref());
     cx.items = kept.returned;
     cx.withheld = kept.withheld;
-    cx.response_digest = Some(cx.digest(&canonical_json(&data)?));
+    let data = canonical_raw(&data)?;
+    cx.response_digest = Some(cx.digest(data.get().as_bytes()));
     cx.timed("map_response", t);
 
     Ok(Served {
@@ -253,23 +255,6 @@ pub async fn exchange(
 /// they take that way; anything else goes through the general canonicaliser,
 /// which costs about ten times as much.
 pub fn canonical_json(map: &serde_json::Map<String, Value>) -> Result<Vec<u8>, Problem> {
-    fn plain(value: &Value) -> bool {
-        const EXACT: u64 = 1 << 53;
-        match value {
-            Value::Null | Value::Bool(_) | Value::String(_) => true,
-            Value::Number(n) => n
-                .as_i64()
-                .map(i64::unsigned_abs)
-                .or_else(|| n.as_u64())
-                .is_some_and(|n| n <= EXACT),
-            Value::Array(items) => items.iter().all(plain),
-            Value::Object(map) => plain_map(map),
-        }
-    }
-    fn plain_map(map: &serde_json::Map<String, Value>) -> bool {
-        map.iter()
-            .all(|(k, v)| k.chars().all(|c| c <= '\u{ffff}') && plain(v))
-    }
     let encoded = if plain_map(map) {
         serde_json::to_vec(map)
     } else {
@@ -278,12 +263,44 @@ pub fn canonical_json(map: &serde_json::Map<String, Value>) -> Result<Vec<u8>, P
     encoded.map_err(|_| Problem::Internal)
 }
 
+/// [`canonical_json`] held as JSON text, to be sent as it is: a served
+/// record is written once, and its bytes on the wire are the bytes digested.
+pub fn canonical_raw(map: &serde_json::Map<String, Value>) -> Result<Box<RawValue>, Problem> {
+    if plain_map(map) {
+        serde_json::value::to_raw_value(map).map_err(|_| Problem::Internal)
+    } else {
+        let text = String::from_utf8(canonical_json(map)?).map_err(|_| Problem::Internal)?;
+        RawValue::from_string(text).map_err(|_| Problem::Internal)
+    }
+}
+
+/// Whether serde_json's compact output of `value` is already canonical; see
+/// [`canonical_json`].
+fn plain(value: &Value) -> bool {
+    const EXACT: u64 = 1 << 53;
+    match value {
+        Value::Null | Value::Bool(_) | Value::String(_) => true,
+        Value::Number(n) => n
+            .as_i64()
+            .map(i64::unsigned_abs)
+            .or_else(|| n.as_u64())
+            .is_some_and(|n| n <= EXACT),
+        Value::Array(items) => items.iter().all(plain),
+        Value::Object(map) => plain_map(map),
+    }
+}
+
+fn plain_map(map: &serde_json::Map<String, Value>) -> bool {
+    map.iter()
+        .all(|(k, v)| k.chars().all(|c| c <= '\u{ffff}') && plain(v))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
     use serde_json::{Map, Value};
 
-    use super::canonical_json;
+    use super::{canonical_json, canonical_raw};
 
     fn any_json() -> impl Strategy<Value = Value> {
         let key = prop_oneof![
@@ -318,7 +335,11 @@ mod tests {
         ) {
             let map: Map<String, Value> = entries.into_iter().collect();
             let general = serde_json_canonicalizer::to_vec(&map).unwrap();
-            prop_assert_eq!(canonical_json(&map).unwrap(), general);
+            let fast = canonical_json(&map).unwrap();
+            prop_assert_eq!(&fast, &general);
+            // What a served record sends is the same text, whichever way.
+            let raw = canonical_raw(&map).unwrap();
+            prop_assert_eq!(raw.get().as_bytes(), &general[..]);
         }
     }
 }
