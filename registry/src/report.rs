@@ -214,12 +214,33 @@ impl Store {
         };
         let mut by_entry: HashMap<String, Acc> = HashMap::new();
         let mut by_consumer: HashMap<String, ConsumerRefusals> = HashMap::new();
-        let mut after: i64 = -1;
+        // The period's leaves lie between these two indices, found through the
+        // time index. Paging by index within them keeps a report proportional
+        // to its period: with the time condition alone, SQLite's planner reads
+        // `ORDER BY idx … LIMIT` along the primary key from the log's first
+        // leaf to its last, whatever the period.
+        let what = "finding a report period's leaves";
+        let bounds = sqlx::query(
+            "SELECT MIN(idx), MAX(idx) FROM log_leaves WHERE time_ms >= $1 AND time_ms < $2",
+        )
+        .bind(period.start_ms)
+        .bind(period.end_ms)
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::query(what))?;
+        let first: Option<i64> = bounds.try_get(0).map_err(StoreError::query(what))?;
+        let last: Option<i64> = bounds.try_get(1).map_err(StoreError::query(what))?;
+        // No leaf in the period: an empty range, so the loop reads nothing.
+        let (mut after, last) = match (first, last) {
+            (Some(first), Some(last)) => (first - 1, last),
+            _ => (0, 0),
+        };
         loop {
-            let rows = sqlx::query("SELECT idx, leaf FROM log_leaves WHERE time_ms >= $1 AND time_ms < $2 AND idx > $3 ORDER BY idx LIMIT 5000")
+            let rows = sqlx::query("SELECT idx, leaf FROM log_leaves WHERE time_ms >= $1 AND time_ms < $2 AND idx > $3 AND idx <= $4 ORDER BY idx LIMIT 5000")
                 .bind(period.start_ms)
                 .bind(period.end_ms)
                 .bind(after)
+                .bind(last)
                 .fetch_all(self.pool())
                 .await
                 .map_err(StoreError::query("reading exchange records for a report"))?;

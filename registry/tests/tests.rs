@@ -979,6 +979,14 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
         let zj = "zj:11330000002482028A:data";
         // (time, consumer, entry, code, latency ms)
         let rows: &[(&str, Option<&str>, Option<&str>, Option<&str>, u64)] = &[
+            // Outside the period (December, China Standard Time), logged first.
+            (
+                "2026-11-30T16:00:00Z",
+                Some(js),
+                Some("RL-2026-00001"),
+                None,
+                100,
+            ),
             (
                 "2026-11-02T01:00:00Z",
                 Some(js),
@@ -1123,6 +1131,17 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
         assert_eq!(most, vec![(ah, 2), (zj, 2), (js, 1)]);
         let csv = yrdx_registry::report_csv(&report);
         assert!(csv.lines().nth(1).unwrap().starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,6,3,3,5,0.8000,300,3500,3500,3000,1"), "{csv}");
+        // A period the log has no leaf of: an empty report, not an error.
+        let empty = store
+            .fulfilment(&registry, &yrdx_registry::parse_period("2026-09").unwrap())
+            .await
+            .unwrap();
+        assert_eq!((empty.exchanges, empty.entries.len()), (0, 0), "{url}");
+        let december = store
+            .fulfilment(&registry, &yrdx_registry::parse_period("2026-12").unwrap())
+            .await
+            .unwrap();
+        assert_eq!((december.exchanges, december.served), (1, 1), "{url}");
     }
 }
 
