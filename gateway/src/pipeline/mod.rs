@@ -266,12 +266,12 @@ pub fn canonical_json(map: &serde_json::Map<String, Value>) -> Result<Vec<u8>, P
 /// [`canonical_json`] held as JSON text, to be sent as it is: a served
 /// record is written once, and its bytes on the wire are the bytes digested.
 pub fn canonical_raw(map: &serde_json::Map<String, Value>) -> Result<Box<RawValue>, Problem> {
-    if plain_map(map) {
-        serde_json::value::to_raw_value(map).map_err(|_| Problem::Internal)
+    let raw = if plain_map(map) {
+        serde_json::value::to_raw_value(map)
     } else {
-        let text = String::from_utf8(canonical_json(map)?).map_err(|_| Problem::Internal)?;
-        RawValue::from_string(text).map_err(|_| Problem::Internal)
-    }
+        serde_json_canonicalizer::to_string(map).and_then(RawValue::from_string)
+    };
+    raw.map_err(|_| Problem::Internal)
 }
 
 /// Whether serde_json's compact output of `value` is already canonical; see
