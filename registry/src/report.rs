@@ -230,12 +230,12 @@ impl Store {
         .map_err(StoreError::query(what))?;
         let first: Option<i64> = bounds.try_get(0).map_err(StoreError::query(what))?;
         let last: Option<i64> = bounds.try_get(1).map_err(StoreError::query(what))?;
-        // No leaf in the period: an empty range, so the loop reads nothing.
+        // No leaf in the period: an empty range, so no page is read.
         let (mut after, last) = match (first, last) {
             (Some(first), Some(last)) => (first - 1, last),
             _ => (0, 0),
         };
-        loop {
+        while after < last {
             let rows = sqlx::query("SELECT idx, leaf FROM log_leaves WHERE time_ms >= $1 AND time_ms < $2 AND idx > $3 AND idx <= $4 ORDER BY idx LIMIT 5000")
                 .bind(period.start_ms)
                 .bind(period.end_ms)
