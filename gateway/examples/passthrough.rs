@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use yrdx_adapters::NativeRequest;
 use yrdx_gateway::Config;
-use yrdx_gateway::pipeline::upstream::Upstream;
+use yrdx_gateway::upstream::Upstream;
 
 /// The same allocator as `yrdx`.
 #[global_allocator]

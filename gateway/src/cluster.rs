@@ -1,7 +1,7 @@
 //! Several nodes on one store. Each node records a heartbeat in the store's
 //! `nodes` table every `node.heartbeat_interval_ms` and counts the nodes whose
 //! heartbeat is within `node.live_window_ms`; the count divides per-second
-//! rates between nodes ([`crate::pipeline::meter`]). A heartbeat that does
+//! rates between nodes ([`crate::meters`]). A heartbeat that does
 //! not reach the store marks the store unreachable for `/readyz`; the next
 //! one that does marks it reachable again. Nothing else is coordinated here:
 //! period quotas and log indices are exact in the store, and the exchange

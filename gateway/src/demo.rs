@@ -252,7 +252,7 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         )
         .await;
         store.close().await;
-        imported?;
+        imported.map_err(StartError::from)?;
     }
     let gateway = server::start(config).await?;
 

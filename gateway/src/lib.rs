@@ -25,20 +25,26 @@ pub mod audit_cli;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod context;
 pub mod demo;
 pub mod identity;
 pub mod log_key;
+pub mod mappings;
+pub mod meters;
 pub mod metrics;
 pub mod pipeline;
 pub mod problem;
+mod query;
 pub mod registry_cli;
 pub mod registry_ops;
 pub mod regulator;
 mod reports_api;
+mod route;
 pub mod seals;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod upstream;
 pub mod verify_cli;
 
 // The public interface.

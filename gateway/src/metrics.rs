@@ -12,6 +12,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::context::Stage;
+
 /// Labels of an exchange outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ExchangeLabels {
@@ -65,8 +67,8 @@ pub struct Metrics {
     registry: Registry,
     /// Exchanges by outcome.
     pub exchanges: Family<ExchangeLabels, Counter>,
-    /// Time per pipeline stage.
-    pub stages: Family<StageLabels, Histogram>,
+    /// Time per pipeline stage; one handle per [`Stage`], made once.
+    stages: [Histogram; Stage::ALL.len()],
     /// Quota refusals per entry.
     pub quota_refusals: Family<EntryLabels, Counter>,
     /// Upstream errors per provider region and code.
@@ -107,6 +109,15 @@ impl Default for Metrics {
             "Time spent in each pipeline stage",
             stages.clone(),
         );
+        // Each stage's histogram made once, so a request's timings are
+        // observed without a look-up per stage.
+        let stages = Stage::ALL.map(|stage| {
+            stages
+                .get_or_create(&StageLabels {
+                    stage: stage.name(),
+                })
+                .clone()
+        });
         let quota_refusals = Family::<EntryLabels, Counter>::default();
         registry.register(
             "quota_refusals",
@@ -173,10 +184,10 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Records a stage's time.
-    pub fn stage(&self, stage: &'static str, took: Duration) {
-        self.stages
-            .get_or_create(&StageLabels { stage })
-            .observe(took.as_secs_f64());
+    pub fn stage(&self, stage: Stage, took: Duration) {
+        if let Some(h) = self.stages.get(stage.index()) {
+            h.observe(took.as_secs_f64());
+        }
     }
 
     /// Brings the log's counters up to `stats` (the writer keeps its own).

@@ -103,6 +103,17 @@ pub enum Problem {
     MethodNotAllowed,
     /// A fault of the gateway itself; details are in the gateway's log only.
     Internal,
+    /// The TLS handshake refused the client's certificate: it is revoked.
+    /// Never answered in a body (there is no connection to answer on); the
+    /// refusal is recorded in the log.
+    CertificateRevoked,
+    /// The TLS handshake refused the client's certificate: expired.
+    CertificateExpired,
+    /// The TLS handshake refused the client's certificate: no trusted region's
+    /// CA issued it.
+    CertificateUntrusted,
+    /// The TLS handshake refused the client's certificate for another reason.
+    CertificateInvalid,
 }
 
 /// An RFC 9457 problem body.
@@ -136,6 +147,43 @@ impl Problem {
     /// The stable code.
     pub fn code(&self) -> &'static str {
         self.describe().1
+    }
+
+    /// The codes of refusals that came from the provider, after the gateway's
+    /// own checks all passed: the call reached it. `record_not_found` is the
+    /// provider's honest answer; the others are its failures
+    /// ([`Problem::is_provider_failure`]).
+    pub const PROVIDER_CODES: &'static [&'static str] = &[
+        "record_not_found",
+        "upstream_unavailable",
+        "upstream_timeout",
+        "upstream_error",
+        "mapping_failed",
+    ];
+
+    /// Whether a refusal with `code` is a failure of the provider: it was
+    /// called and did not answer well (a missing record is not a failure).
+    pub fn is_provider_failure(code: &str) -> bool {
+        code != "record_not_found" && Problem::PROVIDER_CODES.contains(&code)
+    }
+
+    /// The problem a TLS handshake's refusal of the client's certificate is
+    /// recorded as, if it was refused for its certificate.
+    pub fn from_handshake(e: &std::io::Error) -> Option<Problem> {
+        let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
+        match inner {
+            rustls::Error::InvalidCertificate(cert) => Some(match cert {
+                rustls::CertificateError::Revoked => Problem::CertificateRevoked,
+                rustls::CertificateError::Expired
+                | rustls::CertificateError::ExpiredContext { .. } => Problem::CertificateExpired,
+                // A chain to no anchor, or to an impostor anchor bearing a trusted
+                // CA's name (the signature then fails), is untrusted either way.
+                rustls::CertificateError::UnknownIssuer
+                | rustls::CertificateError::BadSignature => Problem::CertificateUntrusted,
+                _ => Problem::CertificateInvalid,
+            }),
+            _ => None,
+        }
     }
 
     /// The HTTP status.
@@ -344,6 +392,30 @@ impl Problem {
                 "internal_error",
                 "网关内部错误。",
                 "Internal gateway error.",
+            ),
+            CertificateRevoked => (
+                StatusCode::FORBIDDEN,
+                "certificate_revoked",
+                "客户端证书已被吊销。",
+                "The client certificate is revoked.",
+            ),
+            CertificateExpired => (
+                StatusCode::FORBIDDEN,
+                "certificate_expired",
+                "客户端证书已过期。",
+                "The client certificate has expired.",
+            ),
+            CertificateUntrusted => (
+                StatusCode::FORBIDDEN,
+                "certificate_untrusted",
+                "客户端证书不是由受信任的地区证书机构签发的。",
+                "The client certificate was not issued by a trusted region's CA.",
+            ),
+            CertificateInvalid => (
+                StatusCode::FORBIDDEN,
+                "certificate_invalid",
+                "客户端证书无效。",
+                "The client certificate is invalid.",
             ),
         }
     }

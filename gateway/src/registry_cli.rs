@@ -82,7 +82,7 @@ pub async fn import(
     };
     let result = registry_ops::import(&store, files, &config.adapters.dir, now, effective_ms).await;
     store.close().await;
-    let (version, created) = result?;
+    let (version, created) = result.map_err(StartError::from)?;
     Ok(if created {
         format!(
             "imported as registry version {version}; running nodes pick it up within {} ms of it taking effect",

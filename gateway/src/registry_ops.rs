@@ -5,11 +5,25 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use yrdx_registry::{Registry, RegistryData, RegistryError, Store};
+use yrdx_registry::{Registry, RegistryData, RegistryError, Store, StoreError};
 
-use crate::pipeline::meter::Meters;
-use crate::server::StartError;
-use crate::state::{Mappings, Snapshot};
+use crate::mappings::{Mappings, MappingsError};
+use crate::meters::Meters;
+use crate::state::Snapshot;
+
+/// Why registry files or a stored registry version cannot be put in force.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The store could not be read or written.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Registry files or the stored registry are unusable.
+    #[error("registry: {0}")]
+    Registry(#[from] RegistryError),
+    /// Mapping files are unusable.
+    #[error("adapters: {0}")]
+    Mappings(#[from] MappingsError),
+}
 
 /// Reads registry files (`.toml`, `.csv`, `.xlsx`) into one import; returns it
 /// with the files' names for the version's source.
@@ -38,7 +52,7 @@ pub fn check(
     version: i64,
     data: RegistryData,
     adapters: &Path,
-) -> Result<(Registry, Mappings), StartError> {
+) -> Result<(Registry, Mappings), SnapshotError> {
     let registry = Registry::build(version, data)?;
     let mappings = Mappings::load(adapters, &registry)?;
     Ok((registry, mappings))
@@ -53,7 +67,7 @@ pub async fn import(
     adapters: &Path,
     now_ms: i64,
     effective_ms: i64,
-) -> Result<(i64, bool), StartError> {
+) -> Result<(i64, bool), SnapshotError> {
     let (data, source) = read_files(paths)?;
     check(0, data.clone(), adapters)?;
     Ok(store
@@ -70,7 +84,7 @@ pub async fn load_snapshot(
     now_ms: i64,
     previous: Option<&Snapshot>,
     nodes: u32,
-) -> Result<Snapshot, StartError> {
+) -> Result<Snapshot, SnapshotError> {
     let (version, data) = store.registry_at(now_ms).await?;
     let (registry, mappings) = check(version, data, adapters)?;
     let meters = Meters::build(&registry, previous.map(|p| p.meters.as_ref()), nodes);

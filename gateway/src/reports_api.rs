@@ -1,65 +1,70 @@
 //! `GET /v1/reports/fulfilment?period=YYYY-MM[&format=csv]` — regulators only.
+//! A read, like the audit API's: not a leaf, but a caller refused for who it
+//! is, is recorded.
 
 use std::sync::Arc;
 
-use axum::Extension;
-use axum::extract::{Query, State};
+use axum::Router;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, header};
-use serde::Deserialize;
+use axum::routing::get;
+use http::header;
 
-use crate::identity::Peer;
+use crate::context::Exchange;
+use crate::pipeline::{Call, Reply};
 use crate::problem::Problem;
-use crate::regulator;
+use crate::query;
+use crate::route::{BodyLimit, Caller, Handler, Leaves, Route, handle, only};
 use crate::state::App;
 
-/// Query of the fulfilment report.
-#[derive(Debug, Deserialize)]
-pub struct ReportQuery {
-    period: Option<String>,
-    format: Option<String>,
+/// The report routes, merged into the exchange listener's router.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new().route(Fulfilment::ROUTE.template, only(get(handle::<Fulfilment>)))
 }
 
-/// The handler.
-pub async fn fulfilment(
-    State(app): State<Arc<App>>,
-    Extension(peer): Extension<Arc<Peer>>,
-    headers: HeaderMap,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let request_id = crate::api::request_id(&headers).0;
-    match run(&app, &peer, query.ok().map(|Query(q)| q)).await {
-        Ok(resp) => resp,
-        Err(p) => p.to_response(&request_id),
+/// `GET /v1/reports/fulfilment`.
+#[derive(Debug)]
+struct Fulfilment;
+
+impl Handler for Fulfilment {
+    const ROUTE: Route = Route {
+        api: "report",
+        template: "/v1/reports/fulfilment",
+        caller: Caller::Regulator,
+        leaves: Leaves::CallerRefusals,
+        body: BodyLimit::None,
+        resource_in_path: false,
+    };
+
+    async fn stages(call: Call<'_>, _cx: &mut Exchange) -> Result<Reply, Problem> {
+        fulfilment(call).await.map(Reply::Raw)
     }
 }
 
-async fn run(app: &App, peer: &Peer, query: Option<ReportQuery>) -> Result<Response, Problem> {
-    let registry = app.registry();
-    regulator::require(&registry, peer)?;
-    let query = query.ok_or_else(|| {
-        Problem::BadRequest("query must be period=YYYY-MM or YYYY-MM-DD, format=json|csv".into())
-    })?;
+async fn fulfilment(call: Call<'_>) -> Result<Response, Problem> {
+    let mut query = query::parse(call.query.as_deref(), &["period", "format"])?;
     let period = query
-        .period
-        .as_deref()
-        .ok_or_else(|| Problem::BadRequest("`period` is required".into()))
-        .and_then(|p| yrdx_registry::parse_period(p).map_err(Problem::BadRequest))?;
-    let report = app
+        .required("period", ": YYYY-MM or YYYY-MM-DD")
+        .and_then(|p| yrdx_registry::parse_period(&p).map_err(Problem::BadRequest))?;
+    let format = query.take("format");
+    if !matches!(format.as_deref(), None | Some("json" | "csv")) {
+        return Err(Problem::BadRequest("`format` must be json or csv".into()));
+    }
+    let registry = &call.snapshot.registry;
+    let report = call
+        .app
         .store
-        .fulfilment(&registry, &period)
+        .fulfilment(registry, &period)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "fulfilment report failed");
             Problem::StoreUnavailable
         })?;
-    Ok(match query.format.as_deref() {
-        None | Some("json") => axum::Json(report).into_response(),
+    Ok(match format.as_deref() {
         Some("csv") => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
             yrdx_registry::report_csv(&report),
         )
             .into_response(),
-        Some(_) => return Err(Problem::BadRequest("`format` must be json or csv".into())),
+        _ => axum::Json(report).into_response(),
     })
 }

@@ -21,9 +21,10 @@ use yrdx_registry::{AuditLog, CheckpointOptions, LogOptions, Store, StoreOptions
 use crate::config::Config;
 use crate::identity::{self, Peer};
 use crate::pipeline::audit;
-use crate::pipeline::upstream::Upstream;
-use crate::state::{App, MappingsError};
+use crate::problem::Problem;
+use crate::state::App;
 use crate::tls::{self, TlsError};
+use crate::upstream::Upstream;
 use crate::{admin, api};
 use crate::{cluster, registry_ops};
 
@@ -36,9 +37,9 @@ pub enum StartError {
     /// Registry files or the stored registry are unusable.
     #[error("registry: {0}")]
     Registry(#[from] yrdx_registry::RegistryError),
-    /// Mapping files are unusable.
-    #[error("adapters: {0}")]
-    Mappings(#[from] MappingsError),
+    /// Registry files, the stored registry or the mappings are unusable.
+    #[error(transparent)]
+    Snapshot(#[from] registry_ops::SnapshotError),
     /// The exchange log could not be opened.
     #[error("exchange log: {0}")]
     Log(#[from] yrdx_registry::LogError),
@@ -290,9 +291,9 @@ async fn accept_loop(
             let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    if let Some(code) = certificate_refusal(&e) {
-                        tracing::info!(code, error = %e, "TLS handshake refused");
-                        audit::tls_refusal(app, code);
+                    if let Some(problem) = Problem::from_handshake(&e) {
+                        tracing::info!(code = problem.code(), error = %e, "TLS handshake refused");
+                        audit::tls_refusal(app, problem);
                     }
                     return;
                 }
@@ -316,26 +317,6 @@ async fn accept_loop(
     }
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
-}
-
-/// The problem code for a handshake that failed on the client's certificate.
-fn certificate_refusal(e: &std::io::Error) -> Option<&'static str> {
-    let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
-    match inner {
-        rustls::Error::InvalidCertificate(cert) => {
-            Some(match cert {
-                rustls::CertificateError::Revoked => "certificate_revoked",
-                rustls::CertificateError::Expired
-                | rustls::CertificateError::ExpiredContext { .. } => "certificate_expired",
-                // A chain to no anchor, or to an impostor anchor bearing a trusted
-                // CA's name (the signature then fails), is untrusted either way.
-                rustls::CertificateError::UnknownIssuer
-                | rustls::CertificateError::BadSignature => "certificate_untrusted",
-                _ => "certificate_invalid",
-            })
-        }
-        _ => None,
-    }
 }
 
 /// Polls the store for a newer registry version and puts it in force. A

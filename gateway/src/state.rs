@@ -1,20 +1,18 @@
 //! What every exchange shares: configuration, the registry snapshot, mappings,
 //! the exchange log, the store and the upstream client.
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
-use yrdx_adapters::{Mapping, Schema};
 use yrdx_registry::{AuditLog, QuotaCounter, QuotaOptions, Registry, Store};
-use yrdx_signing::{MemberId, TrustStore};
+use yrdx_signing::TrustStore;
 
 use crate::config::Config;
+use crate::mappings::Mappings;
+use crate::meters::Meters;
 use crate::metrics::Metrics;
-use crate::pipeline::meter::Meters;
-use crate::pipeline::upstream::Upstream;
 use crate::tls::Federation;
+use crate::upstream::Upstream;
 
 /// One registry version with everything built from it: what an exchange
 /// consults, taken once per exchange so that a reload never changes the rules
@@ -178,163 +176,4 @@ impl App {
     pub fn mappings(&self) -> Arc<Mappings> {
         self.snapshot().mappings.clone()
     }
-}
-
-/// Why the mapping files cannot be used with the registry.
-#[derive(Debug, thiserror::Error)]
-pub enum MappingsError {
-    /// A file could not be read.
-    #[error("{path}: {source}")]
-    Read {
-        /// The file or folder.
-        path: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A mapping file is invalid.
-    #[error(transparent)]
-    Mapping(#[from] yrdx_adapters::MappingError),
-    /// A mapping names a resource that is not in the catalogue.
-    #[error("{file}: resource `{resource}` is not in the catalogue")]
-    UnknownResource {
-        /// The mapping file.
-        file: String,
-        /// The resource.
-        resource: String,
-    },
-    /// Two files map the same provider and resource.
-    #[error("{file}: {provider} × {resource} is already mapped by {other}")]
-    Duplicate {
-        /// The second file.
-        file: String,
-        /// The first file.
-        other: String,
-        /// The provider.
-        provider: String,
-        /// The resource.
-        resource: String,
-    },
-    /// A list entry has no mapping for its provider and resource.
-    #[error(
-        "responsibility-list entry {entry}: no mapping file for provider {provider} and resource {resource}"
-    )]
-    Missing {
-        /// The entry.
-        entry: String,
-        /// The provider.
-        provider: String,
-        /// The resource.
-        resource: String,
-    },
-}
-
-/// Every loaded mapping, checked against the catalogue.
-#[derive(Debug, Default)]
-pub struct Mappings {
-    by: HashMap<(MemberId, String), Arc<Mapping>>,
-}
-
-impl Mappings {
-    /// Loads every `*.toml` under `dir` (recursively, in name order) and checks
-    /// each against its resource's schema; then checks that every active list
-    /// entry has its mapping.
-    pub fn load(dir: &Path, registry: &Registry) -> Result<Mappings, MappingsError> {
-        let mut files = Vec::new();
-        collect_toml(dir, &mut files)?;
-        files.sort();
-        let mut by: HashMap<(MemberId, String), Arc<Mapping>> = HashMap::new();
-        for path in files {
-            let name = path
-                .strip_prefix(dir)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            let text = std::fs::read_to_string(&path).map_err(|source| MappingsError::Read {
-                path: path.display().to_string(),
-                source,
-            })?;
-            let mapping = Mapping::parse(&name, &text)?;
-            let schema: &Schema = registry.schema(mapping.resource()).ok_or_else(|| {
-                MappingsError::UnknownResource {
-                    file: name.clone(),
-                    resource: mapping.resource().to_owned(),
-                }
-            })?;
-            mapping.check(schema)?;
-            let key = (mapping.provider().clone(), mapping.resource().to_owned());
-            if let Some(other) = by.get(&key) {
-                return Err(MappingsError::Duplicate {
-                    file: name,
-                    other: other.file().to_owned(),
-                    provider: key.0.to_string(),
-                    resource: key.1,
-                });
-            }
-            by.insert(key, Arc::new(mapping));
-        }
-        for entry in registry.entries() {
-            // Not-shared rows are refused before any mapping is needed, and
-            // licence files are fetched by the licence path, not mapped.
-            let shared = registry.resource(&entry.resource).is_some_and(|r| {
-                entry.sharing(r) != yrdx_registry::SharingType::NotShared && !is_licence_resource(r)
-            });
-            if entry.status == yrdx_registry::EntryStatus::Active
-                && shared
-                && !by.contains_key(&(entry.provider.clone(), entry.resource.clone()))
-            {
-                return Err(MappingsError::Missing {
-                    entry: entry.id.clone(),
-                    provider: entry.provider.to_string(),
-                    resource: entry.resource.clone(),
-                });
-            }
-        }
-        Ok(Mappings { by })
-    }
-
-    /// The mapping for a provider and resource.
-    pub fn get(&self, provider: &MemberId, resource: &str) -> Option<&Arc<Mapping>> {
-        self.by.get(&(provider.clone(), resource.to_owned()))
-    }
-
-    /// How many mappings are loaded.
-    pub fn len(&self) -> usize {
-        self.by.len()
-    }
-
-    /// Whether none are loaded.
-    pub fn is_empty(&self) -> bool {
-        self.by.is_empty()
-    }
-}
-
-/// Whether a catalogue resource holds licence files (电子证照文件): its format
-/// is `OFD`. Such resources are served by `GET /v1/licences/{id}`, verified
-/// rather than mapped.
-pub fn is_licence_resource(resource: &yrdx_registry::Resource) -> bool {
-    resource
-        .format
-        .as_deref()
-        .is_some_and(|f| f.eq_ignore_ascii_case("ofd"))
-}
-
-fn collect_toml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), MappingsError> {
-    let read = std::fs::read_dir(dir).map_err(|source| MappingsError::Read {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    for entry in read {
-        let entry = entry.map_err(|source| MappingsError::Read {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect_toml(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

@@ -9,64 +9,72 @@ use http::HeaderValue;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use yrdx_registry::{ExchangeRecord, Outcome};
-use yrdx_signing::hex;
+use yrdx_signing::{MemberId, hex};
 
 use crate::REQUEST_ID_HEADER;
+use crate::context::{Exchange, Stage};
 use crate::metrics::{ExchangeLabels, StoreLabels, UpstreamLabels};
-use crate::pipeline::{Exchange, Reply};
+use crate::pipeline::Reply;
 use crate::problem::Problem;
 use crate::state::App;
 
-/// Builds the record of `cx` with its outcome. What only the record needs
-/// (the purpose, the items returned, the native digest, …) is moved out of
-/// `cx`, not copied; what the answer and the metrics still read stays.
+/// Builds the record of `cx` with its outcome, and the leaf's time in Unix
+/// milliseconds. What only the record needs (the purpose, the items returned,
+/// the native digest, …) is moved out of `cx`, not copied; what the answer and
+/// the metrics still read stays.
+///
+/// A time that cannot be written is not written as something else: without
+/// it there is no leaf, and the request fails closed (`internal_error`).
 pub fn record(
-    app: &App,
+    node: &str,
     cx: &mut Exchange,
     outcome: Outcome,
     code: Option<&str>,
     status: u16,
-) -> ExchangeRecord {
+) -> Result<(ExchangeRecord, i64), Problem> {
     // Milliseconds are precise enough for a regulator and keep leaves short.
     let t = cx.received;
     let time = t
         .replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default();
-    ExchangeRecord {
+        .and_then(|t| t.format(&Rfc3339).ok());
+    let time_ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .ok()
+        .filter(|ms| *ms > 0);
+    let (Some(time), Some(time_ms)) = (time, time_ms) else {
+        tracing::error!(received = %t, "the exchange's time cannot be recorded; refusing");
+        return Err(Problem::Internal);
+    };
+    let record = ExchangeRecord {
         v: 1,
         time,
         request_id: cx.request_id.clone(),
-        node: app.config.node.clone(),
+        node: node.to_owned(),
         api: cx.api.to_owned(),
-        consumer: cx.consumer.clone(),
-        provider: cx.provider.clone(),
+        consumer: cx.consumer.as_ref().map(MemberId::to_string),
+        provider: cx.provider.as_ref().map(MemberId::to_string),
         resource: cx.resource.clone(),
-        purpose: cx.purpose.take(),
+        purpose: cx.take_purpose(),
         service_item: cx.service_item.take(),
         case_no: cx.case_no.take(),
         entry: cx.entry.clone(),
         items: std::mem::take(&mut cx.items),
-        request_digest: cx.request_digest.clone(),
-        response_digest: cx.response_digest.clone(),
-        native_digest: cx.native_digest.take(),
+        request_digest: cx.request_digest.as_ref().map(|d| d.as_str().to_owned()),
+        response_digest: cx.response_digest.as_ref().map(|d| d.as_str().to_owned()),
+        native_digest: cx.native_digest.take().map(|d| d.into_string()),
         mapping: cx.mapping.take(),
         outcome,
         code: code.map(str::to_owned),
         status,
         latency_us: u64::try_from(cx.started.elapsed().as_micros()).unwrap_or(u64::MAX),
         seal: cx.seal.take(),
-    }
+    };
+    Ok((record, time_ms))
 }
 
-/// The region code at the start of a member id, for bounded metric labels.
-fn region_of(member: Option<&String>) -> &'static str {
-    member
-        .and_then(|m| m.split(':').next())
-        .and_then(|r| r.parse::<yrdx_signing::Region>().ok())
-        .map(|r| r.code())
-        .unwrap_or("-")
+/// The region code of a member, for bounded metric labels.
+fn region_of(member: Option<&MemberId>) -> &'static str {
+    member.map_or("-", |m| m.region().code())
 }
 
 /// Counts the exchange in the metrics.
@@ -82,13 +90,11 @@ fn count(app: &App, cx: &Exchange, outcome: Outcome, code: Option<&'static str>)
             provider_region: region_of(cx.provider.as_ref()),
         })
         .inc();
-    for (stage, took) in &cx.stages {
-        m.stage(stage, *took);
+    for (stage, took) in cx.stage_times() {
+        m.stage(stage, took);
     }
-    m.stage("total", cx.started.elapsed());
-    if let Some(code) =
-        code.filter(|c| yrdx_registry::PROVIDER_CODES.contains(c) && *c != "record_not_found")
-    {
+    m.stage(Stage::Total, cx.started.elapsed());
+    if let Some(code) = code.filter(|c| Problem::is_provider_failure(c)) {
         m.upstream_errors
             .get_or_create(&UpstreamLabels {
                 provider_region: region_of(cx.provider.as_ref()),
@@ -96,6 +102,16 @@ fn count(app: &App, cx: &Exchange, outcome: Outcome, code: Option<&'static str>)
             })
             .inc();
     }
+}
+
+/// A log append that failed, in the metrics.
+fn append_failed(app: &App) {
+    app.metrics
+        .store_errors
+        .get_or_create(&StoreLabels {
+            operation: "log_append",
+        })
+        .inc();
 }
 
 /// What the consumer is handed to prove its exchange was logged. Serialised
@@ -129,17 +145,27 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
         Ok(_) => (Outcome::Served, None, 200),
         Err(p) => (Outcome::Refused, Some(p.code()), p.status().as_u16()),
     };
-    let entry = record(app, &mut cx, outcome, code, status);
     let span = tracing::Span::current();
-    span.record("consumer", cx.consumer.as_deref().unwrap_or("-"));
+    span.record(
+        "consumer",
+        tracing::field::display(cx.consumer.as_ref().map_or("-".into(), MemberId::to_string)),
+    );
+    let (entry, time_ms) = match record(&app.config.node, &mut cx, outcome, code, status) {
+        Ok(r) => r,
+        Err(p) => {
+            drop(cx.announced.take());
+            span.record("outcome", Outcome::Refused.as_str());
+            span.record("code", p.code());
+            return p.to_response(&cx.request_id);
+        }
+    };
     span.record("outcome", outcome.as_str());
     span.record("code", code.unwrap_or("-"));
     span.record("latency_ms", entry.latency_us / 1000);
-    let time_ms = i64::try_from(cx.received.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let started_audit = std::time::Instant::now();
     drop(cx.announced.take());
     let appended = app.log.append(&entry, time_ms).await;
-    app.metrics.stage("audit", started_audit.elapsed());
+    cx.timed(Stage::Audit, started_audit);
     let receipt = match appended {
         Ok(r) => {
             count(app, &cx, outcome, code);
@@ -147,12 +173,7 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
         }
         Err(e) => {
             tracing::error!(error = %e, "exchange not recorded; refusing with audit_unavailable");
-            app.metrics
-                .store_errors
-                .get_or_create(&StoreLabels {
-                    operation: "log_append",
-                })
-                .inc();
+            append_failed(app);
             count(
                 app,
                 &cx,
@@ -171,10 +192,10 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
                 leaf_hash: hex(&receipt.leaf_hash),
                 leaf_index: receipt.index,
                 log: app.log.origin(),
-                request_digest: cx.request_digest.as_deref(),
+                request_digest: cx.request_digest.as_ref().map(|d| d.as_str()),
                 request_id: &cx.request_id,
-                response_digest: cx.response_digest.as_deref(),
-                salt: base64::engine::general_purpose::STANDARD.encode(cx.salt),
+                response_digest: cx.response_digest.as_ref().map(|d| d.as_str()),
+                salt: base64::engine::general_purpose::STANDARD.encode(cx.salt()),
                 time: &entry.time,
                 withheld: &cx.withheld,
             };
@@ -193,6 +214,7 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
                     };
                     Json(map).into_response()
                 }
+                Reply::Raw(resp) => resp,
             };
             if let Ok(v) = HeaderValue::from_str(&cx.request_id) {
                 resp.headers_mut().insert(REQUEST_ID_HEADER, v);
@@ -204,22 +226,79 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
 
 /// Records a connection refused during the TLS handshake for a certificate
 /// problem. Nobody waits for it; a failure is logged.
-pub fn tls_refusal(app: std::sync::Arc<App>, code: &'static str) {
+pub fn tls_refusal(app: std::sync::Arc<App>, problem: Problem) {
     tokio::spawn(async move {
-        let mut cx = Exchange::new(uuid::Uuid::now_v7().to_string(), "tls");
-        let entry = record(&app, &mut cx, Outcome::Refused, Some(code), 0);
-        let time_ms = i64::try_from(cx.received.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let code = problem.code();
+        let salt = match Exchange::new_salt() {
+            Ok(salt) => salt,
+            Err(_) => return,
+        };
+        let mut cx = Exchange::new(uuid::Uuid::now_v7().to_string(), "tls", salt);
+        let Ok((entry, time_ms)) =
+            record(&app.config.node, &mut cx, Outcome::Refused, Some(code), 0)
+        else {
+            return;
+        };
         match app.log.append(&entry, time_ms).await {
             Ok(_) => count(&app, &cx, Outcome::Refused, Some(code)),
             Err(e) => {
                 tracing::error!(error = %e, code, "TLS refusal not recorded");
-                app.metrics
-                    .store_errors
-                    .get_or_create(&StoreLabels {
-                        operation: "log_append",
-                    })
-                    .inc();
+                append_failed(app.as_ref());
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    fn context(received: OffsetDateTime) -> Exchange {
+        let mut cx = Exchange::new("r".into(), "exchange", [7; 16]);
+        cx.received = received;
+        cx
+    }
+
+    /// A leaf's time is never written as zero or left out: without a time
+    /// there is no leaf, and the request is refused.
+    #[test]
+    fn a_time_that_cannot_be_recorded_fails_closed() {
+        for t in [
+            OffsetDateTime::UNIX_EPOCH,
+            OffsetDateTime::UNIX_EPOCH - time::Duration::days(1),
+        ] {
+            let got = record("n", &mut context(t), Outcome::Served, None, 200);
+            assert!(matches!(got, Err(Problem::Internal)), "{t}: {got:?}");
+        }
+        let t = OffsetDateTime::UNIX_EPOCH + time::Duration::milliseconds(1_764_547_200_120);
+        let (leaf, ms) = record("n", &mut context(t), Outcome::Served, None, 200).unwrap();
+        assert_eq!(ms, 1_764_547_200_120);
+        assert!(
+            leaf.time.starts_with("2025-12-01T00:00:00.12"),
+            "{}",
+            leaf.time
+        );
+    }
+
+    /// The record's purpose is the list's words once allowed, else only the
+    /// salted digest of what the consumer declared.
+    #[test]
+    fn a_declared_purpose_is_recorded_as_its_digest() {
+        let now = OffsetDateTime::now_utc();
+        let mut cx = context(now);
+        cx.declare_purpose("营销");
+        let (leaf, _) = record("n", &mut cx, Outcome::Refused, Some("x"), 403).unwrap();
+        let purpose = leaf.purpose.unwrap();
+        assert!(
+            purpose.starts_with("sha256:") && !purpose.contains("营销"),
+            "{purpose}"
+        );
+        assert_eq!(purpose.len(), "sha256:".len() + 64);
+        let mut cx = context(now);
+        cx.purpose = Some(crate::context::Purpose::Listed("企业登记信息核验".into()));
+        let (leaf, _) = record("n", &mut cx, Outcome::Served, None, 200).unwrap();
+        assert_eq!(leaf.purpose.as_deref(), Some("企业登记信息核验"));
+    }
 }

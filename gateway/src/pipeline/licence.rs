@@ -19,14 +19,18 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use yrdx_adapters::NativeRequest;
-use yrdx_registry::{Ask, CST, Registry, Resource};
+use yrdx_registry::{Registry, Resource};
 use yrdx_signing::{LicenceId, OfdError, Outcome, Region, verify_ofd};
 
-use crate::identity::Peer;
-use crate::pipeline::{Exchange, Reply, identify, meter, minimise, upstream};
+use crate::context::{Exchange, Purpose, Stage};
+use crate::mappings::is_licence_resource;
+use crate::pipeline::authorize::{self, Use};
+use crate::pipeline::request::{check_code, check_purpose};
+use crate::pipeline::{Call, Reply, meter, minimise, upstream};
 use crate::problem::Problem;
+use crate::query;
 use crate::seals;
-use crate::state::{App, is_licence_resource};
+use crate::state::App;
 
 /// A licence use (用证): the purpose, service item and case number every use
 /// names (all three required), and optionally the catalogue resource when
@@ -43,57 +47,22 @@ pub struct LicenceUse {
     pub resource: Option<String>,
 }
 
-/// Parses the query string's parameters strictly: known names, once each.
-pub fn parse_use(params: &[(String, String)]) -> Result<LicenceUse, Problem> {
-    let mut purpose = None;
-    let mut service_item = None;
-    let mut case_no = None;
-    let mut resource = None;
-    for (name, value) in params {
-        let slot = match name.as_str() {
-            "purpose" => &mut purpose,
-            "service_item" => &mut service_item,
-            "case_no" => &mut case_no,
-            "resource" => &mut resource,
-            other => {
-                return Err(Problem::BadRequest(format!(
-                    "unknown query parameter `{}`; expected purpose, service_item, case_no, resource",
-                    other.chars().take(32).collect::<String>()
-                )));
-            }
-        };
-        if slot.replace(value.clone()).is_some() {
-            return Err(Problem::BadRequest(format!("`{name}` is given twice")));
-        }
-    }
-    let required = |name: &str, v: Option<String>| {
-        v.ok_or_else(|| {
-            Problem::BadRequest(format!(
-                "`{name}` is required: every licence use names its purpose, service item and case number"
-            ))
-        })
-    };
-    let purpose = required("purpose", purpose)?;
-    let service_item = required("service_item", service_item)?;
-    let case_no = required("case_no", case_no)?;
-    if !(1..=64).contains(&purpose.chars().count()) || purpose.chars().any(char::is_control) {
-        return Err(Problem::BadRequest(
-            "`purpose` must be 1 to 64 characters without control characters".into(),
-        ));
-    }
-    for (name, value) in [
-        ("service_item", Some(&service_item)),
-        ("case_no", Some(&case_no)),
-        ("resource", resource.as_ref()),
-    ] {
-        if let Some(v) = value
-            && !crate::pipeline::request::code_like(v)
-        {
-            return Err(Problem::BadRequest(format!(
-                "`{name}` must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '-', '_', '/'"
-            )));
-        }
-    }
+/// The query's parameter names.
+const PARAMS: &[&str] = &["purpose", "service_item", "case_no", "resource"];
+
+/// Checks the query's decoded pairs strictly (known names, once each) and
+/// the use's fields with the exchange body's own validators.
+pub fn parse_use(pairs: Vec<(String, String)>) -> Result<LicenceUse, Problem> {
+    let mut params = query::check(pairs, PARAMS)?;
+    let why = ": every licence use names its purpose, service item and case number";
+    let purpose = params.required("purpose", why)?;
+    let service_item = params.required("service_item", why)?;
+    let case_no = params.required("case_no", why)?;
+    let resource = params.take("resource");
+    check_purpose(&purpose)?;
+    check_code("service_item", Some(&service_item))?;
+    check_code("case_no", Some(&case_no))?;
+    check_code("resource", resource.as_deref())?;
     Ok(LicenceUse {
         purpose,
         service_item,
@@ -130,37 +99,29 @@ struct NativeLicence {
     ofd: String,
 }
 
-/// Runs the licence path.
-pub async fn run(
-    app: &App,
-    cx: &mut Exchange,
-    peer: &Peer,
-    licence_id: &str,
-    params: &[(String, String)],
-) -> Result<Reply, Problem> {
-    let snapshot = app.snapshot();
+/// Runs the licence path's stages, after identification.
+pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
+    let Call {
+        app,
+        snapshot,
+        caller: consumer,
+        path: licence_id,
+        query,
+        ..
+    } = call;
     let registry = &snapshot.registry;
-
-    // identify: first, as for every exchange.
-    let t = Instant::now();
-    if let Peer::Member { id, .. } = peer {
-        cx.consumer = Some(id.to_string());
-    }
-    let consumer = identify::run(registry, peer)?;
 
     // parse: the identifier's check character and the use's three fields are
     // checked before the list is consulted.
-    let query: String = params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    cx.request_digest = Some(cx.digest(format!("{licence_id}?{query}").as_bytes()));
-    let usage = parse_use(params)?;
+    let t = Instant::now();
+    let pairs = query::decode(query.as_deref())?;
+    let sent: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    cx.request_digest = Some(cx.digest(format!("{licence_id}?{}", sent.join("&")).as_bytes()));
+    let usage = parse_use(pairs)?;
     cx.service_item = Some(usage.service_item.clone());
     cx.case_no = Some(usage.case_no.clone());
-    cx.purpose = Some(format!("sha256:{}", cx.digest(usage.purpose.as_bytes())));
-    let id = LicenceId::parse(licence_id)
+    cx.declare_purpose(&usage.purpose);
+    let id = LicenceId::parse(&licence_id)
         .map_err(|e| Problem::BadRequest(format!("licence identifier: {e}")))?;
     let region = id.issuing_region().ok_or_else(|| {
         Problem::BadRequest(format!(
@@ -170,30 +131,42 @@ pub async fn run(
     })?;
     let resource = licence_resource(registry, usage.resource.as_deref())?;
     cx.resource = Some(resource.code.clone());
+    cx.timed(Stage::Parse, t);
 
     // authorize: like an exchange, with the issuing region as the provider.
+    let t = Instant::now();
     let mut key = Map::new();
     key.insert("licence_id".into(), Value::String(id.as_str().to_owned()));
-    let ask = Ask {
-        consumer: &consumer,
-        resource: &resource.code,
-        purpose: &usage.purpose,
-        service_item: Some(&usage.service_item),
-        case_no: Some(&usage.case_no),
-        provider: Some(region.code()),
-        key: &key,
-        today: cx.received.to_offset(CST).date(),
-    };
-    let grant = registry.authorize(&ask).map_err(Problem::from)?;
+    let grant = authorize::run(
+        registry,
+        &consumer,
+        &resource.code,
+        &Use {
+            purpose: &usage.purpose,
+            service_item: Some(&usage.service_item),
+            case_no: Some(&usage.case_no),
+            provider: Some(region.code()),
+            key: &key,
+        },
+        cx.received,
+    )?;
     cx.entry = Some(grant.entry.id.clone());
-    cx.provider = Some(grant.entry.provider.to_string());
-    cx.purpose = Some(usage.purpose.clone());
-    cx.timed("authorize", t);
+    cx.provider = Some(grant.entry.provider.clone());
+    cx.purpose = Some(Purpose::Listed(usage.purpose.clone()));
+    cx.timed(Stage::Authorize, t);
 
     // meter: quotas count licence uses as they count exchanges.
     let t = Instant::now();
-    meter::run(app, &snapshot.meters, &grant, &consumer, cx.received).await?;
-    cx.timed("meter", t);
+    meter::run(
+        &snapshot.meters,
+        &app.quotas,
+        &app.metrics,
+        &grant,
+        &consumer,
+        cx.received,
+    )
+    .await?;
+    cx.timed(Stage::Meter, t);
 
     // upstream: the issuing region's provider, within the entry's deadline.
     let native = NativeRequest {
@@ -204,7 +177,7 @@ pub async fn run(
         content_type: None,
         body: Vec::new(),
     };
-    let answer = upstream::run(app, cx, &grant, &native).await?;
+    let answer = upstream::run(&app.upstream, cx, &grant, &native).await?;
     let native: NativeLicence = serde_json::from_slice(&answer.body).map_err(|e| {
         Problem::MappingFailed(format!(
             "licence answer: {}",
@@ -223,9 +196,10 @@ pub async fn run(
     // verify seal: against the issuing region's anchors only, at the time of use.
     let t = Instant::now();
     let report = verify(app, cx, region, &file)?;
-    cx.timed("verify", t);
+    cx.timed(Stage::Verify, t);
 
     // minimise: the metadata items the entry grants; the file is the licence.
+    let t = Instant::now();
     let mut metadata = native.metadata;
     let kept = minimise::run(&mut metadata, grant.entry, None);
     cx.items = kept.returned;
@@ -246,6 +220,7 @@ pub async fn run(
     );
     body.insert("verification".into(), report);
     cx.response_digest = Some(cx.digest(&super::canonical_json(&body)?));
+    cx.timed(Stage::Minimise, t);
     Ok(Reply::Json(body))
 }
 
@@ -307,42 +282,31 @@ fn unreadable(cx: &mut Exchange, region: Region, e: &OfdError) -> Problem {
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
     #[test]
     fn a_licence_use_names_purpose_service_item_and_case_number() {
-        let u = parse_use(&params(&[
-            ("purpose", "政务服务办理"),
-            ("service_item", "SX-SCJG-002"),
-            ("case_no", "SH-2026-1"),
-        ]))
+        let u = parse_use(
+            query::decode(Some(
+                "purpose=%E6%94%BF%E5%8A%A1%E6%9C%8D%E5%8A%A1%E5%8A%9E%E7%90%86\
+                 &service_item=SX-SCJG-002&case_no=SH-2026-1",
+            ))
+            .unwrap(),
+        )
         .unwrap();
         assert_eq!(u.purpose, "政务服务办理");
         assert_eq!(u.resource, None);
         for bad in [
-            params(&[("purpose", "p"), ("service_item", "s")]),
-            params(&[("service_item", "s"), ("case_no", "c")]),
-            params(&[("purpose", "p"), ("service_item", "s"), ("case_no", "c d")]),
-            params(&[
-                ("purpose", "p"),
-                ("purpose", "q"),
-                ("service_item", "s"),
-                ("case_no", "c"),
-            ]),
-            params(&[
-                ("purpose", "p"),
-                ("service_item", "s"),
-                ("case_no", "c"),
-                ("key", "x"),
-            ]),
+            "purpose=p&service_item=s",
+            "service_item=s&case_no=c",
+            "purpose=p&service_item=s&case_no=c%20d",
+            "purpose=p&purpose=q&service_item=s&case_no=c",
+            "purpose=p&service_item=s&case_no=c&key=x",
+            "purpose=%07&service_item=s&case_no=c",
         ] {
             assert!(
-                matches!(parse_use(&bad), Err(Problem::BadRequest(_))),
+                matches!(
+                    parse_use(query::decode(Some(bad)).unwrap()),
+                    Err(Problem::BadRequest(_))
+                ),
                 "{bad:?}"
             );
         }

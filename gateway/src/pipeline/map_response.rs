@@ -4,8 +4,8 @@
 
 use yrdx_adapters::{Mapping, NativeResponse, Record, Schema};
 
-use crate::pipeline::upstream::Answer;
 use crate::problem::{Problem, response_mapping};
+use crate::upstream::Answer;
 
 /// Maps the answer.
 pub fn run(mapping: &Mapping, schema: &Schema, answer: &Answer) -> Result<Record, Problem> {

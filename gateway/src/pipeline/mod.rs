@@ -1,12 +1,15 @@
 //! The exchange pipeline, stage by stage, in the order of `docs/pipeline.md`:
 //!
 //! ```text
-//! identify → parse → authorize → map request → upstream → map response → minimise → (audit)
+//! identify → parse → authorize → meter → map request → upstream → map response → minimise → audit
 //! ```
 //!
-//! [`exchange`] runs the stages on one [`Exchange`] context that each stage
-//! fills in; the audit stage ([`audit::finish`]) then records the exchange —
-//! served or refused — and only once its leaf is durable is anything answered.
+//! Every route runs through the one path of [`crate::route`]: request id,
+//! span, context, identification ([`identify`]) and body there; then the
+//! route's own stages — [`exchange`] for catalogue exchanges, [`licence`] and
+//! [`verify`] for documents — fill in the [`Exchange`] context; the audit
+//! stage ([`audit::finish`]) then records the request, served or refused, and
+//! only once its leaf is durable is anything answered.
 
 pub mod audit;
 pub mod authorize;
@@ -20,123 +23,17 @@ pub mod request;
 pub mod upstream;
 pub mod verify;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use time::OffsetDateTime;
-use yrdx_signing::{HashAlg, hex};
 
-use crate::identity::Peer;
+use crate::context::{Exchange, Purpose, Stage};
 use crate::problem::Problem;
-use crate::state::App;
-
-/// Everything known about one exchange so far; what the audit record is made of.
-#[derive(Debug)]
-pub struct Exchange {
-    /// The request id.
-    pub request_id: String,
-    /// Which API.
-    pub api: &'static str,
-    /// When the request arrived.
-    pub received: OffsetDateTime,
-    /// For latency.
-    pub started: Instant,
-    /// A random salt for this exchange's digests, handed to the consumer in the
-    /// receipt only: without it the digests in the log reveal nothing, even of a
-    /// guessable key such as an identity number.
-    pub salt: [u8; 16],
-    /// The identified consumer.
-    pub consumer: Option<String>,
-    /// The catalogue resource, when it is one.
-    pub resource: Option<String>,
-    /// The provider chosen.
-    pub provider: Option<String>,
-    /// The purpose (verbatim once allowed, else its digest).
-    pub purpose: Option<String>,
-    /// The service item code.
-    pub service_item: Option<String>,
-    /// The case number.
-    pub case_no: Option<String>,
-    /// The list entry that allowed it.
-    pub entry: Option<String>,
-    /// Items returned.
-    pub items: Vec<String>,
-    /// Items asked for but not granted.
-    pub withheld: Vec<String>,
-    /// Salted digest of the request body.
-    pub request_digest: Option<String>,
-    /// Salted digest of the canonical JSON of the data returned.
-    pub response_digest: Option<String>,
-    /// Salted digest of the provider's native body.
-    pub native_digest: Option<String>,
-    /// Hash of the mapping file used.
-    pub mapping: Option<String>,
-    /// Seal verification summary.
-    pub seal: Option<Value>,
-    /// Time spent per stage, for metrics.
-    pub stages: Vec<(&'static str, Duration)>,
-    /// Tells the log's writer this exchange's leaf is coming; dropped just
-    /// before the append.
-    pub announced: Option<yrdx_registry::Announced>,
-}
-
-impl Exchange {
-    /// A fresh context for a request with this id.
-    pub fn new(request_id: String, api: &'static str) -> Exchange {
-        let mut salt = [0u8; 16];
-        // SystemRandom only fails if the OS has no randomness, in which case
-        // a zero salt still yields correct (if guessable) digests.
-        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt);
-        Exchange {
-            request_id,
-            api,
-            received: OffsetDateTime::now_utc(),
-            started: Instant::now(),
-            salt,
-            consumer: None,
-            resource: None,
-            provider: None,
-            purpose: None,
-            service_item: None,
-            case_no: None,
-            entry: None,
-            items: Vec::new(),
-            withheld: Vec::new(),
-            request_digest: None,
-            response_digest: None,
-            native_digest: None,
-            mapping: None,
-            seal: None,
-            stages: Vec::new(),
-            announced: None,
-        }
-    }
-
-    /// A fresh context for a request that will end in [`audit::finish`]: the
-    /// log's writer is told its leaf is coming (see
-    /// [`yrdx_registry::AuditLog::announce`]).
-    pub fn announced(
-        request_id: String,
-        api: &'static str,
-        log: &yrdx_registry::AuditLog,
-    ) -> Exchange {
-        Exchange {
-            announced: Some(log.announce()),
-            ..Exchange::new(request_id, api)
-        }
-    }
-
-    /// Notes that `stage` ran from `since` until now.
-    pub fn timed(&mut self, stage: &'static str, since: Instant) {
-        self.stages.push((stage, since.elapsed()));
-    }
-
-    /// `hex(SHA-256(salt ‖ bytes))`.
-    pub fn digest(&self, bytes: &[u8]) -> String {
-        hex(&HashAlg::Sha256.hash_parts(&[&self.salt, bytes]))
-    }
-}
+use crate::state::{App, Snapshot};
+use bytes::Bytes;
+use yrdx_signing::MemberId;
 
 /// What a served exchange returns.
 #[derive(Debug)]
@@ -157,92 +54,130 @@ pub enum Reply {
     Exchange(Served),
     /// Any other API's JSON object (licences, verification reports).
     Json(serde_json::Map<String, Value>),
+    /// A ready answer (regulators' reads: checkpoints, tiles, reports), which
+    /// gets no receipt.
+    Raw(Response),
 }
 
-impl From<Served> for Reply {
-    fn from(s: Served) -> Reply {
-        Reply::Exchange(s)
+impl IntoResponse for Reply {
+    /// The reply as it is, without a receipt: for reads, which are not leaves.
+    fn into_response(self) -> Response {
+        match self {
+            Reply::Exchange(served) => axum::Json(serde_json::json!({
+                "data": served.data,
+                "provider": served.provider,
+                "resource": served.resource,
+            }))
+            .into_response(),
+            Reply::Json(map) => axum::Json(map).into_response(),
+            Reply::Raw(response) => response,
+        }
     }
 }
 
-/// Runs one exchange: `POST /v1/exchange/{resource}`.
-pub async fn exchange(
-    app: &App,
-    cx: &mut Exchange,
-    peer: &Peer,
-    resource: &str,
-    body: &[u8],
-) -> Result<Served, Problem> {
-    // One snapshot for the whole exchange, so a reload never changes the rules
-    // half-way through.
-    let snapshot = app.snapshot();
+/// What a route's stages get: the identified caller and what it sent.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// The node.
+    pub app: &'a App,
+    /// The registry version and everything built from it, taken once for the
+    /// whole request so a reload never changes the rules half-way through.
+    pub snapshot: &'a Snapshot,
+    /// The caller, identified (and a regulator, on regulators' routes).
+    pub caller: MemberId,
+    /// The route's one path parameter (percent-decoded), or empty.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: Option<String>,
+    /// The body, read within the route's limit; empty when it reads none.
+    pub body: Bytes,
+}
+
+/// Runs one exchange's stages, after identification.
+pub async fn exchange(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
+    let Call {
+        app,
+        snapshot,
+        caller: consumer,
+        path: resource,
+        body,
+        ..
+    } = call;
     let registry = &snapshot.registry;
-    if registry.resource(resource).is_some() {
-        cx.resource = Some(resource.to_owned());
-    }
-
-    // identify: the certificate's member must be registered and active. First,
-    // because nothing else may be looked at for an unknown caller. A member its
-    // own region vouches for is recorded even when unregistered or suspended; an
-    // impostor's claim is not.
-    let t = Instant::now();
-    if let Peer::Member { id, .. } = peer {
-        cx.consumer = Some(id.to_string());
-    }
-    let consumer = identify::run(registry, peer)?;
 
     // parse: the body is bounded and strictly shaped before it is interpreted.
-    cx.request_digest = Some(cx.digest(body));
-    let request = request::parse(body)?;
+    let t = Instant::now();
+    cx.request_digest = Some(cx.digest(&body));
+    let request = request::parse(&body)?;
     cx.service_item = request.service_item.clone();
     cx.case_no = request.case_no.clone();
-    cx.purpose = Some(format!("sha256:{}", cx.digest(request.purpose.as_bytes())));
+    cx.declare_purpose(&request.purpose);
+    cx.timed(Stage::Parse, t);
 
     // authorize: the responsibility list picks the entry and thereby the provider.
-    let grant = authorize::run(registry, &consumer, resource, &request, cx.received)?;
+    let t = Instant::now();
+    let grant = authorize::run(
+        registry,
+        &consumer,
+        &resource,
+        &request.usage(),
+        cx.received,
+    )?;
     cx.entry = Some(grant.entry.id.clone());
-    cx.provider = Some(grant.entry.provider.to_string());
+    cx.provider = Some(grant.entry.provider.clone());
     // Listed purposes are the list's own words, not the consumer's free text.
-    cx.purpose = Some(request.purpose.clone());
-    cx.timed("authorize", t);
+    cx.purpose = Some(Purpose::Listed(request.purpose.clone()));
+    cx.timed(Stage::Authorize, t);
 
     // meter: quotas are spent only on calls the list allows, before the provider
     // is troubled.
     let t = Instant::now();
-    meter::run(app, &snapshot.meters, &grant, &consumer, cx.received).await?;
-    cx.timed("meter", t);
-
-    let mapping = snapshot
-        .mappings
-        .get(&grant.entry.provider, resource)
-        .ok_or(Problem::Internal)?;
-    let schema = registry.schema(resource).ok_or(Problem::Internal)?;
-    cx.mapping = Some(mapping.hash().to_owned());
+    meter::run(
+        &snapshot.meters,
+        &app.quotas,
+        &app.metrics,
+        &grant,
+        &consumer,
+        cx.received,
+    )
+    .await?;
+    cx.timed(Stage::Meter, t);
 
     // map request: a malformed key is refused here, before any provider sees it.
+    let t = Instant::now();
+    let mapping = snapshot
+        .mappings
+        .get(&grant.entry.provider, &resource)
+        .ok_or(Problem::Internal)?;
+    let schema = registry.schema(&resource).ok_or(Problem::Internal)?;
+    cx.mapping = Some(mapping.hash().to_owned());
     let native = map_request::run(mapping, schema, &request.key)?;
+    cx.timed(Stage::MapRequest, t);
 
     // upstream: the only stage that waits on another organisation, bounded by the
     // entry's reply deadline.
-    let answer = upstream::run(app, cx, &grant, &native).await?;
+    let answer = upstream::run(&app.upstream, cx, &grant, &native).await?;
 
     // map response: native → catalogue, every item type-checked.
     let t = Instant::now();
     let mut data = map_response::run(mapping, schema, &answer)?;
+    cx.timed(Stage::MapResponse, t);
 
-    // minimise: only granted (and asked-for) items leave the gateway.
+    // minimise: only granted (and asked-for) items leave the gateway, written
+    // once as the canonical JSON the response digest covers.
+    let t = Instant::now();
     let kept = minimise::run(&mut data, grant.entry, request.items.as_deref());
     cx.items = kept.returned;
     cx.withheld = kept.withheld;
     let data = canonical_raw(&data)?;
     cx.response_digest = Some(cx.digest(data.get().as_bytes()));
-    cx.timed("map_response", t);
+    cx.timed(Stage::Minimise, t);
 
-    Ok(Served {
-        resource: resource.to_owned(),
+    Ok(Reply::Exchange(Served {
         provider: grant.entry.provider.to_string(),
+        resource,
         data,
-    })
+    }))
 }
 
 /// RFC 8785 canonical JSON of an object: what response digests are taken over.

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::pipeline::authorize::Use;
 use crate::problem::Problem;
 
 /// `POST /v1/exchange/{resource}` body.
@@ -46,24 +47,9 @@ pub fn parse(body: &[u8]) -> Result<ExchangeRequest, Problem> {
             "`key` must have 1 to {MAX_KEY_FIELDS} fields"
         )));
     }
-    if !(1..=64).contains(&req.purpose.chars().count()) || req.purpose.chars().any(char::is_control)
-    {
-        return Err(Problem::BadRequest(
-            "`purpose` must be 1 to 64 characters without control characters".into(),
-        ));
-    }
-    for (name, value) in [
-        ("service_item", &req.service_item),
-        ("case_no", &req.case_no),
-    ] {
-        if let Some(v) = value
-            && !code_like(v)
-        {
-            return Err(Problem::BadRequest(format!(
-                "`{name}` must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '-', '_', '/'"
-            )));
-        }
-    }
+    check_purpose(&req.purpose)?;
+    check_code("service_item", req.service_item.as_deref())?;
+    check_code("case_no", req.case_no.as_deref())?;
     if let Some(items) = &req.items
         && (items.len() > MAX_ITEMS || items.iter().any(|i| i.is_empty() || i.len() > 64))
     {
@@ -81,10 +67,43 @@ pub fn parse(body: &[u8]) -> Result<ExchangeRequest, Problem> {
     Ok(req)
 }
 
-pub(crate) fn code_like(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+impl ExchangeRequest {
+    /// The use it declares, for the list.
+    pub fn usage(&self) -> Use<'_> {
+        Use {
+            purpose: &self.purpose,
+            service_item: self.service_item.as_deref(),
+            case_no: self.case_no.as_deref(),
+            provider: self.provider.as_deref(),
+            key: &self.key,
+        }
+    }
+}
+
+/// A declared purpose: 1 to 64 characters, none a control character.
+pub fn check_purpose(purpose: &str) -> Result<(), Problem> {
+    if !(1..=64).contains(&purpose.chars().count()) || purpose.chars().any(char::is_control) {
+        return Err(Problem::BadRequest(
+            "`purpose` must be 1 to 64 characters without control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A code-like field (service item, case number, resource), if given: 1 to 64
+/// characters of `A-Z a-z 0-9 . - _ /`.
+pub fn check_code(name: &str, value: Option<&str>) -> Result<(), Problem> {
+    let code_like = |s: &str| {
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+    };
+    match value {
+        Some(v) if !code_like(v) => Err(Problem::BadRequest(format!(
+            "`{name}` must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '-', '_', '/'"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -13,11 +13,10 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::identity::Peer;
-use crate::pipeline::{Exchange, Reply, identify};
+use crate::context::{Exchange, Stage};
+use crate::pipeline::{Call, Reply};
 use crate::problem::Problem;
 use crate::seals::{self, VerifyError};
-use crate::state::App;
 
 /// The JSON form of an upload.
 #[derive(Deserialize)]
@@ -61,23 +60,20 @@ fn document(body: &[u8], json: bool) -> Result<(Vec<u8>, Option<Vec<u8>>), Probl
     }
 }
 
-/// identify: only active members may use the federation's verifier — checked
-/// before the (large) body is read.
-pub fn admit(app: &App, cx: &mut Exchange, peer: &Peer) -> Result<(), Problem> {
-    if let Peer::Member { id, .. } = peer {
-        cx.consumer = Some(id.to_string());
-    }
-    identify::run(&app.snapshot().registry, peer).map(|_| ())
-}
-
-/// Verifies an admitted member's upload.
-pub fn run(app: &App, cx: &mut Exchange, body: &[u8]) -> Result<Reply, Problem> {
+/// Verifies an identified member's upload (only active members may use the
+/// federation's verifier; the route identifies them before the large body is
+/// read).
+pub fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
+    let Call { app, body, .. } = call;
+    // parse: JSON starts with `{`; an OFD file with `PK`, DER with 0x30: the
+    // body says which it is, whatever the content type claims.
     let t = Instant::now();
-    // JSON starts with `{`; an OFD file with `PK`, DER with 0x30: the body
-    // says which it is, whatever the content type claims.
     let json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    cx.request_digest = Some(cx.digest(body));
-    let (doc, data) = document(body, json)?;
+    cx.request_digest = Some(cx.digest(&body));
+    let (doc, data) = document(&body, json)?;
+    cx.timed(Stage::Parse, t);
+
+    let t = Instant::now();
     let verified = seals::verify(&doc, data.as_deref(), &app.seal_trust, cx.received).map_err(
         |e| match e {
             VerifyError::NeedsData => Problem::BadRequest(e.to_string()),
@@ -88,7 +84,7 @@ pub fn run(app: &App, cx: &mut Exchange, body: &[u8]) -> Result<Reply, Problem> 
         verified.outcome(),
         &verified.summaries(),
     ));
-    cx.timed("verify", t);
+    cx.timed(Stage::Verify, t);
     let Value::Object(map) = verified.to_json() else {
         return Err(Problem::Internal);
     };

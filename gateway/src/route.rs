@@ -1,0 +1,268 @@
+//! The one path every request of the exchange listener takes, whatever its
+//! route: request id → span → context → identity → body (within the route's
+//! limit) → the route's own stages → the leaf → the answer.
+//!
+//! A route states only what is its own: a [`Route`] (its API name, template,
+//! who may call it, which of its requests become leaves, how large a body it
+//! takes) and its stages ([`Handler::stages`]). Everything else happens here,
+//! once, in the same order for every route:
+//!
+//! - the request id is the caller's `Yrdx-Request-Id` if it is a UUID, else a
+//!   new UUID v7 (a malformed one is itself a `bad_request`, recorded);
+//! - the request runs in one tracing span `request` carrying the API, the
+//!   route template (never the raw URI), the request id, consumer, outcome,
+//!   problem code and latency;
+//! - the caller is identified against the registry snapshot the whole request
+//!   uses (`identify`, or `not_a_regulator` on the regulator's routes) before
+//!   anything it sent is read;
+//! - an exchange's leaf is written by [`audit::finish`] before anything is
+//!   answered. Regulators' reads are not leaves (reading the log must not
+//!   change it), but every caller they refuse for who it is, is.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{RawPathParams, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use http_body_util::{BodyExt, Limited};
+use tracing::Instrument;
+
+use crate::REQUEST_ID_HEADER;
+use crate::context::{Exchange, Stage};
+use crate::identity::Peer;
+use crate::pipeline::{Call, Reply, audit, identify};
+use crate::problem::Problem;
+use crate::regulator;
+use crate::state::App;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Any registered, active member.
+    Member,
+    /// Members holding the regulator role.
+    Regulator,
+}
+
+/// Which of a route's requests become leaves of the exchange log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaves {
+    /// Every request, served or refused.
+    Every,
+    /// Only the callers refused for who they are; the route's reads are not
+    /// leaves.
+    CallerRefusals,
+}
+
+/// How large a body a route reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLimit {
+    /// No body is read.
+    None,
+    /// `limits.max_body_bytes`.
+    Request,
+    /// `limits.max_verify_bytes`: uploaded documents.
+    Document,
+}
+
+/// What a route is, apart from its stages.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// The API's name in the record: `exchange`, `licence`, `verify`,
+    /// `audit`, `report`.
+    pub api: &'static str,
+    /// The route template, as routed and as logged.
+    pub template: &'static str,
+    /// Who may call it.
+    pub caller: Caller,
+    /// Which requests become leaves.
+    pub leaves: Leaves,
+    /// The body it reads.
+    pub body: BodyLimit,
+    /// Whether the path parameter names a catalogue resource, recorded from
+    /// the start (even when the caller is then refused).
+    pub resource_in_path: bool,
+}
+
+/// A route of the exchange listener.
+pub trait Handler: Send + Sync + 'static {
+    /// What the route is.
+    const ROUTE: Route;
+
+    /// The route's own stages, after identification.
+    fn stages(
+        call: Call<'_>,
+        cx: &mut Exchange,
+    ) -> impl Future<Output = Result<Reply, Problem>> + Send;
+}
+
+/// The request id: the caller's `Yrdx-Request-Id` if it is a UUID, else a new
+/// UUID v7. A malformed caller id is itself a bad request.
+pub fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
+    match headers.get(REQUEST_ID_HEADER) {
+        None => (uuid::Uuid::now_v7().to_string(), None),
+        Some(v) => match v.to_str().ok().and_then(|s| uuid::Uuid::parse_str(s).ok()) {
+            Some(id) => (id.hyphenated().to_string(), None),
+            None => (
+                uuid::Uuid::now_v7().to_string(),
+                Some(Problem::BadRequest("Yrdx-Request-Id is not a UUID".into())),
+            ),
+        },
+    }
+}
+
+/// Reads the body within `max` bytes and the request time limit.
+async fn read_body(app: &App, body: Body, max: usize) -> Result<Bytes, Problem> {
+    let collect = Limited::new(body, max).collect();
+    match tokio::time::timeout(app.config.limits.request_timeout, collect).await {
+        Err(_) => Err(Problem::BadRequest(
+            "request body not received in time".into(),
+        )),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(Problem::PayloadTooLarge)
+        }
+        Ok(Err(_)) => Err(Problem::BadRequest("request body could not be read".into())),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// A route's method, any other refused as `method_not_allowed`.
+pub fn only(method: MethodRouter<Arc<App>>) -> MethodRouter<Arc<App>> {
+    method.fallback(method_not_allowed)
+}
+
+/// No such route: `not_found`, not recorded (no API was called).
+pub async fn not_found(headers: HeaderMap) -> Response {
+    Problem::NotFound.to_response(&request_id(&headers).0)
+}
+
+/// A route called with a method it does not take: not recorded either.
+pub async fn method_not_allowed(headers: HeaderMap) -> Response {
+    Problem::MethodNotAllowed.to_response(&request_id(&headers).0)
+}
+
+/// The axum handler of every route: the one path.
+pub async fn handle<H: Handler>(
+    State(app): State<Arc<App>>,
+    Extension(peer): Extension<Arc<Peer>>,
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    request: http::Request<Body>,
+) -> Response {
+    let route = H::ROUTE;
+    let (parts, body) = request.into_parts();
+    let (id, id_problem) = request_id(&parts.headers);
+    let path = params
+        .ok()
+        .and_then(|p| p.iter().next().map(|(_, v)| v.to_owned()))
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "request",
+        api = route.api,
+        route = route.template,
+        request_id = %id,
+        resource = tracing::field::Empty,
+        consumer = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        code = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    if route.resource_in_path {
+        span.record("resource", path.chars().take(32).collect::<String>());
+    }
+    async move {
+        let mut cx = match Exchange::new_salt() {
+            Ok(salt) => Exchange::new(id, route.api, salt),
+            Err(p) => return p.to_response(&id),
+        };
+        if route.leaves == Leaves::Every {
+            cx.announced = Some(app.log.announce());
+        }
+        let snapshot = app.snapshot();
+        if route.resource_in_path && snapshot.registry.resource(&path).is_some() {
+            cx.resource = Some(path.clone());
+        }
+
+        // identify: first, because nothing else may be looked at for an
+        // unknown caller. A member its own region vouches for is recorded
+        // even when unregistered or suspended; an impostor's claim is not.
+        let t = Instant::now();
+        if let Peer::Member { id, .. } = &*peer {
+            cx.consumer = Some(id.clone());
+        }
+        let caller = match id_problem {
+            Some(p) => Err(p),
+            None => match route.caller {
+                Caller::Member => identify::run(&snapshot.registry, &peer),
+                Caller::Regulator => regulator::require(&snapshot.registry, &peer),
+            },
+        };
+        cx.timed(Stage::Identify, t);
+        let caller = match caller {
+            Ok(caller) => caller,
+            Err(problem) => return audit::finish(&app, cx, Err(problem)).await,
+        };
+
+        let body = match route.body {
+            BodyLimit::None => Ok(Bytes::new()),
+            BodyLimit::Request => read_body(&app, body, app.config.limits.max_body_bytes).await,
+            BodyLimit::Document => read_body(&app, body, app.config.limits.max_verify_bytes).await,
+        };
+        let result = match body {
+            Err(p) => Err(p),
+            Ok(body) => {
+                let call = Call {
+                    app: &app,
+                    snapshot: &snapshot,
+                    caller,
+                    path,
+                    query: parts.uri.query().map(str::to_owned),
+                    body,
+                };
+                H::stages(call, &mut cx).await
+            }
+        };
+        match route.leaves {
+            Leaves::Every => audit::finish(&app, cx, result).await,
+            Leaves::CallerRefusals => answer_read(&cx, result),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// A regulator's read: answered without a leaf (reading the log must not
+/// change it), but in the gateway's own log.
+fn answer_read(cx: &Exchange, result: Result<Reply, Problem>) -> Response {
+    let span = tracing::Span::current();
+    span.record(
+        "consumer",
+        tracing::field::display(cx.consumer.as_ref().map_or("-".into(), |c| c.to_string())),
+    );
+    let mut response = match result {
+        Ok(reply) => {
+            span.record("outcome", "served");
+            let r = reply.into_response();
+            tracing::info!(status = r.status().as_u16(), "regulator read answered");
+            r
+        }
+        Err(problem) => {
+            span.record("outcome", "refused");
+            span.record("code", problem.code());
+            tracing::info!(status = problem.status().as_u16(), "regulator read refused");
+            problem.to_response(&cx.request_id)
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&cx.request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    response
+}
