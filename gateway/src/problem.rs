@@ -149,22 +149,28 @@ impl Problem {
         self.describe().1
     }
 
-    /// The codes of refusals that came from the provider, after the gateway's
-    /// own checks all passed: the call reached it. `record_not_found` is the
-    /// provider's honest answer; the others are its failures
-    /// ([`Problem::is_provider_failure`]).
-    pub const PROVIDER_CODES: &'static [&'static str] = &[
-        "record_not_found",
+    /// The codes of refusals that are the provider's failures: it was called,
+    /// after the gateway's own checks all passed, and did not answer well. A
+    /// missing record (`record_not_found`) is an answer, not a failure.
+    pub const PROVIDER_FAILURES: &'static [&'static str] = &[
         "upstream_unavailable",
         "upstream_timeout",
         "upstream_error",
         "mapping_failed",
     ];
 
-    /// Whether a refusal with `code` is a failure of the provider: it was
-    /// called and did not answer well (a missing record is not a failure).
+    /// Whether a refusal with `code` is a failure of the provider.
     pub fn is_provider_failure(code: &str) -> bool {
-        code != "record_not_found" && Problem::PROVIDER_CODES.contains(&code)
+        Problem::PROVIDER_FAILURES.contains(&code)
+    }
+
+    /// The codes a fulfilment report weighs.
+    pub fn report_codes() -> yrdx_registry::ReportCodes<'static> {
+        yrdx_registry::ReportCodes {
+            record_not_found: Problem::RecordNotFound.code(),
+            quota_exhausted: Problem::QuotaExhausted { retry_after_s: 0 }.code(),
+            provider_failures: Problem::PROVIDER_FAILURES,
+        }
     }
 
     /// The problem a TLS handshake's refusal of the client's certificate is
@@ -513,6 +519,24 @@ pub fn response_mapping(e: MapError) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The codes named apart from their variants are the variants' own.
+    #[test]
+    fn provider_failures_are_problem_codes() {
+        let failures = [
+            Problem::UpstreamUnavailable,
+            Problem::UpstreamTimeout,
+            Problem::UpstreamError { status: 500 },
+            Problem::MappingFailed(String::new()),
+        ]
+        .map(|p| p.code());
+        assert_eq!(failures, Problem::PROVIDER_FAILURES);
+        assert!(!Problem::is_provider_failure(
+            Problem::RecordNotFound.code()
+        ));
+        assert_eq!(Problem::report_codes().record_not_found, "record_not_found");
+        assert_eq!(Problem::report_codes().quota_exhausted, "quota_exhausted");
+    }
 
     #[test]
     fn codes_are_stable() {

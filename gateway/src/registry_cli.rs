@@ -188,7 +188,11 @@ pub async fn fulfilment(
     let result = async {
         let (version, data) = store.registry_at(now_ms()).await?;
         let registry = Registry::build(version, data)?;
-        Ok::<_, RegistryCliError>(store.fulfilment(&registry, &period).await?)
+        Ok::<_, RegistryCliError>(
+            store
+                .fulfilment(&registry, &period, &crate::problem::Problem::report_codes())
+                .await?,
+        )
     }
     .await;
     store.close().await;

@@ -53,7 +53,7 @@ async fn fulfilment(call: Call<'_>) -> Result<Response, Problem> {
     let report = call
         .app
         .store
-        .fulfilment(registry, &period)
+        .fulfilment(registry, &period, &Problem::report_codes())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "fulfilment report failed");

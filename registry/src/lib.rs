@@ -69,7 +69,7 @@ pub use quota::{
     CST, QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next,
 };
 pub use report::{
-    ConsumerRefusals, EntryReport, FulfilmentReport, Latency, PROVIDER_CODES, Period, QuotaUse,
+    ConsumerRefusals, EntryReport, FulfilmentReport, Latency, Period, QuotaUse, ReportCodes,
     parse_period, report_csv,
 };
 pub use sheets::{CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, add_csv, add_xlsx, to_xlsx};

@@ -13,15 +13,19 @@ use crate::model::{EntryStatus, Registry};
 use crate::quota::CST;
 use crate::store::Store;
 
-/// Problem codes that mean the provider was called: the exchange got past every
-/// check of the gateway's own.
-pub const PROVIDER_CODES: &[&str] = &[
-    "record_not_found",
-    "upstream_unavailable",
-    "upstream_timeout",
-    "upstream_error",
-    "mapping_failed",
-];
+/// The problem codes a report reads in the records. The registry keeps codes
+/// as the text the log holds and owns none of them: the gateway, which does,
+/// names the ones a report weighs.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportCodes<'a> {
+    /// The provider holds no record for the key: it was reached, and answered.
+    pub record_not_found: &'a str,
+    /// A quota refusal: the call did not count against the entry's quota.
+    pub quota_exhausted: &'a str,
+    /// The provider was called and failed: unreachable, too slow, an error
+    /// status, an answer that does not map.
+    pub provider_failures: &'a [&'a str],
+}
 
 /// A reporting period: a calendar month or day in China Standard Time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -206,6 +210,7 @@ impl Store {
         &self,
         registry: &Registry,
         period: &Period,
+        codes: &ReportCodes<'_>,
     ) -> Result<FulfilmentReport, StoreError> {
         let mut report = FulfilmentReport {
             period: period.label.clone(),
@@ -288,7 +293,7 @@ impl Store {
                         } else {
                             *acc.refused.entry(code.clone()).or_default() += 1;
                         }
-                        if code != "quota_exhausted"
+                        if code != codes.quota_exhausted
                             && let Some(c) = &r.consumer
                         {
                             let day = day_of(&r.time);
@@ -308,17 +313,21 @@ impl Store {
                 }
                 continue;
             }
-            let provider_fail: u64 = PROVIDER_CODES
+            let provider_fail: u64 = codes
+                .provider_failures
                 .iter()
-                .filter(|c| **c != "record_not_found")
                 .filter_map(|c| acc.refused.get(*c))
                 .sum();
-            let not_found = acc.refused.get("record_not_found").copied().unwrap_or(0);
+            let not_found = acc
+                .refused
+                .get(codes.record_not_found)
+                .copied()
+                .unwrap_or(0);
             let reached = acc.served + not_found + provider_fail;
             let mut lat = acc.latencies.clone();
             lat.sort_unstable();
             let deadline_us = e.deadline_ms.saturating_mul(1000);
-            let quota_refused = acc.refused.get("quota_exhausted").copied().unwrap_or(0);
+            let quota_refused = acc.refused.get(codes.quota_exhausted).copied().unwrap_or(0);
             report.entries.push(EntryReport {
                 entry: e.id.clone(),
                 resource: e.resource.clone(),

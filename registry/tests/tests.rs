@@ -1081,7 +1081,11 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
             .unwrap();
         }
         let report = store
-            .fulfilment(&registry, &yrdx_registry::parse_period("2026-11").unwrap())
+            .fulfilment(
+                &registry,
+                &yrdx_registry::parse_period("2026-11").unwrap(),
+                &REPORT_CODES,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -1133,12 +1137,20 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
         assert!(csv.lines().nth(1).unwrap().starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,6,3,3,5,0.8000,300,3500,3500,3000,1"), "{csv}");
         // A period the log has no leaf of: an empty report, not an error.
         let empty = store
-            .fulfilment(&registry, &yrdx_registry::parse_period("2026-09").unwrap())
+            .fulfilment(
+                &registry,
+                &yrdx_registry::parse_period("2026-09").unwrap(),
+                &REPORT_CODES,
+            )
             .await
             .unwrap();
         assert_eq!((empty.exchanges, empty.entries.len()), (0, 0), "{url}");
         let december = store
-            .fulfilment(&registry, &yrdx_registry::parse_period("2026-12").unwrap())
+            .fulfilment(
+                &registry,
+                &yrdx_registry::parse_period("2026-12").unwrap(),
+                &REPORT_CODES,
+            )
             .await
             .unwrap();
         assert_eq!((december.exchanges, december.served), (1, 1), "{url}");
@@ -1253,3 +1265,15 @@ async fn the_sqlite_wal_starts_over_under_sustained_appends() {
     );
     store.close().await;
 }
+
+/// The gateway's codes, as a report weighs them.
+const REPORT_CODES: yrdx_registry::ReportCodes<'static> = yrdx_registry::ReportCodes {
+    record_not_found: "record_not_found",
+    quota_exhausted: "quota_exhausted",
+    provider_failures: &[
+        "upstream_unavailable",
+        "upstream_timeout",
+        "upstream_error",
+        "mapping_failed",
+    ],
+};
