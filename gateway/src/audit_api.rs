@@ -113,6 +113,18 @@ async fn tree_size(app: &App) -> Result<TreeSize, Problem> {
     app.store.log_tree_size().await.map_err(internal)
 }
 
+/// A tree size a caller named (`name`), at most the latest checkpoint's
+/// `tree`, which it defaults to.
+fn within(tree: TreeSize, name: &str, size: Option<u64>) -> Result<u64, Problem> {
+    match size {
+        None => Ok(tree.get()),
+        Some(size) if size > tree.get() => Err(bad(format!(
+            "`{name}` is beyond the latest checkpoint's size {tree}"
+        ))),
+        Some(size) => Ok(size),
+    }
+}
+
 fn with_type(body: impl IntoResponse, content_type: &'static str) -> Response {
     let mut r = body.into_response();
     r.headers_mut()
@@ -236,12 +248,7 @@ async fn inclusion(call: Call<'_>) -> Result<Response, Problem> {
     let index = p
         .number("index")?
         .ok_or_else(|| bad("`index` is required"))?;
-    let size = p.number("size")?.unwrap_or(tree.get());
-    if size > tree.get() {
-        return Err(bad(format!(
-            "`size` is beyond the latest checkpoint's size {tree}"
-        )));
-    }
+    let size = within(tree, "size", p.number("size")?)?;
     if index >= size {
         return Err(bad("`index` must be below `size`"));
     }
@@ -264,12 +271,7 @@ async fn consistency(call: Call<'_>) -> Result<Response, Problem> {
     let p = query::parse(call.query.as_deref(), &["from", "to"])?;
     let tree = tree_size(app).await?;
     let from = p.number("from")?.ok_or_else(|| bad("`from` is required"))?;
-    let to = p.number("to")?.unwrap_or(tree.get());
-    if to > tree.get() {
-        return Err(bad(format!(
-            "`to` is beyond the latest checkpoint's size {tree}"
-        )));
-    }
+    let to = within(tree, "to", p.number("to")?)?;
     if from > to {
         return Err(bad("`from` must not be after `to`"));
     }

@@ -22,11 +22,11 @@ use yrdx_adapters::NativeRequest;
 use yrdx_registry::{Registry, Resource};
 use yrdx_signing::{LicenceId, OfdError, Outcome, Region, verify_ofd};
 
-use crate::context::{Exchange, Purpose, Stage};
+use crate::context::{Exchange, Stage};
 use crate::mappings::is_licence_resource;
-use crate::pipeline::authorize::{self, Use};
+use crate::pipeline::authorize::Use;
 use crate::pipeline::request::{check_code, check_purpose};
-use crate::pipeline::{Call, Reply, meter, minimise, upstream};
+use crate::pipeline::{Call, Reply, authorize_and_meter, minimise, upstream};
 use crate::problem::Problem;
 use crate::query;
 use crate::seals;
@@ -133,40 +133,18 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     cx.resource = Some(resource.code.clone());
     cx.timed(Stage::Parse, t);
 
-    // authorize: like an exchange, with the issuing region as the provider.
-    let t = Instant::now();
+    // authorize, then meter: like an exchange, with the issuing region as
+    // the provider; quotas count licence uses as they count exchanges.
     let mut key = Map::new();
     key.insert("licence_id".into(), Value::String(id.as_str().to_owned()));
-    let grant = authorize::run(
-        registry,
-        &consumer,
-        &resource.code,
-        &Use {
-            purpose: &usage.purpose,
-            service_item: Some(&usage.service_item),
-            case_no: Some(&usage.case_no),
-            provider: Some(region.code()),
-            key: &key,
-        },
-        cx.received,
-    )?;
-    cx.entry = Some(grant.entry.id.clone());
-    cx.provider = Some(grant.entry.provider.clone());
-    cx.purpose = Some(Purpose::Listed(usage.purpose.clone()));
-    cx.timed(Stage::Authorize, t);
-
-    // meter: quotas count licence uses as they count exchanges.
-    let t = Instant::now();
-    meter::run(
-        &snapshot.meters,
-        &app.quotas,
-        &app.metrics,
-        &grant,
-        &consumer,
-        cx.received,
-    )
-    .await?;
-    cx.timed(Stage::Meter, t);
+    let usage = Use {
+        purpose: &usage.purpose,
+        service_item: Some(&usage.service_item),
+        case_no: Some(&usage.case_no),
+        provider: Some(region.code()),
+        key: &key,
+    };
+    let grant = authorize_and_meter(app, snapshot, cx, &consumer, &resource.code, &usage).await?;
 
     // upstream: the issuing region's provider, within the entry's deadline.
     let native = NativeRequest {

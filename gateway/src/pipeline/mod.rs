@@ -114,34 +114,10 @@ pub async fn exchange(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Proble
     cx.declare_purpose(&request.purpose);
     cx.timed(Stage::Parse, t);
 
-    // authorize: the responsibility list picks the entry and thereby the provider.
-    let t = Instant::now();
-    let grant = authorize::run(
-        registry,
-        &consumer,
-        &resource,
-        &request.usage(),
-        cx.received,
-    )?;
-    cx.entry = Some(grant.entry.id.clone());
-    cx.provider = Some(grant.entry.provider.clone());
-    // Listed purposes are the list's own words, not the consumer's free text.
-    cx.purpose = Some(Purpose::Listed(request.purpose.clone()));
-    cx.timed(Stage::Authorize, t);
-
-    // meter: quotas are spent only on calls the list allows, before the provider
-    // is troubled.
-    let t = Instant::now();
-    meter::run(
-        &snapshot.meters,
-        &app.quotas,
-        &app.metrics,
-        &grant,
-        &consumer,
-        cx.received,
-    )
-    .await?;
-    cx.timed(Stage::Meter, t);
+    // authorize, then meter: the list picks the entry and thereby the
+    // provider; its quotas are spent before the provider is troubled.
+    let grant =
+        authorize_and_meter(app, snapshot, cx, &consumer, &resource, &request.usage()).await?;
 
     // map request: a malformed key is refused here, before any provider sees it.
     let t = Instant::now();
@@ -178,6 +154,41 @@ pub async fn exchange(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Proble
         resource,
         data,
     }))
+}
+
+/// The two stages every route that serves data runs alike: **authorize** —
+/// the responsibility list picks the entry for this use and thereby the
+/// provider; the entry, the provider and the purpose in the list's own words
+/// (not the consumer's free text) go into the record — then **meter**: the
+/// entry's quotas are spent only on calls the list allows, before the
+/// provider is troubled.
+pub async fn authorize_and_meter<'r>(
+    app: &App,
+    snapshot: &'r Snapshot,
+    cx: &mut Exchange,
+    consumer: &MemberId,
+    resource: &str,
+    usage: &authorize::Use<'_>,
+) -> Result<yrdx_registry::Grant<'r>, Problem> {
+    let t = Instant::now();
+    let grant = authorize::run(&snapshot.registry, consumer, resource, usage, cx.received)?;
+    cx.entry = Some(grant.entry.id.clone());
+    cx.provider = Some(grant.entry.provider.clone());
+    cx.purpose = Some(Purpose::Listed(usage.purpose.to_owned()));
+    cx.timed(Stage::Authorize, t);
+
+    let t = Instant::now();
+    meter::run(
+        &snapshot.meters,
+        &app.quotas,
+        &app.metrics,
+        &grant,
+        consumer,
+        cx.received,
+    )
+    .await?;
+    cx.timed(Stage::Meter, t);
+    Ok(grant)
 }
 
 /// RFC 8785 canonical JSON of an object: what response digests are taken over.
