@@ -17,21 +17,17 @@
 //! [`server::RunningGateway`].
 #![forbid(unsafe_code)]
 
-pub mod adapters_cli;
 mod admin;
 mod api;
 mod audit_api;
-pub mod audit_cli;
 pub mod cli;
 pub mod cluster;
 pub mod config;
-pub mod demo;
 pub mod identity;
 pub mod log_key;
 pub mod metrics;
 pub mod pipeline;
 pub mod problem;
-pub mod registry_cli;
 pub mod registry_ops;
 pub mod regulator;
 mod reports_api;
@@ -39,7 +35,6 @@ pub mod seals;
 pub mod server;
 pub mod state;
 pub mod tls;
-pub mod verify_cli;
 
 // The public interface.
 pub use config::{Config, ConfigError};

@@ -7,8 +7,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser as _;
 use time::OffsetDateTime;
-use yrdx_gateway::cli::{Cli, Command, PkiCommand, RegistryCommand, ReportCommand};
-use yrdx_gateway::{Config, demo, registry_cli};
+use yrdx_gateway::Config;
+use yrdx_gateway::cli::{
+    Cli, Command, PkiCommand, RegistryCommand, ReportCommand, demo, registry as registry_cli,
+};
 
 /// mimalloc's per-thread free lists, instead of glibc's arenas: a gateway
 /// allocates and frees many small buffers per exchange on every worker thread.
@@ -130,13 +132,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { command } => {
-            Ok(runtime()?.block_on(yrdx_gateway::audit_cli::run(command))?)
+            Ok(runtime()?.block_on(yrdx_gateway::cli::audit::run(command))?)
         }
         Command::Adapters { command } => {
-            yrdx_gateway::adapters_cli::run(command, &mut std::io::stdout().lock())
+            yrdx_gateway::cli::adapters::run(command, &mut std::io::stdout().lock())
         }
         Command::Verify(args) => {
-            yrdx_gateway::verify_cli::run(&args, &mut std::io::stdout().lock())
+            yrdx_gateway::cli::verify::run(&args, &mut std::io::stdout().lock())
         }
         Command::Pki {
             command: PkiCommand::Init { dir },

@@ -1,6 +1,12 @@
 //! The `yrdx` command line. Arguments are parsed first, completely; only then
 //! does a command build TLS configurations, pools or listeners.
 
+pub mod adapters;
+pub mod audit;
+pub mod demo;
+pub mod registry;
+pub mod verify;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -44,7 +50,7 @@ pub enum Command {
     Audit {
         /// What to do.
         #[command(subcommand)]
-        command: crate::audit_cli::AuditCommand,
+        command: audit::AuditCommand,
     },
     /// Registry versions: import, list, compare, export.
     Registry {
@@ -62,7 +68,7 @@ pub enum Command {
     Adapters {
         /// What to do with them.
         #[command(subcommand)]
-        command: crate::adapters_cli::AdaptersCommand,
+        command: adapters::AdaptersCommand,
     },
     /// Verify an electronic seal, an electronic signature or a sealed OFD
     /// licence file offline. Exit status: 0 valid, 1 invalid, 3
