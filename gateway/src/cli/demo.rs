@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -155,6 +157,19 @@ pub struct DemoOptions {
     /// Sample providers listen on this port and the three after it (sh, js, zj,
     /// ah); on free ports when `None`.
     pub provider_port_base: Option<u16>,
+}
+
+/// Runs `yrdx demo`: starts the federation, prints what to try and serves
+/// until Ctrl-C or SIGTERM.
+#[allow(clippy::print_stdout, reason = "the command's output")]
+pub fn run(options: &DemoOptions) -> anyhow::Result<ExitCode> {
+    super::runtime()?.block_on(async {
+        let running = start(options).await?;
+        println!("{}", instructions(&running));
+        super::wait_for_signal().await;
+        running.gateway.shutdown(Duration::from_secs(5)).await;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Starts the demo federation.

@@ -1,15 +1,23 @@
 //! The `yrdx` command line. Arguments are parsed first, completely; only then
 //! does a command build TLS configurations, pools or listeners.
+//!
+//! Each command lives in its own module here; the node's library (server,
+//! pipeline, APIs, state, configuration) does not depend on this one.
 
 pub mod adapters;
 pub mod audit;
 pub mod demo;
+pub mod pki;
 pub mod registry;
+pub mod report;
+pub mod serve;
 pub mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 /// yrdx — the Yangtze River Delta data exchange gateway.
@@ -185,4 +193,62 @@ pub enum ReportCommand {
         #[arg(long, default_value = "json")]
         format: String,
     },
+}
+
+/// Runs a parsed command. `Ok` carries the exit status the command chose (0,
+/// or a verdict such as 1 for "not verified"); an error means it could not
+/// run, which `main` reports as exit status 2.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { config } => serve::run(&config),
+        Command::Demo {
+            dir,
+            listen,
+            store,
+            provider_port_base,
+        } => demo::run(&demo::DemoOptions {
+            dir,
+            listen,
+            store_url: store,
+            provider_port_base,
+        }),
+        Command::Registry { command } => registry::run(command),
+        Command::Report { command } => report::run(command),
+        Command::Audit { command } => Ok(runtime()?.block_on(audit::run(command))?),
+        Command::Adapters { command } => adapters::run(command, &mut std::io::stdout().lock()),
+        Command::Verify(args) => verify::run(&args, &mut std::io::stdout().lock()),
+        Command::Pki { command } => pki::run(command),
+    }
+}
+
+/// The multi-threaded runtime a command's async work runs on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Waits for Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }
