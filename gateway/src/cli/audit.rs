@@ -14,13 +14,13 @@ use std::process::ExitCode;
 use bytes::Bytes;
 use clap::Subcommand;
 use thiserror::Error;
-use yrdx_conformance::client::{self, Connection};
 use yrdx_registry::{LogError, Store, StoreError, StoreOptions};
 use yrdx_signing::{
     ExportError, ExportFinding, ExportHeader, ExportOptions, ExportReport, ExportVerifier, Hash,
     HashAlg, LeafIndex, Since, TreeSize, VerifierKey, leaf_hash, open_checkpoint,
 };
 
+use super::client::{self, Connection};
 use crate::config::{Config, ConfigError};
 use crate::log_key::{self, LogKeyError};
 
@@ -429,20 +429,12 @@ struct Tls {
 
 /// One GET on the regulator API; a non-200 answer is an error.
 async fn get(conn: &mut Connection, url: &str, path: &str) -> Result<Bytes, AuditCliError> {
-    let answer = conn
-        .send("GET", path, &[], Bytes::new())
-        .await
-        .map_err(|e| AuditCliError::Remote {
-            url: url.to_owned(),
-            message: e.to_string(),
-        })?;
+    let answer = conn.get(path).await.map_err(|e| AuditCliError::Remote {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })?;
     if answer.status != 200 {
-        let code = answer
-            .json()
-            .get("code")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_default();
+        let code = answer.problem_code().unwrap_or_default();
         return Err(AuditCliError::Remote {
             url: url.to_owned(),
             message: format!("GET {path} answered {} {code}", answer.status),
@@ -468,7 +460,7 @@ async fn verify_url(
             "--url needs --client-cert, --client-key and --cacert: the audit API answers regulators only".into(),
         ));
     };
-    let config = client::tls_config(ca, Some((cert.as_path(), client_key.as_path())))
+    let config = client::tls_config(ca, cert, client_key)
         .map_err(|e| AuditCliError::Usage(format!("client certificate: {e}")))?;
     let remote = |message: String| AuditCliError::Remote {
         url: url.to_owned(),

@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub mod audit;
+mod client;
 pub mod demo;
 pub mod pki;
 pub mod registry;
