@@ -15,11 +15,12 @@ pub mod serve;
 pub mod verify;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use thiserror::Error;
 
 /// yrdx — the Yangtze River Delta data exchange gateway.
 #[derive(Debug, Parser)]
@@ -219,6 +220,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Adapters { command } => adapters::run(command, &mut std::io::stdout().lock()),
         Command::Verify(args) => verify::run(&args, &mut std::io::stdout().lock()),
         Command::Pki { command } => pki::run(command),
+    }
+}
+
+/// A file a command could not read or write.
+#[derive(Debug, Error)]
+#[error("{path}: {source}")]
+pub struct FileError {
+    /// The file.
+    pub path: PathBuf,
+    /// The OS error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// For `map_err`: the OS error as a [`FileError`] naming `path`.
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
+    move |source| FileError {
+        path: path.to_owned(),
+        source,
     }
 }
 

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use yrdx_registry::{Store, StoreOptions};
 
-use super::RegistryCommand;
+use super::{FileError, RegistryCommand, file_error};
 use crate::config::{Config, ConfigError};
 use crate::registry_ops;
 use crate::server::StartError;
@@ -37,14 +37,8 @@ pub enum RegistryCliError {
     #[error("{0}")]
     Usage(String),
     /// An output file could not be written.
-    #[error("{path}: {source}")]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] FileError),
 }
 
 pub(super) fn now_ms() -> i64 {
@@ -187,10 +181,7 @@ pub async fn export(
             )));
         }
     };
-    std::fs::write(out, bytes).map_err(|source| RegistryCliError::Write {
-        path: out.to_owned(),
-        source,
-    })?;
+    std::fs::write(out, bytes).map_err(file_error(out))?;
     Ok(format!(
         "registry version {version} written to {}",
         out.display()
