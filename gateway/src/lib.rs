@@ -17,16 +17,13 @@
 //! [`server::RunningGateway`].
 #![forbid(unsafe_code)]
 
-pub mod adapters_cli;
 mod admin;
 mod api;
 mod audit_api;
-pub mod audit_cli;
 pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod context;
-pub mod demo;
 pub mod identity;
 pub mod log_key;
 pub mod mappings;
@@ -35,7 +32,6 @@ pub mod metrics;
 pub mod pipeline;
 pub mod problem;
 mod query;
-pub mod registry_cli;
 pub mod registry_ops;
 pub mod regulator;
 mod reports_api;
@@ -45,7 +41,6 @@ pub mod server;
 pub mod state;
 pub mod tls;
 pub mod upstream;
-pub mod verify_cli;
 
 // The public interface.
 pub use config::{Config, ConfigError};

@@ -41,7 +41,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use yrdx_conformance::client::Connection;
 use yrdx_conformance::providers::RunningProvider;
-use yrdx_gateway::demo::{self, Demo, DemoOptions, Manifest};
+use yrdx_gateway::cli::demo::{self, Demo, DemoOptions, Manifest};
 use yrdx_registry::testing::{fresh_postgres, postgres_url};
 use yrdx_registry::{Store, StoreOptions};
 use yrdx_signing::{ExportOptions, Hash, Since, VerifierKey, open_checkpoint, verify_export};

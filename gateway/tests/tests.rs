@@ -22,7 +22,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use yrdx_conformance::client::{self, Answer, ClientError};
-use yrdx_gateway::demo::{self, Demo, DemoOptions};
+use yrdx_gateway::cli::demo::{self, Demo, DemoOptions};
 use yrdx_registry::testing::{fresh_postgres, postgres_url};
 use yrdx_signing::{hex, sha256};
 

@@ -1,10 +1,26 @@
 //! The `yrdx` command line. Arguments are parsed first, completely; only then
 //! does a command build TLS configurations, pools or listeners.
+//!
+//! Each command lives in its own module here; the node's library (server,
+//! pipeline, APIs, state, configuration) does not depend on this one.
+
+pub mod adapters;
+pub mod audit;
+mod client;
+pub mod demo;
+pub mod pki;
+pub mod registry;
+pub mod report;
+pub mod serve;
+pub mod verify;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use thiserror::Error;
 
 /// yrdx — the Yangtze River Delta data exchange gateway.
 #[derive(Debug, Parser)]
@@ -44,7 +60,7 @@ pub enum Command {
     Audit {
         /// What to do.
         #[command(subcommand)]
-        command: crate::audit_cli::AuditCommand,
+        command: audit::AuditCommand,
     },
     /// Registry versions: import, list, compare, export.
     Registry {
@@ -62,7 +78,7 @@ pub enum Command {
     Adapters {
         /// What to do with them.
         #[command(subcommand)]
-        command: crate::adapters_cli::AdaptersCommand,
+        command: adapters::AdaptersCommand,
     },
     /// Verify an electronic seal, an electronic signature or a sealed OFD
     /// licence file offline. Exit status: 0 valid, 1 invalid, 3
@@ -179,4 +195,81 @@ pub enum ReportCommand {
         #[arg(long, default_value = "json")]
         format: String,
     },
+}
+
+/// Runs a parsed command. `Ok` carries the exit status the command chose (0,
+/// or a verdict such as 1 for "not verified"); an error means it could not
+/// run, which `main` reports as exit status 2.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { config } => serve::run(&config),
+        Command::Demo {
+            dir,
+            listen,
+            store,
+            provider_port_base,
+        } => demo::run(&demo::DemoOptions {
+            dir,
+            listen,
+            store_url: store,
+            provider_port_base,
+        }),
+        Command::Registry { command } => registry::run(command),
+        Command::Report { command } => report::run(command),
+        Command::Audit { command } => Ok(runtime()?.block_on(audit::run(command))?),
+        Command::Adapters { command } => adapters::run(command, &mut std::io::stdout().lock()),
+        Command::Verify(args) => verify::run(&args, &mut std::io::stdout().lock()),
+        Command::Pki { command } => pki::run(command),
+    }
+}
+
+/// A file a command could not read or write.
+#[derive(Debug, Error)]
+#[error("{path}: {source}")]
+pub struct FileError {
+    /// The file.
+    pub path: PathBuf,
+    /// The OS error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// For `map_err`: the OS error as a [`FileError`] naming `path`.
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
+    move |source| FileError {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The multi-threaded runtime a command's async work runs on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Waits for Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }

@@ -14,13 +14,14 @@ use std::process::ExitCode;
 use bytes::Bytes;
 use clap::Subcommand;
 use thiserror::Error;
-use yrdx_conformance::client::{self, Connection};
 use yrdx_registry::{LogError, Store, StoreError, StoreOptions};
 use yrdx_signing::{
     ExportError, ExportFinding, ExportHeader, ExportOptions, ExportReport, ExportVerifier, Hash,
     HashAlg, LeafIndex, Since, TreeSize, VerifierKey, leaf_hash, open_checkpoint,
 };
 
+use super::client::{self, Connection};
+use super::{FileError, file_error};
 use crate::config::{Config, ConfigError};
 use crate::log_key::{self, LogKeyError};
 
@@ -114,14 +115,8 @@ pub enum AuditCliError {
     #[error("{0}")]
     Usage(String),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -148,13 +143,6 @@ pub enum AuditCliError {
         /// What failed.
         message: String,
     },
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditCliError + '_ {
-    move |source| AuditCliError::Io {
-        path: path.to_owned(),
-        source,
-    }
 }
 
 /// Runs an audit command; `Ok` carries exit code 0 or 1.
@@ -184,7 +172,7 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, AuditCliError> {
                 ..ExportOptions::default()
             };
             if let Some(path) = &since_checkpoint {
-                let note = std::fs::read(path).map_err(io(path))?;
+                let note = std::fs::read(path).map_err(file_error(path))?;
                 // Refuse a bad signature here, with the file's name, rather
                 // than as a tampered export.
                 open_checkpoint(&note, &key).map_err(|e| {
@@ -258,19 +246,16 @@ async fn export(
     to: Option<u64>,
 ) -> Result<ExitCode, AuditCliError> {
     let store = open_store(config).await?;
-    let file = std::fs::File::create(out).map_err(io(out))?;
+    let file = std::fs::File::create(out).map_err(file_error(out))?;
     let mut writer = std::io::BufWriter::new(file);
     let summary = store.export(from, to, &mut writer).await;
     store.close().await;
     let summary = summary?;
     writer
         .into_inner()
-        .map_err(|e| AuditCliError::Io {
-            path: out.to_owned(),
-            source: e.into_error(),
-        })?
+        .map_err(|e| file_error(out)(e.into_error()))?
         .sync_all()
-        .map_err(io(out))?;
+        .map_err(file_error(out))?;
     println!(
         "exported leaves {}..{} ({} lines) with {} earlier checkpoints to {}",
         summary.start,
@@ -285,7 +270,7 @@ async fn export(
 fn verifier_key(arg: &str) -> Result<VerifierKey, AuditCliError> {
     let path = Path::new(arg);
     let text = if path.is_file() {
-        std::fs::read_to_string(path).map_err(io(path))?
+        std::fs::read_to_string(path).map_err(file_error(path))?
     } else {
         arg.to_owned()
     };
@@ -296,7 +281,7 @@ fn verifier_key(arg: &str) -> Result<VerifierKey, AuditCliError> {
 fn receipts(paths: &[PathBuf]) -> Result<BTreeMap<u64, Hash>, AuditCliError> {
     let mut out = BTreeMap::new();
     for path in paths {
-        let text = std::fs::read(path).map_err(io(path))?;
+        let text = std::fs::read(path).map_err(file_error(path))?;
         let unreadable = |what: &str| {
             AuditCliError::Unreadable(format!("{}: not a receipt: {what}", path.display()))
         };
@@ -350,7 +335,7 @@ fn verify_file(
     key: &VerifierKey,
     options: &ExportOptions,
 ) -> Result<Result<ExportReport, Refuted>, AuditCliError> {
-    let file = std::fs::File::open(path).map_err(io(path))?;
+    let file = std::fs::File::open(path).map_err(file_error(path))?;
     let mut reader = std::io::BufReader::new(file);
     let mut line = Vec::new();
     let mut next = |line: &mut Vec<u8>| -> Result<bool, AuditCliError> {
@@ -360,7 +345,7 @@ fn verify_file(
         let limit = u64::try_from(yrdx_signing::MAX_HEADER_LINE + 2).unwrap_or(u64::MAX);
         let n = std::io::Read::take(&mut reader, limit)
             .read_until(b'\n', line)
-            .map_err(io(path))?;
+            .map_err(file_error(path))?;
         if line.last() == Some(&b'\n') {
             line.pop();
         }
@@ -429,20 +414,12 @@ struct Tls {
 
 /// One GET on the regulator API; a non-200 answer is an error.
 async fn get(conn: &mut Connection, url: &str, path: &str) -> Result<Bytes, AuditCliError> {
-    let answer = conn
-        .send("GET", path, &[], Bytes::new())
-        .await
-        .map_err(|e| AuditCliError::Remote {
-            url: url.to_owned(),
-            message: e.to_string(),
-        })?;
+    let answer = conn.get(path).await.map_err(|e| AuditCliError::Remote {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })?;
     if answer.status != 200 {
-        let code = answer
-            .json()
-            .get("code")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_default();
+        let code = answer.problem_code().unwrap_or_default();
         return Err(AuditCliError::Remote {
             url: url.to_owned(),
             message: format!("GET {path} answered {} {code}", answer.status),
@@ -468,7 +445,7 @@ async fn verify_url(
             "--url needs --client-cert, --client-key and --cacert: the audit API answers regulators only".into(),
         ));
     };
-    let config = client::tls_config(ca, Some((cert.as_path(), client_key.as_path())))
+    let config = client::tls_config(ca, cert, client_key)
         .map_err(|e| AuditCliError::Usage(format!("client certificate: {e}")))?;
     let remote = |message: String| AuditCliError::Remote {
         url: url.to_owned(),

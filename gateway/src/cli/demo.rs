@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -18,6 +20,7 @@ use yrdx_conformance::providers::{self, Fixtures, ProviderTls, RunningProvider};
 use yrdx_registry::{RegistryData, Store, StoreOptions};
 use yrdx_signing::{MemberId, Region};
 
+use super::{FileError, file_error};
 use crate::config::Config;
 use crate::registry_ops;
 use crate::server::{self, RunningGateway, StartError};
@@ -26,14 +29,8 @@ use crate::server::{self, RunningGateway, StartError};
 #[derive(Debug, Error)]
 pub enum DemoError {
     /// A file could not be written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// The PKI could not be made.
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
@@ -98,18 +95,11 @@ pub struct Demo {
     pub manifest_path: PathBuf,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
-    move |source| DemoError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
 fn write(path: &Path, text: &str) -> Result<(), DemoError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        std::fs::create_dir_all(parent).map_err(file_error(parent))?;
     }
-    std::fs::write(path, text).map_err(io(path))
+    Ok(std::fs::write(path, text).map_err(file_error(path))?)
 }
 
 /// The demo federation's members, parsed from the embedded registry.
@@ -157,11 +147,24 @@ pub struct DemoOptions {
     pub provider_port_base: Option<u16>,
 }
 
+/// Runs `yrdx demo`: starts the federation, prints what to try and serves
+/// until Ctrl-C or SIGTERM.
+#[allow(clippy::print_stdout, reason = "the command's output")]
+pub fn run(options: &DemoOptions) -> anyhow::Result<ExitCode> {
+    super::runtime()?.block_on(async {
+        let running = start(options).await?;
+        println!("{}", instructions(&running));
+        super::wait_for_signal().await;
+        running.gateway.shutdown(Duration::from_secs(5)).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 /// Starts the demo federation.
 pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
     let dir = options.dir.as_path();
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let dir = dir.canonicalize().map_err(io(dir))?;
+    std::fs::create_dir_all(dir).map_err(file_error(dir))?;
+    let dir = dir.canonicalize().map_err(file_error(dir))?;
     let spec = pki_spec()?;
     let layout = pki::init(&dir.join("pki"), &spec, OffsetDateTime::now_utc())?;
     // The seal PKI is a different PKI from TLS: its own roots per region,
@@ -199,8 +202,8 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
     }
     // The housing-fund platform is "down": an address nothing listens on.
     let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(io(&dir))?;
-        l.local_addr().map_err(io(&dir))?
+        let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(file_error(&dir))?;
+        l.local_addr().map_err(file_error(&dir))?
     };
 
     for (name, text) in demo_data::REGISTRY {

@@ -1,17 +1,19 @@
-//! `yrdx registry …` and `yrdx report …`: operators import, compare and export
-//! registry versions; regulators (or operators for them) compute fulfilment
-//! reports. Each command reads the node's configuration for the store and the
+//! `yrdx registry …`: operators import, compare and export registry
+//! versions. Each command reads the node's configuration for the store and the
 //! mapping folder, and works on the store directly — a running node picks up a
-//! new version by itself.
+//! new version by itself. `yrdx report …` (in `report`) shares the store
+//! opening, the errors and the printing here.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use thiserror::Error;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use yrdx_registry::{Registry, Store, StoreOptions};
+use yrdx_registry::{Store, StoreOptions};
 
+use super::{FileError, RegistryCommand, file_error};
 use crate::config::{Config, ConfigError};
 use crate::registry_ops;
 use crate::server::StartError;
@@ -35,21 +37,15 @@ pub enum RegistryCliError {
     #[error("{0}")]
     Usage(String),
     /// An output file could not be written.
-    #[error("{path}: {source}")]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] FileError),
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
-async fn open(config: &Path) -> Result<(Config, Store), RegistryCliError> {
+pub(super) async fn open(config: &Path) -> Result<(Config, Store), RegistryCliError> {
     let config = Config::load(config)?;
     let store = Store::open(
         &config.store.url,
@@ -60,6 +56,29 @@ async fn open(config: &Path) -> Result<(Config, Store), RegistryCliError> {
     )
     .await?;
     Ok((config, store))
+}
+
+/// Runs a `yrdx registry` command and prints what it says.
+pub fn run(command: RegistryCommand) -> anyhow::Result<ExitCode> {
+    let text = super::runtime()?.block_on(async {
+        match command {
+            RegistryCommand::Import {
+                config,
+                effective,
+                files,
+            } => import(&config, &files, effective.as_deref()).await,
+            RegistryCommand::Versions { config } => versions(&config).await,
+            RegistryCommand::Diff { config, from, to } => diff(&config, from, to).await,
+            RegistryCommand::Export {
+                config,
+                version,
+                format,
+                out,
+            } => export(&config, version, &format, &out).await,
+        }
+    })?;
+    print(&text);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `yrdx registry import`: checks the files (with the mappings) and stores them
@@ -162,45 +181,11 @@ pub async fn export(
             )));
         }
     };
-    std::fs::write(out, bytes).map_err(|source| RegistryCliError::Write {
-        path: out.to_owned(),
-        source,
-    })?;
+    std::fs::write(out, bytes).map_err(file_error(out))?;
     Ok(format!(
         "registry version {version} written to {}",
         out.display()
     ))
-}
-
-/// `yrdx report fulfilment`: JSON or CSV on standard output.
-pub async fn fulfilment(
-    config: &Path,
-    period: &str,
-    format: &str,
-) -> Result<String, RegistryCliError> {
-    let period = yrdx_registry::parse_period(period).map_err(RegistryCliError::Usage)?;
-    if format != "json" && format != "csv" {
-        return Err(RegistryCliError::Usage(format!(
-            "--format `{format}`: expected json or csv"
-        )));
-    }
-    let (_, store) = open(config).await?;
-    let result = async {
-        let (version, data) = store.registry_at(now_ms()).await?;
-        let registry = Registry::build(version, data)?;
-        Ok::<_, RegistryCliError>(
-            store
-                .fulfilment(&registry, &period, &crate::problem::Problem::report_codes())
-                .await?,
-        )
-    }
-    .await;
-    store.close().await;
-    let report = result?;
-    Ok(match format {
-        "csv" => yrdx_registry::report_csv(&report),
-        _ => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-    })
 }
 
 /// Writes command output to standard output.

@@ -518,35 +518,35 @@ mod tests {
         assert!(out.contains("1 cases: 0 passed, 1 failed"), "{out}");
     }
 
-    #[test]
-    fn map_prints_the_record_of_one_document() {
-        let native = repo()
-            .join(DEFAULT_DIR)
-            .join("ah/cases/household/ordinary.native.xml");
-        let (code, out) = run_to_string(AdaptersCommand::Map {
-            provider: "ah".into(),
-            resource: "YRD-GA-0001".into(),
+    /// `yrdx adapters map` on one of the shipped native documents.
+    fn map_shipped(provider: &str, resource: &str, native: &str) -> (ExitCode, String) {
+        run_to_string(AdaptersCommand::Map {
+            provider: provider.into(),
+            resource: resource.into(),
             content_type: None,
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
             dir: repo().join(DEFAULT_DIR),
-            file: native,
-        });
+            file: repo().join(DEFAULT_DIR).join(native),
+        })
+    }
+
+    #[test]
+    fn map_prints_the_record_of_one_document() {
+        let (code, out) = map_shipped(
+            "ah",
+            "YRD-GA-0001",
+            "ah/cases/household/ordinary.native.xml",
+        );
         assert_eq!(code, ExitCode::SUCCESS, "{out}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["household_address"], "合肥市蜀山区长江西路888号3栋502室");
         // Jiangsu has two providers of different resources; the region is
         // enough when it has one mapping for the resource.
-        let native = repo()
-            .join(DEFAULT_DIR)
-            .join("js/cases/housing-fund/unknown-status-no-fallback.native.json");
-        let (code, out) = run_to_string(AdaptersCommand::Map {
-            provider: "js:123200004660012346:gjj".into(),
-            resource: "YRD-GJJ-0001".into(),
-            content_type: None,
-            catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: repo().join(DEFAULT_DIR),
-            file: native,
-        });
+        let (code, out) = map_shipped(
+            "js:123200004660012346:gjj",
+            "YRD-GJJ-0001",
+            "js/cases/housing-fund/unknown-status-no-fallback.native.json",
+        );
         assert_eq!(code, ExitCode::FAILURE);
         assert!(out.starts_with("mapping_failed (unknown_code)"), "{out}");
     }

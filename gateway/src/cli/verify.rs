@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use yrdx_signing::{Outcome, Region, TrustStore};
 
-use crate::cli::VerifyArgs;
+use super::VerifyArgs;
 use crate::seals::{self, TrustKind};
 
 /// Runs `yrdx verify`, writing the report to `out`.
