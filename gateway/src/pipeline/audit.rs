@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use http::HeaderValue;
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 use yrdx_registry::{ExchangeRecord, Outcome};
 use yrdx_signing::{MemberId, hex};
 
@@ -17,6 +18,10 @@ use crate::metrics::{ExchangeLabels, StoreLabels, UpstreamLabels};
 use crate::pipeline::Reply;
 use crate::problem::Problem;
 use crate::state::App;
+
+/// A leaf's time: RFC 3339 in UTC with exactly three fractional digits.
+const LEAF_TIME: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 /// Builds the record of `cx` with its outcome, and the leaf's time in Unix
 /// milliseconds. What only the record needs (the purpose, the items returned,
@@ -32,12 +37,10 @@ pub fn record(
     code: Option<&str>,
     status: u16,
 ) -> Result<(ExchangeRecord, i64), Problem> {
-    // Milliseconds are precise enough for a regulator and keep leaves short.
+    // Milliseconds are precise enough for a regulator and keep leaves short:
+    // always three digits, so every leaf's time has the same shape.
     let t = cx.received;
-    let time = t
-        .replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok());
+    let time = t.to_offset(time::UtcOffset::UTC).format(LEAF_TIME).ok();
     let time_ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
         .ok()
         .filter(|ms| *ms > 0);
@@ -173,6 +176,8 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
         }
         Err(e) => {
             tracing::error!(error = %e, "exchange not recorded; refusing with audit_unavailable");
+            span.record("outcome", Outcome::Refused.as_str());
+            span.record("code", Problem::AuditUnavailable.code());
             append_failed(app);
             count(
                 app,
@@ -275,11 +280,23 @@ mod tests {
         let t = OffsetDateTime::UNIX_EPOCH + time::Duration::milliseconds(1_764_547_200_120);
         let (leaf, ms) = record("n", &mut context(t), Outcome::Served, None, 200).unwrap();
         assert_eq!(ms, 1_764_547_200_120);
-        assert!(
-            leaf.time.starts_with("2025-12-01T00:00:00.12"),
-            "{}",
-            leaf.time
-        );
+        assert_eq!(leaf.time, "2025-12-01T00:00:00.120Z");
+    }
+
+    /// Whole seconds and whole tenths keep their three digits; the time is
+    /// written in UTC whatever offset it was taken in.
+    #[test]
+    fn a_leaf_time_always_has_three_fractional_digits() {
+        for (ms, want) in [
+            (1_764_547_200_000_i64, "2025-12-01T00:00:00.000Z"),
+            (1_764_547_200_700, "2025-12-01T00:00:00.700Z"),
+            (1_764_547_200_007, "2025-12-01T00:00:00.007Z"),
+        ] {
+            let t = OffsetDateTime::UNIX_EPOCH + time::Duration::milliseconds(ms);
+            let t = t.to_offset(time::macros::offset!(+8)) + time::Duration::nanoseconds(999_999);
+            let (leaf, got_ms) = record("n", &mut context(t), Outcome::Served, None, 200).unwrap();
+            assert_eq!((leaf.time.as_str(), got_ms), (want, ms));
+        }
     }
 
     /// The record's purpose is the list's words once allowed, else only the
