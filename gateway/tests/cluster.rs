@@ -79,6 +79,7 @@ fn watch_checkpoints(
                 }
             }
             node = (node + 1) % addrs.len();
+            // A regulator's pace of reading, not a wait for a condition.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     })

@@ -564,6 +564,7 @@ fn load(child: &Child, workers: usize, seen: Arc<Mutex<Seen>>) -> Vec<tokio::tas
                 let note = String::from_utf8(answer.body.to_vec()).unwrap();
                 seen.lock().unwrap().checkpoints.push(note);
             }
+            // A regulator's pace of reading, not a wait for a condition.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }));

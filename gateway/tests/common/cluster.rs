@@ -345,6 +345,7 @@ pub fn load(
                             Ok(c) => conn.insert(c),
                             Err(_) => {
                                 node = (node + 1) % addrs.len();
+                                // A load balancer's back-off before the next node.
                                 tokio::time::sleep(Duration::from_millis(20)).await;
                                 continue;
                             }
