@@ -485,7 +485,9 @@ impl Config {
         Config::parse(path, &text)
     }
 
-    /// Checks configuration text as if read from `path`.
+    /// Checks configuration text as if read from `path`: each section in
+    /// turn, in the order of the file's documentation, so the first problem
+    /// found is the one reported.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let shape: Shape = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_owned(),
@@ -493,99 +495,152 @@ impl Config {
         })?;
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
         let c = Checker { path, base: &base };
+        let (node, cluster) = node(&c, shape.node)?;
+        Ok(Config {
+            source: path.to_owned(),
+            node,
+            cluster,
+            listen: shape.listen,
+            tls: shape.tls.check(&c)?,
+            trust: trust(&c, shape.trust)?,
+            seal_trust: seal_trust(&c, shape.seal_trust)?,
+            upstream: shape.upstream.check(&c)?,
+            store: shape.store.check(&c)?,
+            log: shape.log.check(&c)?,
+            registry: shape.registry.check(&c)?,
+            adapters: shape.adapters.check(&c)?,
+            limits: shape.limits.check(&c)?,
+            quota: shape.quota.check(&c)?,
+        })
+    }
+}
 
-        let (node, node_key, table) = match shape.node {
-            None => (None, "node", None),
-            Some(NodeShape::Name(name)) => (Some(name), "node", None),
-            Some(NodeShape::Table(t)) => (t.name.clone(), "node.name", Some(t)),
-        };
-        let node = node.unwrap_or_else(default_node_name);
-        if node.is_empty()
-            || node.len() > 64
-            || !node
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        {
-            return Err(c.invalid(node_key, "1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'"));
-        }
-        let (beat, window) = table.as_ref().map_or((ms_1s(), ms_3s()), |t| {
-            (t.heartbeat_interval_ms, t.live_window_ms)
-        });
-        let cluster = ClusterConfig {
-            heartbeat_interval: c.millis("node.heartbeat_interval_ms", beat, 100, 60_000)?,
-            live_window: c.millis("node.live_window_ms", window, 300, 600_000)?,
-        };
-        if cluster.live_window < cluster.heartbeat_interval * 2 {
-            return Err(c.invalid(
-                "node.live_window_ms",
-                "at least twice node.heartbeat_interval_ms, so one late heartbeat does not count a node gone",
-            ));
-        }
-        let tls = Tls {
-            cert: c.file("tls.cert", &shape.tls.cert)?,
-            key: c.file("tls.key", &shape.tls.key)?,
+// One function per section of the file: each takes the section as read and
+// returns it checked, with paths resolved and durations made `Duration`s.
+
+/// `node`: the node's name (a string, `[node] name`, or the host's name) and
+/// its heartbeat settings.
+fn node(c: &Checker<'_>, shape: Option<NodeShape>) -> Result<(String, ClusterConfig), ConfigError> {
+    let (node, node_key, table) = match shape {
+        None => (None, "node", None),
+        Some(NodeShape::Name(name)) => (Some(name), "node", None),
+        Some(NodeShape::Table(t)) => (t.name.clone(), "node.name", Some(t)),
+    };
+    let node = node.unwrap_or_else(default_node_name);
+    if node.is_empty()
+        || node.len() > 64
+        || !node
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return Err(c.invalid(node_key, "1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'"));
+    }
+    let (beat, window) = table.as_ref().map_or((ms_1s(), ms_3s()), |t| {
+        (t.heartbeat_interval_ms, t.live_window_ms)
+    });
+    let cluster = ClusterConfig {
+        heartbeat_interval: c.millis("node.heartbeat_interval_ms", beat, 100, 60_000)?,
+        live_window: c.millis("node.live_window_ms", window, 300, 600_000)?,
+    };
+    if cluster.live_window < cluster.heartbeat_interval * 2 {
+        return Err(c.invalid(
+            "node.live_window_ms",
+            "at least twice node.heartbeat_interval_ms, so one late heartbeat does not count a node gone",
+        ));
+    }
+    Ok((node, cluster))
+}
+
+impl TlsShape {
+    /// `[tls]`.
+    fn check(self, c: &Checker<'_>) -> Result<Tls, ConfigError> {
+        Ok(Tls {
+            cert: c.file("tls.cert", &self.cert)?,
+            key: c.file("tls.key", &self.key)?,
             handshake_timeout: c.millis(
                 "tls.handshake_timeout_ms",
-                shape.tls.handshake_timeout_ms,
+                self.handshake_timeout_ms,
                 100,
                 120_000,
             )?,
-        };
-        if shape.trust.is_empty() {
+        })
+    }
+}
+
+/// `[trust.REGION]`: at least one.
+fn trust(
+    c: &Checker<'_>,
+    shape: BTreeMap<String, TrustShape>,
+) -> Result<BTreeMap<Region, Trust>, ConfigError> {
+    if shape.is_empty() {
+        return Err(c.invalid(
+            "trust",
+            "at least one region's CA, e.g. [trust.sh] ca = \"…\"",
+        ));
+    }
+    let mut trust = BTreeMap::new();
+    for (name, t) in shape {
+        let region: Region = name
+            .parse()
+            .map_err(|_| c.invalid(&format!("trust.{name}"), "a region: sh, js, zj or ah"))?;
+        let crls = t
+            .crls
+            .iter()
+            .enumerate()
+            .map(|(i, p)| c.file(&format!("trust.{name}.crls[{i}]"), p))
+            .collect::<Result<_, _>>()?;
+        trust.insert(
+            region,
+            Trust {
+                ca: c.file(&format!("trust.{name}.ca"), &t.ca)?,
+                crls,
+            },
+        );
+    }
+    Ok(trust)
+}
+
+/// `[seal_trust.REGION]`: none or more.
+fn seal_trust(
+    c: &Checker<'_>,
+    shape: BTreeMap<String, SealTrustShape>,
+) -> Result<BTreeMap<Region, SealTrust>, ConfigError> {
+    let mut seal_trust = BTreeMap::new();
+    for (name, t) in shape {
+        let region: Region = name
+            .parse()
+            .map_err(|_| c.invalid(&format!("seal_trust.{name}"), "a region: sh, js, zj or ah"))?;
+        if t.anchors.is_empty() {
             return Err(c.invalid(
-                "trust",
-                "at least one region's CA, e.g. [trust.sh] ca = \"…\"",
+                &format!("seal_trust.{name}.anchors"),
+                "at least one seal anchor file",
             ));
         }
-        let mut trust = BTreeMap::new();
-        for (name, t) in shape.trust {
-            let region: Region = name
-                .parse()
-                .map_err(|_| c.invalid(&format!("trust.{name}"), "a region: sh, js, zj or ah"))?;
-            let crls = t
-                .crls
-                .iter()
+        let files = |key: &str, list: &[PathBuf]| -> Result<Vec<PathBuf>, ConfigError> {
+            list.iter()
                 .enumerate()
-                .map(|(i, p)| c.file(&format!("trust.{name}.crls[{i}]"), p))
-                .collect::<Result<_, _>>()?;
-            trust.insert(
-                region,
-                Trust {
-                    ca: c.file(&format!("trust.{name}.ca"), &t.ca)?,
-                    crls,
-                },
-            );
-        }
-        let mut seal_trust = BTreeMap::new();
-        for (name, t) in shape.seal_trust {
-            let region: Region = name.parse().map_err(|_| {
-                c.invalid(&format!("seal_trust.{name}"), "a region: sh, js, zj or ah")
-            })?;
-            if t.anchors.is_empty() {
-                return Err(c.invalid(
-                    &format!("seal_trust.{name}.anchors"),
-                    "at least one seal anchor file",
-                ));
-            }
-            let files = |key: &str, list: &[PathBuf]| -> Result<Vec<PathBuf>, ConfigError> {
-                list.iter()
-                    .enumerate()
-                    .map(|(i, p)| c.file(&format!("seal_trust.{name}.{key}[{i}]"), p))
-                    .collect()
-            };
-            seal_trust.insert(
-                region,
-                SealTrust {
-                    anchors: files("anchors", &t.anchors)?,
-                    intermediates: files("intermediates", &t.intermediates)?,
-                    crls: files("crls", &t.crls)?,
-                    tsa_anchors: files("tsa_anchors", &t.tsa_anchors)?,
-                    require_crls: t.require_crls,
-                },
-            );
-        }
-        let u = shape.upstream;
-        let upstream = Upstream {
+                .map(|(i, p)| c.file(&format!("seal_trust.{name}.{key}[{i}]"), p))
+                .collect()
+        };
+        seal_trust.insert(
+            region,
+            SealTrust {
+                anchors: files("anchors", &t.anchors)?,
+                intermediates: files("intermediates", &t.intermediates)?,
+                crls: files("crls", &t.crls)?,
+                tsa_anchors: files("tsa_anchors", &t.tsa_anchors)?,
+                require_crls: t.require_crls,
+            },
+        );
+    }
+    Ok(seal_trust)
+}
+
+impl UpstreamShape {
+    /// `[upstream]`.
+    fn check(self, c: &Checker<'_>) -> Result<Upstream, ConfigError> {
+        let u = self;
+        Ok(Upstream {
             cert: c.file("upstream.cert", &u.cert)?,
             key: c.file("upstream.key", &u.key)?,
             ca: c.file("upstream.ca", &u.ca)?,
@@ -614,11 +669,16 @@ impl Config {
                 4096,
             )?,
             http2: u.http2,
-        };
-        let url = match yrdx_registry::backend_of(&shape.store.url) {
+        })
+    }
+}
+
+impl StoreShape {
+    /// `[store]`: a relative SQLite path is resolved against the file's folder.
+    fn check(self, c: &Checker<'_>) -> Result<StoreConfig, ConfigError> {
+        let url = match yrdx_registry::backend_of(&self.url) {
             Some(yrdx_registry::Backend::Sqlite) => {
-                let rest = shape
-                    .store
+                let rest = self
                     .url
                     .trim_start_matches("sqlite:")
                     .trim_start_matches("//");
@@ -632,57 +692,63 @@ impl Config {
                         "a SQLite file path: the log must survive a restart",
                     ));
                 }
-                let abs = base.join(file);
+                let abs = c.base.join(file);
                 match query {
                     Some(q) => format!("sqlite:{}?{q}", abs.display()),
                     None => format!("sqlite:{}", abs.display()),
                 }
             }
-            Some(yrdx_registry::Backend::Postgres) => shape.store.url.clone(),
+            Some(yrdx_registry::Backend::Postgres) => self.url.clone(),
             None => {
                 return Err(c.invalid("store.url", "sqlite:PATH or postgres://USER@HOST:PORT/DB"));
             }
         };
-        let store = StoreConfig {
+        Ok(StoreConfig {
             url,
-            max_connections: c.range(
-                "store.max_connections",
-                shape.store.max_connections,
-                1,
-                1000,
-            )?,
+            max_connections: c.range("store.max_connections", self.max_connections, 1, 1000)?,
             acquire_timeout: c.millis(
                 "store.acquire_timeout_ms",
-                shape.store.acquire_timeout_ms,
+                self.acquire_timeout_ms,
                 10,
                 120_000,
             )?,
-        };
-        if shape.log.origin.is_empty()
-            || shape.log.origin.contains(char::is_whitespace)
-            || shape.log.origin.len() > 128
+        })
+    }
+}
+
+impl LogShape {
+    /// `[log]`.
+    fn check(self, c: &Checker<'_>) -> Result<LogConfig, ConfigError> {
+        if self.origin.is_empty()
+            || self.origin.contains(char::is_whitespace)
+            || self.origin.len() > 128
         {
             return Err(c.invalid(
                 "log.origin",
                 "a non-empty name without spaces, e.g. yrdx.example.gov.cn/exchange",
             ));
         }
-        let log = LogConfig {
-            hash: HashAlg::from_name(&shape.log.hash)
+        Ok(LogConfig {
+            hash: HashAlg::from_name(&self.hash)
                 .ok_or_else(|| c.invalid("log.hash", "sha256 or sm3"))?,
-            origin: shape.log.origin,
-            max_batch: c.range("log.max_batch", shape.log.max_batch, 1, 4096)?,
-            key: c.file("log.key", &shape.log.key)?,
+            origin: self.origin,
+            max_batch: c.range("log.max_batch", self.max_batch, 1, 4096)?,
+            key: c.file("log.key", &self.key)?,
             checkpoint_interval: c.millis(
                 "log.checkpoint_interval_ms",
-                shape.log.checkpoint_interval_ms,
+                self.checkpoint_interval_ms,
                 100,
                 60_000,
             )?,
-        };
-        let registry = RegistryConfig {
-            files: shape
-                .registry
+        })
+    }
+}
+
+impl RegistryShape {
+    /// `[registry]`.
+    fn check(self, c: &Checker<'_>) -> Result<RegistryConfig, ConfigError> {
+        Ok(RegistryConfig {
+            files: self
                 .files
                 .iter()
                 .enumerate()
@@ -690,20 +756,33 @@ impl Config {
                 .collect::<Result<_, _>>()?,
             reload_interval: c.millis(
                 "registry.reload_interval_ms",
-                shape.registry.reload_interval_ms,
+                self.reload_interval_ms,
                 100,
                 3_600_000,
             )?,
-        };
-        let adapters_dir = base.join(&shape.adapters.dir);
+        })
+    }
+}
+
+impl AdaptersShape {
+    /// `[adapters]`: the folder must exist.
+    fn check(self, c: &Checker<'_>) -> Result<AdaptersConfig, ConfigError> {
+        let adapters_dir = c.base.join(&self.dir);
         if !adapters_dir.is_dir() {
             return Err(c.invalid(
                 "adapters.dir",
                 &format!("a folder; {} is not one", adapters_dir.display()),
             ));
         }
-        let l = shape.limits;
-        let limits = Limits {
+        Ok(AdaptersConfig { dir: adapters_dir })
+    }
+}
+
+impl LimitsShape {
+    /// `[limits]`.
+    fn check(self, c: &Checker<'_>) -> Result<Limits, ConfigError> {
+        let l = self;
+        Ok(Limits {
             max_body_bytes: c.range(
                 "limits.max_body_bytes",
                 l.max_body_bytes,
@@ -743,36 +822,26 @@ impl Config {
                 1,
                 10_000,
             )?,
-        };
-        let quota = QuotaConfig {
+        })
+    }
+}
+
+impl QuotaShape {
+    /// `[quota]`: `min_reservation` no more than `max_reservation`.
+    fn check(self, c: &Checker<'_>) -> Result<QuotaConfig, ConfigError> {
+        Ok(QuotaConfig {
             max_reservation: c.range(
                 "quota.max_reservation",
-                shape.quota.max_reservation,
+                self.max_reservation,
                 0,
                 1_000_000,
             )?,
             min_reservation: c.range(
                 "quota.min_reservation",
-                shape.quota.min_reservation,
+                self.min_reservation,
                 0,
-                shape.quota.max_reservation,
+                self.max_reservation,
             )?,
-        };
-        Ok(Config {
-            source: path.to_owned(),
-            node,
-            cluster,
-            listen: shape.listen,
-            tls,
-            trust,
-            seal_trust,
-            upstream,
-            store,
-            log,
-            registry,
-            adapters: AdaptersConfig { dir: adapters_dir },
-            limits,
-            quota,
         })
     }
 }

@@ -23,15 +23,18 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use yrdx_conformance::client::{self, Answer, ClientError};
 use yrdx_gateway::cli::demo::{self, Demo, DemoOptions};
-use yrdx_registry::testing::{fresh_postgres, postgres_url};
+use yrdx_registry::StoredLeaf;
+use yrdx_registry::testing::fresh_postgres;
 use yrdx_signing::{hex, sha256};
 
-const JS: &str = "js:11320000014000118J:data";
+use common::{
+    CHECK, DEMO_QUOTA, JS, REGULATOR, SCJG, body_bytes, demo_manifest, now_ms, postgres_server,
+    refused_body, run_yrdx, served_body, wait_for, wait_until,
+};
+
 const ZJ: &str = "zj:11330000002482028A:data";
 const AH: &str = "ah:113400000029868223:data";
 const SH_SERVICES: &str = "sh:113100000024189075:yiwang";
-const SCJG: &str = "/v1/exchange/YRD-SCJG-0001";
-const CHECK: &str = "市场主体登记核验";
 
 /// One running demo federation and the folder it lives in.
 struct Fed {
@@ -86,16 +89,26 @@ impl Fed {
         self.demo.gateway.app().store.log_size().await.unwrap()
     }
 
+    /// Waits (a second at most) for the log to hold more than `size`
+    /// leaves, as after a refused handshake; returns its size then.
+    async fn log_grown_past(&self, size: u64) -> u64 {
+        wait_for(
+            &format!("{}: a record past leaf {size}", self.backend),
+            Duration::from_secs(1),
+            async || Some(self.log_size().await).filter(|now| *now > size),
+        )
+        .await
+    }
+
+    /// The leaf at `index` as stored.
+    async fn stored(&self, index: u64) -> StoredLeaf {
+        let store = &self.demo.gateway.app().store;
+        store.log_leaves(index, index + 1).await.unwrap().remove(0)
+    }
+
+    /// The exchange record at `index`.
     async fn leaf(&self, index: u64) -> Value {
-        let leaves = self
-            .demo
-            .gateway
-            .app()
-            .store
-            .log_leaves(index, index + 1)
-            .await
-            .unwrap();
-        serde_json::from_slice(&leaves[0].leaf).unwrap()
+        serde_json::from_slice(&self.stored(index).await.leaf).unwrap()
     }
 
     /// Sends a request and checks it leaves exactly one record, with the given
@@ -109,6 +122,24 @@ impl Fed {
         code: Option<&str>,
     ) -> (Answer, Value) {
         self.expect_send(member, "POST", path, body_bytes(&body), status, code)
+            .await
+    }
+
+    /// `expect` for Jiangsu's market-registration check.
+    async fn expect_check(&self, body: Value, status: u16, code: Option<&str>) -> (Answer, Value) {
+        self.expect(Some(JS), SCJG, body, status, code).await
+    }
+
+    /// `expect` for a committed vector uploaded to `POST /v1/verify`.
+    async fn verify_upload(
+        &self,
+        member: Option<&str>,
+        vector_file: &str,
+        status: u16,
+        code: Option<&str>,
+    ) -> (Answer, Value) {
+        let body = Bytes::from(vector(vector_file));
+        self.expect_send(member, "POST", "/v1/verify", body, status, code)
             .await
     }
 
@@ -164,14 +195,10 @@ impl Fed {
     }
 }
 
-fn body_bytes(body: &Value) -> Bytes {
-    Bytes::from(serde_json::to_vec(body).unwrap())
-}
-
 /// A federation per backend available.
 async fn federations(test: &str) -> Vec<Fed> {
     let mut out = vec![Fed::start(None).await];
-    if let Some(server) = postgres_url(test) {
+    if let Some(server) = postgres_server(test) {
         let url = fresh_postgres(&server, test).await.unwrap();
         out.push(Fed::start(Some(url)).await);
     }
@@ -181,8 +208,8 @@ async fn federations(test: &str) -> Vec<Fed> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_served_exchange_returns_exactly_the_granted_items_with_a_verifiable_receipt() {
     for fed in federations("served_exchange").await {
-        let body = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK});
-        let (answer, record) = fed.expect(Some(JS), SCJG, body.clone(), 200, None).await;
+        let body = served_body();
+        let (answer, record) = fed.expect_check(body.clone(), 200, None).await;
         let v = answer.json();
         assert_eq!(v["provider"], ZJ);
         let data = v["data"].as_object().unwrap();
@@ -228,20 +255,13 @@ async fn a_served_exchange_returns_exactly_the_granted_items_with_a_verifiable_r
         let sent: Sent = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(sent.data.get().as_bytes(), canonical.as_slice());
         let index = receipt["leaf_index"].as_u64().unwrap();
-        let stored = fed
-            .demo
-            .gateway
-            .app()
-            .store
-            .log_leaves(index, index + 1)
-            .await
-            .unwrap();
+        let stored = fed.stored(index).await;
         assert_eq!(
-            hex(&stored[0].leaf_hash),
+            hex(&stored.leaf_hash),
             receipt["leaf_hash"].as_str().unwrap()
         );
         assert_eq!(
-            hex(&sha256(&[&[0u8][..], &stored[0].leaf].concat())),
+            hex(&sha256(&[&[0u8][..], &stored.leaf].concat())),
             receipt["leaf_hash"].as_str().unwrap()
         );
 
@@ -251,7 +271,7 @@ async fn a_served_exchange_returns_exactly_the_granted_items_with_a_verifiable_r
         assert_eq!(record["entry"], "RL-2026-00001");
         assert_eq!(record["purpose"], CHECK);
         assert_eq!(record["items"].as_array().unwrap().len(), 7);
-        let leaf_text = String::from_utf8(stored[0].leaf.clone()).unwrap();
+        let leaf_text = String::from_utf8(stored.leaf.clone()).unwrap();
         for secret in ["91330106MA27Y9KE3E", "杭州西溪", "陈晓燕"] {
             assert!(
                 !leaf_text.contains(secret),
@@ -265,7 +285,7 @@ async fn a_served_exchange_returns_exactly_the_granted_items_with_a_verifiable_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_refusals_each_leave_one_record() {
     for fed in federations("identity_refusals").await {
-        let body = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK});
+        let body = served_body();
         fed.expect(None, SCJG, body.clone(), 401, Some("no_client_certificate"))
             .await;
         let (_, r) = fed
@@ -322,14 +342,7 @@ async fn identity_refusals_each_leave_one_record() {
             "{}: an untrusted certificate was served: {result:?}",
             fed.backend
         );
-        let mut size = fed.log_size().await;
-        for _ in 0..50 {
-            if size > before {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            size = fed.log_size().await;
-        }
+        let size = fed.log_grown_past(before).await;
         assert_eq!(size, before + 1, "{}", fed.backend);
         let r = fed.leaf(before).await;
         assert_eq!(
@@ -351,13 +364,7 @@ async fn list_refusals_have_their_codes() {
         )
         .await;
         let (_, r) = fed
-            .expect(
-                Some(JS),
-                SCJG,
-                json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "商业营销"}),
-                403,
-                Some("purpose_not_allowed"),
-            )
+            .expect_check(refused_body(), 403, Some("purpose_not_allowed"))
             .await;
         // A purpose the list does not know is the consumer's free text: only its
         // digest is kept.
@@ -378,22 +385,14 @@ async fn list_refusals_have_their_codes() {
             Some("unknown_resource"),
         )
         .await;
-        fed.expect(
-            Some(JS),
-            SCJG,
+        fed.expect_check(
             json!({"key": {"uscc": "91330106MA27Y9KE3X"}, "purpose": CHECK}),
             400,
             Some("bad_request"),
         )
         .await;
-        fed.expect(
-            Some(JS),
-            SCJG,
-            json!({"purpose": CHECK}),
-            400,
-            Some("bad_request"),
-        )
-        .await;
+        fed.expect_check(json!({"purpose": CHECK}), 400, Some("bad_request"))
+            .await;
     }
 }
 
@@ -410,9 +409,7 @@ async fn provider_down_slow_or_answering_garbage() {
         .await;
         let started = std::time::Instant::now();
         let (_, r) = fed
-            .expect(
-                Some(JS),
-                SCJG,
+            .expect_check(
                 json!({"key": {"uscc": "91330100MA2CC1L842"}, "purpose": CHECK}),
                 504,
                 Some("upstream_timeout"),
@@ -469,7 +466,7 @@ async fn refuse_log_writes(url: &str, refuse: bool) {
 async fn a_store_that_refuses_writes_yields_audit_unavailable_and_no_data() {
     for fed in federations("audit_unavailable").await {
         let url = fed.demo.gateway.app().config.store.url.clone();
-        let body = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK});
+        let body = served_body();
         refuse_log_writes(&url, true).await;
         let before = fed.log_size().await;
         let answer = fed.post(Some(JS), SCJG, &body).await;
@@ -486,7 +483,7 @@ async fn a_store_that_refuses_writes_yields_audit_unavailable_and_no_data() {
         assert_eq!(answer.json()["code"], "audit_unavailable");
 
         refuse_log_writes(&url, false).await;
-        fed.expect(Some(JS), SCJG, body, 200, None).await;
+        fed.expect_check(body, 200, None).await;
     }
 }
 
@@ -494,16 +491,12 @@ async fn a_store_that_refuses_writes_yields_audit_unavailable_and_no_data() {
 async fn limits_and_request_ids() {
     let fed = Fed::start(None).await;
     let big = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK, "case_no": "x".repeat(70_000)});
-    fed.expect(Some(JS), SCJG, big, 413, Some("payload_too_large"))
-        .await;
+    fed.expect_check(big, 413, Some("payload_too_large")).await;
 
     let mut conn = client::Connection::open(&fed.addr(), fed.tls(Some(JS)))
         .await
         .unwrap();
-    let body = Bytes::from(
-        serde_json::to_vec(&json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}))
-            .unwrap(),
-    );
+    let body = body_bytes(&served_body());
     let answer = conn
         .send(
             "POST",
@@ -632,22 +625,10 @@ async fn a_revoked_certificate_is_refused_after_a_restart_in_the_same_folder() {
         result.is_err(),
         "a revoked certificate was served: {result:?}"
     );
-    for _ in 0..50 {
-        if fed.log_size().await > size {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    fed.log_grown_past(size).await;
     assert_eq!(fed.leaf(size).await["code"], "certificate_revoked");
     // Others are still served.
-    fed.expect(
-        Some(JS),
-        SCJG,
-        json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
-        200,
-        None,
-    )
-    .await;
+    fed.expect_check(served_body(), 200, None).await;
 }
 
 /// Runs `yrdx demo` as a user would (the real binary, an ephemeral port) and
@@ -667,18 +648,7 @@ async fn the_demo_manifest_examples_behave_as_they_say() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let manifest_path = dir.path().join("demo.json");
-    let mut manifest = None;
-    for _ in 0..300 {
-        if let Ok(text) = std::fs::read_to_string(&manifest_path)
-            && let Ok(v) = serde_json::from_str::<Value>(&text)
-        {
-            manifest = Some(v);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let m = manifest.expect("demo.json was not written");
+    let m = demo_manifest(dir.path(), Duration::from_secs(15)).await;
     assert_eq!(
         m.as_object()
             .unwrap()
@@ -744,44 +714,32 @@ async fn reimport_list(fed: &Fed, edit: impl Fn(String) -> String) -> i64 {
     let edited = dir.join(format!("list-{}.toml", app.registry().version() + 1));
     std::fs::write(&edited, text).unwrap();
     let files = vec![dir.join("members.toml"), dir.join("catalogue.toml"), edited];
-    let now =
-        i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap();
+    let now = now_ms();
     let (version, created) =
         yrdx_gateway::registry_ops::import(&app.store, &files, &app.config.adapters.dir, now, now)
             .await
             .unwrap();
     assert!(created);
-    for _ in 0..100 {
-        if app.registry().version() == version {
-            return version;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{}: version {version} was not picked up", fed.backend);
+    wait_until(
+        &format!("{}: version {version} picked up", fed.backend),
+        Duration::from_secs(5),
+        async || app.registry().version() == version,
+    )
+    .await;
+    version
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_day_quota_holds_exactly_under_concurrent_requests() {
     for fed in federations("quota_over_http").await {
-        reimport_list(&fed, |t| {
-            t.replace(
-                "quota = { per_second = 20, burst = 40, per_day = 10000, per_month = 200000 }",
-                "quota = { per_day = 30 }",
-            )
-        })
-        .await;
+        reimport_list(&fed, |t| t.replace(DEMO_QUOTA, "quota = { per_day = 30 }")).await;
         let tls = fed.tls(Some(JS));
         let mut tasks = Vec::new();
         for _ in 0..100 {
             let (addr, tls) = (fed.addr(), tls.clone());
             tasks.push(tokio::spawn(async move {
                 let mut conn = client::Connection::open(&addr, tls).await.unwrap();
-                let body = Bytes::from(
-                    serde_json::to_vec(
-                        &json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
-                    )
-                    .unwrap(),
-                );
+                let body = body_bytes(&served_body());
                 conn.send("POST", SCJG, &[], body).await.unwrap()
             }));
         }
@@ -810,7 +768,7 @@ async fn a_rate_limit_refuses_with_retry_after_and_an_unconditional_row_ignores_
     let fed = Fed::start(None).await;
     reimport_list(&fed, |t| {
         t.replace(
-            "quota = { per_second = 20, burst = 40, per_day = 10000, per_month = 200000 }",
+            DEMO_QUOTA,
             "quota = { per_second = 1, burst = 2 }\nsharing_type = \"unconditional\"",
         )
     })
@@ -845,11 +803,19 @@ async fn a_rate_limit_refuses_with_retry_after_and_an_unconditional_row_ignores_
     // The header says the same.
     let a = conn.send("POST", SCJG, &[], body.clone()).await.unwrap();
     assert_eq!(a.status, 429);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        conn.send("POST", SCJG, &[], body).await.unwrap().status,
-        200
-    );
+    // A second later the limiter holds a call again.
+    wait_until(
+        "the rate limiter to serve again",
+        Duration::from_millis(1100),
+        async || {
+            conn.send("POST", SCJG, &[], body.clone())
+                .await
+                .unwrap()
+                .status
+                == 200
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -916,17 +882,8 @@ async fn reload_under_load(fed: Fed) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_the_fulfilment_report() {
     for fed in federations("metrics_reports").await {
-        fed.expect(
-            Some(JS),
-            SCJG,
-            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
-            200,
-            None,
-        )
-        .await;
-        fed.expect(
-            Some(JS),
-            SCJG,
+        fed.expect_check(served_body(), 200, None).await;
+        fed.expect_check(
             json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "营销"}),
             403,
             Some("purpose_not_allowed"),
@@ -959,10 +916,9 @@ async fn metrics_and_the_fulfilment_report() {
             month.year(),
             u8::from(month.month())
         );
-        let regulator = "sh:11310000MB1X47335F:audit";
         let a = client::request(
             &fed.addr(),
-            fed.tls(Some(regulator)),
+            fed.tls(Some(REGULATOR)),
             "GET",
             &path,
             &Value::Null,
@@ -998,28 +954,10 @@ async fn metrics_and_the_fulfilment_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_and_report_commands() {
     let fed = Fed::start(None).await;
-    fed.expect(
-        Some(JS),
-        SCJG,
-        json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
-        200,
-        None,
-    )
-    .await;
+    fed.expect_check(served_body(), 200, None).await;
     let dir = fed.demo.manifest_path.parent().unwrap().to_owned();
     let config = dir.join("yrdx.toml");
-    let yrdx = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
-            .args(args)
-            .env("YRDX_LOG", "error")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let yrdx = |args: &[&str]| run_yrdx(args);
     let c = config.to_str().unwrap();
     let xlsx = dir.join("export.xlsx");
     let (code, out, err) = yrdx(&[
@@ -1167,40 +1105,15 @@ async fn a_licence_from_another_region_is_served_with_its_report_and_recorded() 
         // Records with seal summaries keep the exported log verifiable.
         let dir = fed.demo.manifest_path.parent().unwrap().to_owned();
         let export = dir.join("licences-audit.jsonl");
-        let yrdx = |args: &[&std::ffi::OsStr]| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
-                .args(args)
-                .env("YRDX_LOG", "error")
-                .output()
-                .unwrap()
-        };
-        let out = yrdx(&[
-            "audit".as_ref(),
-            "export".as_ref(),
-            "--config".as_ref(),
-            dir.join("yrdx.toml").as_os_str(),
-            "--out".as_ref(),
-            export.as_os_str(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = yrdx(&[
-            "audit".as_ref(),
-            "verify".as_ref(),
-            export.as_os_str(),
-            "--key".as_ref(),
-            dir.join("log.pub").as_os_str(),
-        ]);
+        common::export_log(&dir.join("yrdx.toml"), &export, &[], fed.backend).await;
+        let key = dir.join("log.pub");
+        let out = common::verify_log(&export, common::path(&key), &[]).await;
         assert_eq!(
             out.status.code(),
             Some(0),
-            "{}: {}{}",
+            "{}: {}",
             fed.backend,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            common::text(&out)
         );
     }
 }
@@ -1343,14 +1256,7 @@ async fn the_verify_endpoint_reports_on_uploaded_files_and_signatures() {
         assert!(record["provider"].is_null());
         // The raw bytes of an edited OFD: answered with an invalid report.
         let (answer, record) = fed
-            .expect_send(
-                Some(JS),
-                "POST",
-                "/v1/verify",
-                Bytes::from(vector("ofd-edited-page.ofd")),
-                200,
-                None,
-            )
+            .verify_upload(Some(JS), "ofd-edited-page.ofd", 200, None)
             .await;
         assert_eq!(answer.json()["result"], "invalid");
         assert_eq!(record["seal"]["failed_step"], "data_hash");
@@ -1360,35 +1266,14 @@ async fn the_verify_endpoint_reports_on_uploaded_files_and_signatures() {
         assert_eq!(answer.json()["kind"], "signature");
         assert_eq!(answer.json()["result"], "valid");
         let (answer, _) = fed
-            .expect_send(
-                Some(AH),
-                "POST",
-                "/v1/verify",
-                Bytes::from(vector("seal-v4-valid.esl")),
-                200,
-                None,
-            )
+            .verify_upload(Some(AH), "seal-v4-valid.esl", 200, None)
             .await;
         assert_eq!(answer.json()["kind"], "seal");
         // A bare signature needs its data; a zip bomb is refused unread.
-        fed.expect_send(
-            Some(AH),
-            "POST",
-            "/v1/verify",
-            Bytes::from(vector("v4-certlist-valid.ses")),
-            400,
-            Some("bad_request"),
-        )
-        .await;
-        fed.expect_send(
-            Some(AH),
-            "POST",
-            "/v1/verify",
-            Bytes::from(vector("zip-bomb.ofd")),
-            422,
-            Some("unreadable_document"),
-        )
-        .await;
+        fed.verify_upload(Some(AH), "v4-certlist-valid.ses", 400, Some("bad_request"))
+            .await;
+        fed.verify_upload(Some(AH), "zip-bomb.ofd", 422, Some("unreadable_document"))
+            .await;
         // Members only.
         fed.expect(
             None,
@@ -1420,19 +1305,7 @@ fn yrdx_verify_exit_codes_on_the_committed_vectors() {
         "--at".to_owned(),
         "2026-01-01T00:00:00Z".to_owned(),
     ];
-    let run = |args: &[String]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
-            .arg("verify")
-            .args(args)
-            .env("YRDX_LOG", "error")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[String]| run_yrdx(&[&["verify".to_owned()][..], args].concat());
     let with = |file: &str, extra: &[&str]| {
         let mut args = vec![v(file)];
         args.extend(extra.iter().map(|s| (*s).to_owned()));

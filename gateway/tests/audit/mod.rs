@@ -1,30 +1,28 @@
 //! The exchange log as a regulator meets it: the regulator API, the `yrdx
 //! audit` commands, and a gateway killed with SIGKILL under load.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 use yrdx_conformance::client::{self, Answer, Connection};
-use yrdx_registry::testing::{fresh_postgres, postgres_url};
+use yrdx_registry::testing::fresh_postgres;
 use yrdx_signing::{
-    ConsistencyProof, ExportOptions, Hash, HashAlg, InclusionProof, Since, Tile, TileKind,
-    TileNodes, TreeSize, VerifierKey, leaf_hash, open_checkpoint, parse_entry_bundle, root_from,
-    verify_export,
+    ConsistencyProof, Hash, HashAlg, InclusionProof, Tile, TileKind, TileNodes, TreeSize,
+    VerifierKey, leaf_hash, open_checkpoint, parse_entry_bundle, root_from,
 };
 
-use crate::common::{text, yrdx};
+use crate::common::{
+    JS, REGULATOR, SCJG, body_bytes, demo_manifest, export_log, hex_decode, leaves_by_request,
+    path, poll, postgres_server, refused_body, served_body, text, verify_log, verify_with_receipts,
+    wait_for, wait_until, yrdx,
+};
 
-use super::{CHECK, Fed, JS, SCJG, federations};
-
-const REGULATOR: &str = "sh:11310000MB1X47335F:audit";
-
-fn served_body() -> Value {
-    json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK})
-}
+use super::{Fed, federations};
 
 impl Fed {
     fn dir(&self) -> PathBuf {
@@ -51,6 +49,29 @@ impl Fed {
         answer
     }
 
+    /// `yrdx audit verify --url` against this gateway with `member`'s
+    /// certificate, `key` and `extra` arguments.
+    async fn verify_online(&self, member: &str, key: &str, extra: &[&str]) -> Output {
+        let m = &self.demo.manifest;
+        let f = &m.members[member];
+        let mut args = vec![
+            "audit",
+            "verify",
+            "--url",
+            &m.gateway,
+            "--key",
+            key,
+            "--client-cert",
+            path(&f.cert),
+            "--client-key",
+            path(&f.key),
+            "--cacert",
+            path(&m.ca_bundle),
+        ];
+        args.extend_from_slice(extra);
+        yrdx(&args).await
+    }
+
     fn key(&self) -> VerifierKey {
         let text = std::fs::read_to_string(self.dir().join("log.pub")).unwrap();
         VerifierKey::parse(text.trim()).unwrap()
@@ -59,20 +80,23 @@ impl Fed {
     /// The latest checkpoint, once it covers the whole log.
     async fn checkpoint_covering_everything(&self) -> (String, TreeSize, Hash) {
         let want = self.log_size().await;
-        for _ in 0..150 {
-            let note = self.read("/v1/audit/checkpoint").await.body;
-            let opened = open_checkpoint(&note, &self.key()).unwrap();
-            let cp = opened.checkpoint();
-            if cp.size().get() >= want {
-                return (
-                    String::from_utf8(note.to_vec()).unwrap(),
-                    cp.size(),
-                    cp.root(),
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{}: no checkpoint covers {want} leaves", self.backend);
+        wait_for(
+            &format!("{}: a checkpoint covering {want} leaves", self.backend),
+            Duration::from_millis(7500),
+            async || {
+                let note = self.read("/v1/audit/checkpoint").await.body;
+                let opened = open_checkpoint(&note, &self.key()).unwrap();
+                let cp = opened.checkpoint();
+                (cp.size().get() >= want).then(|| {
+                    (
+                        String::from_utf8(note.to_vec()).unwrap(),
+                        cp.size(),
+                        cp.root(),
+                    )
+                })
+            },
+        )
+        .await
     }
 }
 
@@ -80,7 +104,7 @@ impl Fed {
 async fn the_regulator_api_serves_checkpoints_proofs_and_tiles_that_verify() {
     for fed in federations("regulator_api").await {
         let alg = HashAlg::Sha256;
-        let (answer, _) = fed.expect(Some(JS), SCJG, served_body(), 200, None).await;
+        let (answer, _) = fed.expect_check(served_body(), 200, None).await;
         let receipt = answer.json()["receipt"].clone();
         let (first_note, first_size, _) = fed.checkpoint_covering_everything().await;
 
@@ -112,15 +136,9 @@ async fn the_regulator_api_serves_checkpoints_proofs_and_tiles_that_verify() {
         );
 
         // More exchanges, then a later checkpoint that extends the first.
-        fed.expect(
-            Some(JS),
-            SCJG,
-            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "商业营销"}),
-            403,
-            Some("purpose_not_allowed"),
-        )
-        .await;
-        fed.expect(Some(JS), SCJG, served_body(), 200, None).await;
+        fed.expect_check(refused_body(), 403, Some("purpose_not_allowed"))
+            .await;
+        fed.expect_check(served_body(), 200, None).await;
         let (note, size, root) = fed.checkpoint_covering_everything().await;
         let opened = open_checkpoint(note.as_bytes(), &fed.key()).unwrap();
         let proof: ConsistencyProof = serde_json::from_slice(
@@ -273,10 +291,6 @@ fn base64_decode(text: &str) -> Vec<u8> {
         .unwrap()
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
     for fed in federations("audit_cli").await {
@@ -285,7 +299,7 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         let key = dir.join("log.pub");
         let scratch = tempfile::tempdir().unwrap();
         let export = scratch.path().join("audit.jsonl");
-        let (answer, _) = fed.expect(Some(JS), SCJG, served_body(), 200, None).await;
+        let (answer, _) = fed.expect_check(served_body(), 200, None).await;
         let receipt_file = scratch.path().join("receipt.json");
         std::fs::write(&receipt_file, answer.body.as_ref()).unwrap();
         let receipt = answer.json()["receipt"].clone();
@@ -293,33 +307,23 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         let early = scratch.path().join("early.checkpoint");
         std::fs::write(&early, &early_note).unwrap();
         for _ in 0..3 {
-            fed.expect(Some(JS), SCJG, served_body(), 200, None).await;
+            fed.expect_check(served_body(), 200, None).await;
         }
         let (_, size, root) = fed.checkpoint_covering_everything().await;
 
         // Export, verify with the published key, against the earlier checkpoint
         // and the consumer's receipt.
-        let out = yrdx(&[
-            "audit",
-            "export",
-            "--config",
-            path(&config),
-            "--out",
-            path(&export),
-        ])
-        .await;
-        assert!(out.status.success(), "{}", text(&out));
-        let out = yrdx(&[
-            "audit",
-            "verify",
-            path(&export),
-            "--key",
+        export_log(&config, &export, &[], fed.backend).await;
+        let out = verify_log(
+            &export,
             path(&key),
-            "--since-checkpoint",
-            path(&early),
-            "--receipt",
-            path(&receipt_file),
-        ])
+            &[
+                "--since-checkpoint",
+                path(&early),
+                "--receipt",
+                path(&receipt_file),
+            ],
+        )
         .await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -334,87 +338,38 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         // show that it extends a checkpoint it starts after.
         let partial = scratch.path().join("partial.jsonl");
         let from = size.to_string();
-        let out = yrdx(&[
-            "audit",
-            "export",
-            "--config",
-            path(&config),
-            "--out",
-            path(&partial),
-            "--from",
-            &from,
-        ])
-        .await;
-        assert!(out.status.success(), "{}", text(&out));
-        let out = yrdx(&["audit", "verify", path(&partial), "--key", path(&key)]).await;
+        export_log(&config, &partial, &["--from", &from], fed.backend).await;
+        let out = verify_log(&partial, path(&key), &[]).await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        let out = yrdx(&[
-            "audit",
-            "verify",
-            path(&partial),
-            "--key",
-            path(&key),
-            "--since-checkpoint",
-            path(&early),
-        ])
-        .await;
+        let out = verify_log(&partial, path(&key), &["--since-checkpoint", path(&early)]).await;
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(text(&out).contains("or earlier"), "{}", text(&out));
 
         // The same through the regulator API.
-        let m = &fed.demo.manifest;
-        let regulator = &m.members[REGULATOR];
-        let out = yrdx(&[
-            "audit",
-            "verify",
-            "--url",
-            &m.gateway,
-            "--key",
-            &fed.key().to_string(),
-            "--client-cert",
-            path(&regulator.cert),
-            "--client-key",
-            path(&regulator.key),
-            "--cacert",
-            path(&m.ca_bundle),
-            "--since-checkpoint",
-            path(&early),
-        ])
-        .await;
+        let published = fed.key().to_string();
+        let since = ["--since-checkpoint", path(&early)];
+        let out = fed.verify_online(REGULATOR, &published, &since).await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         // A consumer's certificate is not a regulator's.
-        let consumer = &m.members[JS];
-        let out = yrdx(&[
-            "audit",
-            "verify",
-            "--url",
-            &m.gateway,
-            "--key",
-            path(&key),
-            "--client-cert",
-            path(&consumer.cert),
-            "--client-key",
-            path(&consumer.key),
-            "--cacert",
-            path(&m.ca_bundle),
-        ])
-        .await;
+        let out = fed.verify_online(JS, path(&key), &[]).await;
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(text(&out).contains("not_a_regulator"), "{}", text(&out));
 
         // A proof for the receipt's leaf verifies against the served checkpoint.
         let index = receipt["leaf_index"].as_u64().unwrap();
-        let out = yrdx(&[
-            "audit",
-            "prove",
-            "--config",
-            path(&config),
-            "--index",
-            &index.to_string(),
-            "--size",
-            &size.to_string(),
-        ])
-        .await;
+        let prove = async |extra: &[&str]| {
+            let index = index.to_string();
+            let args = [
+                "audit",
+                "prove",
+                "--config",
+                path(&config),
+                "--index",
+                &index,
+            ];
+            yrdx(&[&args[..], extra].concat()).await
+        };
+        let out = prove(&["--size", &size.to_string()]).await;
         assert!(out.status.success(), "{}", text(&out));
         let proof: InclusionProof = serde_json::from_slice(&out.stdout).unwrap();
         let leaf = Hash::from_slice(&hex_decode(receipt["leaf_hash"].as_str().unwrap())).unwrap();
@@ -425,24 +380,17 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
             .unwrap()
             .verifier_key()
             .to_string();
-        let out = yrdx(&["audit", "verify", path(&export), "--key", &other]).await;
+        let out = verify_log(&export, &other, &[]).await;
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         let junk = scratch.path().join("junk");
         std::fs::write(&junk, "hello\n").unwrap();
-        let out = yrdx(&["audit", "verify", path(&junk), "--key", path(&key)]).await;
+        let out = verify_log(&junk, path(&key), &[]).await;
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
         // Tamper with the served exchange's leaf in the store: the verifier
         // says so, and with the consumer's receipt it names the leaf.
         let url = fed.demo.gateway.app().config.store.url.clone();
-        let stored = &fed
-            .demo
-            .gateway
-            .app()
-            .store
-            .log_leaves(index, index + 1)
-            .await
-            .unwrap()[0];
+        let stored = fed.stored(index).await;
         let edited = String::from_utf8(stored.leaf.clone())
             .unwrap()
             .replace("\"served\"", "\"refused\"");
@@ -458,33 +406,15 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
                 .unwrap();
             conn.close().await.unwrap();
         }
-        let out = yrdx(&[
-            "audit",
-            "export",
-            "--config",
-            path(&config),
-            "--out",
-            path(&export),
-        ])
-        .await;
-        assert!(out.status.success(), "{}", text(&out));
-        let out = yrdx(&["audit", "verify", path(&export), "--key", path(&key)]).await;
+        export_log(&config, &export, &[], fed.backend).await;
+        let out = verify_log(&export, path(&key), &[]).await;
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         assert!(
             String::from_utf8_lossy(&out.stdout).starts_with("TAMPERED"),
             "{}",
             text(&out)
         );
-        let out = yrdx(&[
-            "audit",
-            "verify",
-            path(&export),
-            "--key",
-            path(&key),
-            "--receipt",
-            path(&receipt_file),
-        ])
-        .await;
+        let out = verify_log(&export, path(&key), &["--receipt", path(&receipt_file)]).await;
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         assert!(
             String::from_utf8_lossy(&out.stdout).contains(&format!("first bad leaf: {index}\n")),
@@ -492,39 +422,20 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
             text(&out)
         );
         // And `prove` refuses to vouch for the altered leaf.
-        let out = yrdx(&[
-            "audit",
-            "prove",
-            "--config",
-            path(&config),
-            "--index",
-            &index.to_string(),
-        ])
-        .await;
+        let out = prove(&[]).await;
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     }
-}
-
-fn hex_decode(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[tokio::test]
 async fn yrdx_audit_keygen_writes_a_private_key_once() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("log.key");
-    let out = yrdx(&[
-        "audit",
-        "keygen",
-        "--origin",
-        "yrdx.example/exchange",
-        "--out",
-        path(&key),
-    ])
-    .await;
+    let keygen = async || {
+        let origin = "yrdx.example/exchange";
+        yrdx(&["audit", "keygen", "--origin", origin, "--out", path(&key)]).await
+    };
+    let out = keygen().await;
     assert!(out.status.success(), "{}", text(&out));
     let public = String::from_utf8(out.stdout).unwrap();
     let verifier = VerifierKey::parse(public.trim()).unwrap();
@@ -537,15 +448,7 @@ async fn yrdx_audit_keygen_writes_a_private_key_once() {
             0o600
         );
     }
-    let out = yrdx(&[
-        "audit",
-        "keygen",
-        "--origin",
-        "yrdx.example/exchange",
-        "--out",
-        path(&key),
-    ])
-    .await;
+    let out = keygen().await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("never overwritten"), "{}", text(&out));
 }
@@ -578,15 +481,8 @@ async fn start_demo(dir: &Path, store: Option<&str>) -> Child {
         cmd.args(["--store", url]);
     }
     let process = cmd.spawn().unwrap();
-    for _ in 0..600 {
-        if let Ok(text) = std::fs::read_to_string(&manifest_path)
-            && let Ok(manifest) = serde_json::from_str::<Value>(&text)
-        {
-            return Child { process, manifest };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("yrdx demo did not start");
+    let manifest = demo_manifest(dir, Duration::from_secs(30)).await;
+    Child { process, manifest }
 }
 
 impl Child {
@@ -621,13 +517,8 @@ fn load(child: &Child, workers: usize, seen: Arc<Mutex<Seen>>) -> Vec<tokio::tas
             let Ok(mut conn) = Connection::open(&addr, tls).await else {
                 return;
             };
-            let body = Bytes::from(serde_json::to_vec(&served_body()).unwrap());
-            let refused = Bytes::from(
-                serde_json::to_vec(
-                    &json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "商业营销"}),
-                )
-                .unwrap(),
-            );
+            let body = body_bytes(&served_body());
+            let refused = body_bytes(&refused_body());
             for i in 0.. {
                 let id = uuid::Uuid::now_v7().to_string();
                 // Mostly served exchanges, some refusals: both must survive.
@@ -673,6 +564,7 @@ fn load(child: &Child, workers: usize, seen: Arc<Mutex<Seen>>) -> Vec<tokio::tas
                 let note = String::from_utf8(answer.body.to_vec()).unwrap();
                 seen.lock().unwrap().checkpoints.push(note);
             }
+            // A regulator's pace of reading, not a wait for a condition.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }));
@@ -687,14 +579,12 @@ async fn crash_and_restart(store: Option<&str>, backend: &str) {
     let mut child = start_demo(dir.path(), store).await;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let tasks = load(&child, 8, seen.clone());
-    // Let the load run, then kill in the middle of it.
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // Let the load run (ten seconds at most), then kill in the middle of it.
+    poll(Duration::from_secs(10), async || {
         let s = seen.lock().unwrap();
-        if s.answered.len() >= 1000 && s.checkpoints.len() >= 3 {
-            break;
-        }
-    }
+        (s.answered.len() >= 1000 && s.checkpoints.len() >= 3).then_some(())
+    })
+    .await;
     child.process.start_kill().unwrap();
     let status = child.process.wait().await.unwrap();
     assert_eq!(
@@ -736,100 +626,46 @@ async fn crash_and_restart(store: Option<&str>, backend: &str) {
     assert_eq!(after.status, 200, "{backend}: served after the restart");
     let after_index = after.json()["receipt"]["leaf_index"].as_u64().unwrap();
     assert!(after_index > highest, "{backend}: indices continue");
-    let mut covered = false;
-    for _ in 0..100 {
-        let mut conn = Connection::open(&child.addr(), child.tls(REGULATOR))
-            .await
-            .unwrap();
-        let note = conn
-            .send("GET", "/v1/audit/checkpoint", &[], Bytes::new())
-            .await
-            .unwrap();
-        let cp = open_checkpoint(&note.body, &verifier).unwrap();
-        if cp.checkpoint().size().get() > after_index {
-            covered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(covered, "{backend}: no checkpoint after the restart");
+    wait_until(
+        &format!("{backend}: a checkpoint after the restart"),
+        Duration::from_secs(5),
+        async || {
+            let mut conn = Connection::open(&child.addr(), child.tls(REGULATOR))
+                .await
+                .unwrap();
+            let note = conn
+                .send("GET", "/v1/audit/checkpoint", &[], Bytes::new())
+                .await
+                .unwrap();
+            let cp = open_checkpoint(&note.body, &verifier).unwrap();
+            cp.checkpoint().size().get() > after_index
+        },
+    )
+    .await;
 
     // Export with the real binary and verify: offline, with every receipt as
     // a trusted leaf and every pre-crash checkpoint as an earlier one.
     let export = dir.path().join("audit.jsonl");
     let config = dir.path().join("yrdx.toml");
-    let out = yrdx(&[
-        "audit",
-        "export",
-        "--config",
-        path(&config),
-        "--out",
-        path(&export),
-    ])
-    .await;
-    assert!(out.status.success(), "{backend}: {}", text(&out));
+    export_log(&config, &export, &[], backend).await;
     let last_before = seen.checkpoints.last().unwrap().clone();
     let since = dir.path().join("before-crash.checkpoint");
     std::fs::write(&since, &last_before).unwrap();
-    let out = yrdx(&[
-        "audit",
-        "verify",
-        path(&export),
-        "--key",
-        path(&key),
-        "--since-checkpoint",
-        path(&since),
-    ])
-    .await;
+    let out = verify_log(&export, path(&key), &["--since-checkpoint", path(&since)]).await;
     assert_eq!(out.status.code(), Some(0), "{backend}: {}", text(&out));
 
     let bytes = std::fs::read(&export).unwrap();
-    let trusted: BTreeMap<u64, Hash> = seen
-        .answered
-        .values()
-        .filter_map(|(_, r)| r.as_ref())
-        .map(|(i, h)| (*i, Hash::from_slice(&hex_decode(h)).unwrap()))
-        .collect();
-    let options = ExportOptions {
-        trusted_leaves: trusted.clone(),
-        checkpoints: seen
-            .checkpoints
-            .iter()
-            .map(|c| c.clone().into_bytes())
-            .collect(),
-        since: Some(Since {
-            checkpoint: seen.checkpoints[0].clone().into_bytes(),
-            proof: Vec::new(),
-        }),
-    };
-    let report = verify_export(&bytes, &verifier, &options).unwrap();
-    assert!(report.is_valid(), "{backend}: {report:?}");
-    assert_eq!(report.trusted_leaves_checked, trusted.len(), "{backend}");
+    let receipts = seen.answered.values().filter_map(|(_, r)| r.as_ref());
+    let report = verify_with_receipts(&bytes, &verifier, receipts, &seen.checkpoints, backend);
     assert!(
         report.checkpoints_checked > seen.checkpoints.len(),
         "{backend}: {report:?}"
     );
 
     // Every answered exchange, served or refused, has its leaf.
-    let mut by_request = HashMap::new();
-    for line in bytes
-        .split(|b| *b == b'\n')
-        .skip(1)
-        .filter(|l| !l.is_empty())
-    {
-        let entry: Value = serde_json::from_slice(line).unwrap();
-        let leaf = base64_decode(entry["leaf"].as_str().unwrap());
-        let record: Value = serde_json::from_slice(&leaf).unwrap();
-        by_request.insert(
-            record["request_id"].as_str().unwrap().to_owned(),
-            (
-                entry["index"].as_u64().unwrap(),
-                record["status"].as_u64().unwrap(),
-            ),
-        );
-    }
+    let (by_request, _) = leaves_by_request(&bytes);
     for (id, (status, receipt)) in &seen.answered {
-        let (index, logged_status) = by_request
+        let (index, logged_status, _, _) = by_request
             .get(id)
             .unwrap_or_else(|| panic!("{backend}: answered exchange {id} is not in the log"));
         assert_eq!(u64::from(*status), *logged_status, "{backend}: {id}");
@@ -853,7 +689,7 @@ async fn a_gateway_killed_under_load_loses_no_answered_exchange_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_killed_under_load_loses_no_answered_exchange_on_postgres() {
-    let Some(server) = postgres_url("crash_postgres") else {
+    let Some(server) = postgres_server("crash_postgres") else {
         return;
     };
     let url = fresh_postgres(&server, "crash").await.unwrap();
