@@ -100,7 +100,7 @@ impl<'a> Tlv<'a> {
     }
 
     /// Fails unless the element has tag `expected`.
-    pub fn expect(
+    pub fn require_tag(
         self,
         expected: u8,
         what: &'static str,

@@ -527,11 +527,11 @@ pub(crate) fn signed_parts(raw: &[u8]) -> Result<Signed<'_>, CryptoError> {
     let tbs = items.next("tbs", P).map_err(err)?;
     let alg = items
         .next("signatureAlgorithm", P)
-        .and_then(|t| t.expect(tag::SEQUENCE, "AlgorithmIdentifier", P))
+        .and_then(|t| t.require_tag(tag::SEQUENCE, "AlgorithmIdentifier", P))
         .map_err(err)?;
     let signature = items
         .next("signature", P)
-        .and_then(|t| t.expect(tag::BIT_STRING, "BIT STRING", P))
+        .and_then(|t| t.require_tag(tag::BIT_STRING, "BIT STRING", P))
         .and_then(|t| t.bit_string_bytes(P))
         .map_err(err)?;
     let (oid, params) = algorithm_identifier(&alg).map_err(err)?;
