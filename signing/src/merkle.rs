@@ -442,12 +442,7 @@ pub fn root_plan(size: TreeSize) -> ProofPlan {
 /// The plan for the inclusion proof of leaf `index` in the tree of `size`
 /// leaves (RFC 9162 §2.1.3.1). It names at most 2·log₂(size) stored nodes.
 pub fn inclusion_plan(index: LeafIndex, size: TreeSize) -> Result<ProofPlan, MerkleError> {
-    if !size.contains(index) {
-        return Err(MerkleError::IndexOutOfRange {
-            index: index.0,
-            size: size.0,
-        });
-    }
+    check_index(index, size)?;
     // Walk from the root down to the leaf, noting each sibling; the RFC lists
     // them from the leaf up.
     let mut siblings = Vec::new();
@@ -477,12 +472,7 @@ pub fn inclusion_plan(index: LeafIndex, size: TreeSize) -> Result<ProofPlan, Mer
 /// leaves (RFC 9162 §2.1.4.1). The proof is empty when `from` is 0 or equals
 /// `to`.
 pub fn consistency_plan(from: TreeSize, to: TreeSize) -> Result<ProofPlan, MerkleError> {
-    if from > to {
-        return Err(MerkleError::SizesOutOfOrder {
-            from: from.0,
-            to: to.0,
-        });
-    }
+    check_order(from, to)?;
     let mut plan = ProofPlan {
         nodes: Vec::new(),
         runs: Vec::new(),
@@ -609,6 +599,30 @@ pub fn consistency_proof(
     })
 }
 
+/// Refuses a leaf index the tree of `size` leaves does not have: asked for in
+/// a proof, or claimed by one.
+fn check_index(index: LeafIndex, size: TreeSize) -> Result<(), ProofError> {
+    if !size.contains(index) {
+        return Err(ProofError::IndexOutOfRange {
+            index: index.0,
+            size: size.0,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses consistency from a larger tree to a smaller one: asked for in a
+/// proof, or claimed by one.
+fn check_order(from: TreeSize, to: TreeSize) -> Result<(), ProofError> {
+    if from > to {
+        return Err(ProofError::SizesOutOfOrder {
+            from: from.0,
+            to: to.0,
+        });
+    }
+    Ok(())
+}
+
 /// RFC 9162 §2.1.3.2: checks that `leaf_hash` is leaf `index` of the tree of
 /// `size` leaves with root `root`, given its audit path.
 pub fn verify_inclusion(
@@ -619,12 +633,7 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<(), ProofError> {
-    if !size.contains(index) {
-        return Err(ProofError::IndexOutOfRange {
-            index: index.0,
-            size: size.0,
-        });
-    }
+    check_index(index, size)?;
     let computed = root_from_inclusion(alg, index.0, size.0, leaf_hash, proof)?;
     if computed != *root {
         return Err(ProofError::RootMismatch {
@@ -685,12 +694,7 @@ pub fn verify_consistency(
     new_root: &Hash,
     proof: &[Hash],
 ) -> Result<(), ProofError> {
-    if from > to {
-        return Err(ProofError::SizesOutOfOrder {
-            from: from.0,
-            to: to.0,
-        });
-    }
+    check_order(from, to)?;
     if from == to || from.0 == 0 {
         if !proof.is_empty() {
             return Err(ProofError::TooManyHashes);
