@@ -113,6 +113,13 @@ impl<'a> Tlv<'a> {
         }
     }
 
+    /// The contents of an OCTET STRING; fails for an element with another tag.
+    pub fn octets(self, path: &'static str) -> Result<&'a [u8], Asn1Error> {
+        Ok(self
+            .require_tag(tag::OCTET_STRING, "OCTET STRING", path)?
+            .value)
+    }
+
     /// The error for an element with the wrong tag.
     pub fn unexpected(&self, what: &'static str, path: &'static str) -> Asn1Error {
         Asn1Error::new(

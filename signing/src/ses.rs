@@ -244,10 +244,7 @@ pub fn parse_signature(input: &[u8]) -> Result<Signature<'_>, Asn1Error> {
             // GB/T 38540: SEQUENCE { toSign, cert, signatureAlgID, signature, timeStamp [0] OPTIONAL }
             let tbs = items.next("toSign", P)?;
             let t = tbs_v4(tbs, &mut dev)?;
-            let cert = items
-                .next("cert", P)?
-                .require_tag(tag::OCTET_STRING, "OCTET STRING", "SES_Signature.cert")?
-                .value;
+            let cert = items.next("cert", P)?.octets("SES_Signature.cert")?;
             let alg = items
                 .next("signatureAlgID", P)?
                 .oid("SES_Signature.signatureAlgID")?;
@@ -338,10 +335,7 @@ fn tbs_v1<'a>(tbs: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<Tbs<'a>, Asn1Err
     let property_info = items
         .next("propertyInfo", P)?
         .text("IA5String", "TBS_Sign.propertyInfo")?;
-    let cert = items
-        .next("cert", P)?
-        .require_tag(tag::OCTET_STRING, "OCTET STRING", "TBS_Sign.cert")?
-        .value;
+    let cert = items.next("cert", P)?.octets("TBS_Sign.cert")?;
     let alg = items
         .next("signatureAlgorithm", P)?
         .oid("TBS_Sign.signatureAlgorithm")?;
@@ -482,9 +476,7 @@ fn seal<'a>(outer: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<Seal<'a>, Asn1Er
         let sig = items.next("signedValue", P)?;
         (cert, alg, sig, "SESeal.signedValue", items)
     };
-    let maker_cert = maker_cert_tlv
-        .require_tag(tag::OCTET_STRING, "OCTET STRING", "SESeal.cert")?
-        .value;
+    let maker_cert = maker_cert_tlv.octets("SESeal.cert")?;
     let maker_alg = maker_alg_tlv.oid("SESeal.signAlgID")?;
     let maker_signature = bits(signature_tlv, sig_path, &mut local)?;
     let timestamp = match rest.next_opt()? {
@@ -654,10 +646,7 @@ fn octet_strings<'a>(list: Tlv<'a>, path: &'static str) -> Result<Vec<&'a [u8]>,
     let mut out = Vec::new();
     let mut items = list.children(path);
     while let Some(item) = items.next_opt()? {
-        out.push(
-            item.require_tag(tag::OCTET_STRING, "OCTET STRING", path)?
-                .value,
-        );
+        out.push(item.octets(path)?);
     }
     Ok(out)
 }
@@ -671,10 +660,7 @@ fn cert_digests(list: Tlv<'_>) -> Result<Vec<CertDigest<'_>>, Asn1Error> {
         let item = item.require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
         let mut fields = item.children(P);
         let alg = fields.next("type", P)?.text("PrintableString", P)?;
-        let value = fields
-            .next("value", P)?
-            .require_tag(tag::OCTET_STRING, "OCTET STRING", P)?
-            .value;
+        let value = fields.next("value", P)?.octets(P)?;
         fields.finish(P)?;
         out.push(CertDigest { alg, value });
     }
@@ -688,10 +674,7 @@ fn picture(pic: Tlv<'_>) -> Result<Picture<'_>, Asn1Error> {
     let kind = items
         .next("type", P)?
         .text("IA5String", "SES_ESPictrueInfo.type")?;
-    let data = items
-        .next("data", P)?
-        .require_tag(tag::OCTET_STRING, "OCTET STRING", "SES_ESPictrueInfo.data")?
-        .value;
+    let data = items.next("data", P)?.octets("SES_ESPictrueInfo.data")?;
     let width = items
         .next("width", P)?
         .small_int("SES_ESPictrueInfo.width")?;

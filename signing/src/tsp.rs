@@ -186,8 +186,7 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
             .require_tag(tag::CONTEXT_0, "[0] EXPLICIT", S)?;
     let tst_info = Tlv::parse_first(e_explicit.value, e_explicit.value_offset(), S)?
         .0
-        .require_tag(tag::OCTET_STRING, "OCTET STRING", S)?
-        .value;
+        .octets(S)?;
 
     let mut certificates = Vec::new();
     if let Some(certs) = items.next_if(tag::CONTEXT_0)? {
@@ -240,10 +239,7 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
             .next("signatureAlgorithm", I)?
             .require_tag(tag::SEQUENCE, "SEQUENCE", I)?;
     let (sig_alg, sig_params) = algorithm_identifier(&sig_alg_tlv)?;
-    let signature = si_items
-        .next("signature", I)?
-        .require_tag(tag::OCTET_STRING, "OCTET STRING", I)?
-        .value;
+    let signature = si_items.next("signature", I)?.octets(I)?;
     Ok(Token {
         tst_info,
         digest_alg,
@@ -272,10 +268,7 @@ fn parse_tst_info(tst: &[u8]) -> Result<(Oid, &[u8], OffsetDateTime), Asn1Error>
         .next("hashAlgorithm", P)?
         .require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
     let (alg_oid, _) = algorithm_identifier(&alg)?;
-    let value = mi
-        .next("hashedMessage", P)?
-        .require_tag(tag::OCTET_STRING, "OCTET STRING", P)?
-        .value;
+    let value = mi.next("hashedMessage", P)?.octets(P)?;
     items
         .next("serialNumber", P)?
         .require_tag(tag::INTEGER, "INTEGER", P)?;
@@ -301,11 +294,7 @@ fn signed_attributes(attrs: &[u8]) -> Result<(Option<Oid>, Option<&[u8]>), Asn1E
         match id {
             ATTR_CONTENT_TYPE => content_type = Some(first.oid(P)?),
             ATTR_MESSAGE_DIGEST => {
-                digest = Some(
-                    first
-                        .require_tag(tag::OCTET_STRING, "OCTET STRING", P)?
-                        .value,
-                );
+                digest = Some(first.octets(P)?);
             }
             _ => {}
         }
