@@ -92,14 +92,8 @@ impl Parser<'_> {
     }
 
     fn object(&mut self, depth: usize) -> Result<Node, MapError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error(&format!("nested deeper than {MAX_DEPTH}")));
-        }
-        self.pos += 1;
         let mut members: Vec<(Box<str>, Node)> = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
+        if self.open(depth, b'}')? {
             return Ok(Node::Object(members));
         }
         loop {
@@ -116,14 +110,8 @@ impl Parser<'_> {
             self.skip_ws();
             let value = self.value(depth)?;
             members.push((name, value));
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => return Err(self.error("expected `,` or `}`")),
+            if self.separator(b'}')? {
+                break;
             }
         }
         if has_duplicate(&members) {
@@ -133,28 +121,49 @@ impl Parser<'_> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Node, MapError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error(&format!("nested deeper than {MAX_DEPTH}")));
-        }
-        self.pos += 1;
         let mut items = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
+        if self.open(depth, b']')? {
             return Ok(Node::Array(items));
         }
         loop {
             self.skip_ws();
             items.push(self.value(depth)?);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Node::Array(items));
-                }
-                _ => return Err(self.error("expected `,` or `]`")),
+            if self.separator(b']')? {
+                return Ok(Node::Array(items));
             }
+        }
+    }
+
+    /// Steps over the opening bracket of an object or array at nesting
+    /// `depth`, refusing one nested too deep. True when `close` follows at
+    /// once: the container is empty, and its end is stepped over too.
+    fn open(&mut self, depth: usize, close: u8) -> Result<bool, MapError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error(&format!("nested deeper than {MAX_DEPTH}")));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Steps over the `,` or the `close` after a member or element. True at
+    /// `close`: the container ends.
+    fn separator(&mut self, close: u8) -> Result<bool, MapError> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(self.error(&format!("expected `,` or `{}`", char::from(close)))),
         }
     }
 

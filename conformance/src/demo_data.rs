@@ -170,13 +170,9 @@ fn get(
     code: Option<&'static str>,
 ) -> Example {
     Example {
-        name,
-        consumer,
         method: "GET",
         path,
-        body: Value::Null,
-        expect_status: status,
-        expect_code: code,
+        ..ex(name, consumer, "", Value::Null, status, code)
     }
 }
 

@@ -18,7 +18,7 @@ use yrdx_signing::Region;
 
 use crate::seal_maker::{
     CertListSpec, KeyAlg, MakerError, MakerForm, OfdPackage, RegionPki, SealSpec, SignSpec,
-    Version, World, crl, seal, signature, tamper,
+    Version, World, crl, seal, signature,
 };
 use crate::seal_maker::{REVOKED_EARLY, REVOKED_LATE};
 
@@ -229,13 +229,7 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 established: "2019-04-01",
             };
             let mut doc = sealed(own, "330100000000101", &face(&tampered))?;
-            let page = "Doc_0/Pages/Page_0/Content.xml";
-            let edited = tamper(
-                doc.get(page).unwrap_or_default(),
-                "示例贸易".as_bytes(),
-                "示范实业".as_bytes(),
-            )?;
-            doc.set(page, edited);
+            doc.tamper_page("示例贸易", "示范实业")?;
             add(tampered, doc.zip()?);
 
             let foreign = Face {

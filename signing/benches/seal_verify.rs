@@ -4,34 +4,18 @@
 //!     cargo bench -p yrdx-signing --bench seal_verify
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "bench setup")]
 
+#[macro_use]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sm2::dsa::signature::Verifier as _;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use x509_parser::prelude::FromDer as _;
-use yrdx_signing::{Outcome, Region, TrustStore, parse_signature, verify_signature};
+use yrdx_signing::{Outcome, parse_signature, verify_signature};
 
 const AT: OffsetDateTime = datetime!(2026-01-01 00:00:00 UTC);
-
-macro_rules! vector {
-    ($name:literal) => {
-        include_bytes!(concat!("../../conformance/vectors/seals/", $name)).as_slice()
-    };
-}
-
-fn trust() -> TrustStore {
-    let mut t = TrustStore::new();
-    t.add_seal_anchor(Region::Zj, vector!("trust/zj-seal-root.der"))
-        .unwrap();
-    t.add_intermediate(vector!("trust/zj-seal-ca.der")).unwrap();
-    t.add_crl(vector!("trust/zj-seal-root.crl")).unwrap();
-    t.add_crl(vector!("trust/zj-seal-ca.crl")).unwrap();
-    t.require_crls(Region::Zj);
-    t.add_seal_anchor(Region::Sh, vector!("trust/sh-seal-root.der"))
-        .unwrap();
-    t.add_crl(vector!("trust/sh-seal-root.crl")).unwrap();
-    t
-}
 
 /// The uncompressed public point of a DER certificate.
 fn point(cert: &[u8]) -> Vec<u8> {
@@ -40,7 +24,7 @@ fn point(cert: &[u8]) -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let trust = trust();
+    let trust = common::seal_trust();
     let data = vector!("data.txt");
     let mut g = c.benchmark_group("seal_verify");
     g.throughput(Throughput::Elements(1));

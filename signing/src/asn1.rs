@@ -100,7 +100,7 @@ impl<'a> Tlv<'a> {
     }
 
     /// Fails unless the element has tag `expected`.
-    pub fn expect(
+    pub fn require_tag(
         self,
         expected: u8,
         what: &'static str,
@@ -111,6 +111,13 @@ impl<'a> Tlv<'a> {
         } else {
             Err(self.unexpected(what, path))
         }
+    }
+
+    /// The contents of an OCTET STRING; fails for an element with another tag.
+    pub fn octets(self, path: &'static str) -> Result<&'a [u8], Asn1Error> {
+        Ok(self
+            .require_tag(tag::OCTET_STRING, "OCTET STRING", path)?
+            .value)
     }
 
     /// The error for an element with the wrong tag.

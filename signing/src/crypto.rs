@@ -164,16 +164,16 @@ impl PublicKey<'_> {
 pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, CryptoError> {
     const P: &str = "SubjectPublicKeyInfo";
     let outer = Tlv::parse_whole(spki, P)
-        .and_then(|t| t.expect(tag::SEQUENCE, "SEQUENCE", P))
+        .and_then(|t| t.require_tag(tag::SEQUENCE, "SEQUENCE", P))
         .map_err(CryptoError::BadKeyInfo)?;
     let mut items = outer.children(P);
     let alg = items
         .next("algorithm", P)
-        .and_then(|t| t.expect(tag::SEQUENCE, "AlgorithmIdentifier", P))
+        .and_then(|t| t.require_tag(tag::SEQUENCE, "AlgorithmIdentifier", P))
         .map_err(CryptoError::BadKeyInfo)?;
     let key = items
         .next("subjectPublicKey", P)
-        .and_then(|t| t.expect(tag::BIT_STRING, "BIT STRING", P))
+        .and_then(|t| t.require_tag(tag::BIT_STRING, "BIT STRING", P))
         .and_then(|t| t.bit_string_bytes(P))
         .map_err(CryptoError::BadKeyInfo)?;
     let mut alg_items = alg.children(P);

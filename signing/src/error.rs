@@ -81,22 +81,13 @@ pub enum MerkleError {
         /// The node's index within its level.
         index: u64,
     },
-    /// An inclusion proof for a leaf the tree does not have.
-    #[error("leaf index {index} is not below tree size {size}")]
-    IndexOutOfRange {
-        /// The leaf asked for.
-        index: u64,
-        /// The tree size asked for.
-        size: u64,
-    },
-    /// A consistency proof from a larger tree to a smaller one.
-    #[error("consistency from size {from} to the smaller size {to}")]
-    SizesOutOfOrder {
-        /// The earlier size.
-        from: u64,
-        /// The later size.
-        to: u64,
-    },
+    /// A proof asked for that no tree has: an inclusion proof for a leaf the
+    /// tree does not have ([`ProofError::IndexOutOfRange`]) or a consistency
+    /// proof from a larger tree to a smaller one
+    /// ([`ProofError::SizesOutOfOrder`]). The same checks refuse such a proof
+    /// when it is verified.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
     /// A size beyond the leaves held.
     #[error("tree size {size} is beyond the {tree} leaves held")]
     SizeBeyondTree {
@@ -142,18 +133,19 @@ pub enum MerkleError {
     Source(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Why a Merkle proof did not verify.
+/// Why a Merkle proof did not verify, or (inside [`MerkleError::Proof`]) why
+/// one could not be made for the sizes asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProofError {
     /// The leaf index is not below the tree size.
     #[error("leaf index {index} is not below tree size {size}")]
     IndexOutOfRange {
-        /// The leaf index claimed.
+        /// The leaf index claimed or asked for.
         index: u64,
-        /// The tree size claimed.
+        /// The tree size claimed or asked for.
         size: u64,
     },
-    /// Consistency claimed from a larger tree to a smaller one.
+    /// Consistency claimed or asked for from a larger tree to a smaller one.
     #[error("consistency from size {from} to the smaller size {to}")]
     SizesOutOfOrder {
         /// The earlier size.

@@ -442,12 +442,7 @@ pub fn root_plan(size: TreeSize) -> ProofPlan {
 /// The plan for the inclusion proof of leaf `index` in the tree of `size`
 /// leaves (RFC 9162 §2.1.3.1). It names at most 2·log₂(size) stored nodes.
 pub fn inclusion_plan(index: LeafIndex, size: TreeSize) -> Result<ProofPlan, MerkleError> {
-    if !size.contains(index) {
-        return Err(MerkleError::IndexOutOfRange {
-            index: index.0,
-            size: size.0,
-        });
-    }
+    check_index(index, size)?;
     // Walk from the root down to the leaf, noting each sibling; the RFC lists
     // them from the leaf up.
     let mut siblings = Vec::new();
@@ -477,12 +472,7 @@ pub fn inclusion_plan(index: LeafIndex, size: TreeSize) -> Result<ProofPlan, Mer
 /// leaves (RFC 9162 §2.1.4.1). The proof is empty when `from` is 0 or equals
 /// `to`.
 pub fn consistency_plan(from: TreeSize, to: TreeSize) -> Result<ProofPlan, MerkleError> {
-    if from > to {
-        return Err(MerkleError::SizesOutOfOrder {
-            from: from.0,
-            to: to.0,
-        });
-    }
+    check_order(from, to)?;
     let mut plan = ProofPlan {
         nodes: Vec::new(),
         runs: Vec::new(),
@@ -609,6 +599,30 @@ pub fn consistency_proof(
     })
 }
 
+/// Refuses a leaf index the tree of `size` leaves does not have: asked for in
+/// a proof, or claimed by one.
+fn check_index(index: LeafIndex, size: TreeSize) -> Result<(), ProofError> {
+    if !size.contains(index) {
+        return Err(ProofError::IndexOutOfRange {
+            index: index.0,
+            size: size.0,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses consistency from a larger tree to a smaller one: asked for in a
+/// proof, or claimed by one.
+fn check_order(from: TreeSize, to: TreeSize) -> Result<(), ProofError> {
+    if from > to {
+        return Err(ProofError::SizesOutOfOrder {
+            from: from.0,
+            to: to.0,
+        });
+    }
+    Ok(())
+}
+
 /// RFC 9162 §2.1.3.2: checks that `leaf_hash` is leaf `index` of the tree of
 /// `size` leaves with root `root`, given its audit path.
 pub fn verify_inclusion(
@@ -619,12 +633,7 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<(), ProofError> {
-    if !size.contains(index) {
-        return Err(ProofError::IndexOutOfRange {
-            index: index.0,
-            size: size.0,
-        });
-    }
+    check_index(index, size)?;
     let computed = root_from_inclusion(alg, index.0, size.0, leaf_hash, proof)?;
     if computed != *root {
         return Err(ProofError::RootMismatch {
@@ -685,12 +694,7 @@ pub fn verify_consistency(
     new_root: &Hash,
     proof: &[Hash],
 ) -> Result<(), ProofError> {
-    if from > to {
-        return Err(ProofError::SizesOutOfOrder {
-            from: from.0,
-            to: to.0,
-        });
-    }
+    check_order(from, to)?;
     if from == to || from.0 == 0 {
         if !proof.is_empty() {
             return Err(ProofError::TooManyHashes);
@@ -1041,218 +1045,5 @@ impl NodeSource for MemoryNodes {
                     })
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hd(s: &str) -> Hash {
-        let bytes: Vec<u8> = (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect();
-        Hash::from_slice(&bytes).unwrap()
-    }
-
-    /// MTH(D[n]) straight from the RFC 9162 §2.1.1 definition.
-    fn mth(alg: HashAlg, leaves: &[Hash]) -> Hash {
-        match leaves.len() {
-            0 => empty_root(alg),
-            1 => leaves[0],
-            n => {
-                let k = split(n);
-                node_hash(alg, &mth(alg, &leaves[..k]), &mth(alg, &leaves[k..]))
-            }
-        }
-    }
-
-    /// PATH(m, D[n]) straight from RFC 9162 §2.1.3.1.
-    fn path(alg: HashAlg, m: usize, leaves: &[Hash]) -> Vec<Hash> {
-        let n = leaves.len();
-        if n <= 1 {
-            return Vec::new();
-        }
-        let k = split(n);
-        if m < k {
-            let mut p = path(alg, m, &leaves[..k]);
-            p.push(mth(alg, &leaves[k..]));
-            p
-        } else {
-            let mut p = path(alg, m - k, &leaves[k..]);
-            p.push(mth(alg, &leaves[..k]));
-            p
-        }
-    }
-
-    /// SUBPROOF(m, D[n], b) straight from RFC 9162 §2.1.4.1.
-    fn subproof(alg: HashAlg, m: usize, leaves: &[Hash], b: bool) -> Vec<Hash> {
-        let n = leaves.len();
-        if m == n {
-            return if b {
-                Vec::new()
-            } else {
-                vec![mth(alg, leaves)]
-            };
-        }
-        let k = split(n);
-        if m <= k {
-            let mut p = subproof(alg, m, &leaves[..k], b);
-            p.push(mth(alg, &leaves[k..]));
-            p
-        } else {
-            let mut p = subproof(alg, m - k, &leaves[k..], false);
-            p.push(mth(alg, &leaves[..k]));
-            p
-        }
-    }
-
-    /// The largest power of two below `n`, in `usize` for slicing.
-    fn split(n: usize) -> usize {
-        let mut k = 1;
-        while k * 2 < n {
-            k *= 2;
-        }
-        k
-    }
-
-    fn size(n: u64) -> TreeSize {
-        TreeSize::new(n).unwrap()
-    }
-
-    fn idx(n: u64) -> LeafIndex {
-        LeafIndex::new(n).unwrap()
-    }
-
-    fn tree(alg: HashAlg, n: u64) -> (MemoryNodes, Vec<Hash>) {
-        let mut nodes = MemoryNodes::new(alg);
-        let mut leaves = Vec::new();
-        for i in 0..n {
-            let h = leaf_hash(alg, &i.to_be_bytes());
-            nodes.push(h).unwrap();
-            leaves.push(h);
-        }
-        (nodes, leaves)
-    }
-
-    #[test]
-    fn empty_tree_root_is_hash_of_nothing() {
-        // RFC 6962 §2.1: MTH({}) = SHA-256(). transparency-dev/merkle
-        // testonly/constants.go EmptyRootHash.
-        assert_eq!(
-            empty_root(HashAlg::Sha256),
-            hd("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        );
-        assert_eq!(
-            MemoryNodes::new(HashAlg::Sha256).root(),
-            empty_root(HashAlg::Sha256)
-        );
-    }
-
-    #[test]
-    fn storage_index_matches_append_order() {
-        let mut frontier = Frontier::new(HashAlg::Sha256);
-        let mut next = 0u64;
-        for i in 0..300u64 {
-            assert_eq!(stored_node_count(frontier.size()), next);
-            for (id, _) in frontier.push_leaf(&i.to_be_bytes()).unwrap() {
-                assert_eq!(id.storage_index(), next, "{id}");
-                next += 1;
-            }
-        }
-    }
-
-    #[test]
-    fn node_ids_outside_the_largest_tree_are_refused() {
-        assert!(NodeId::new(62, 0).is_ok());
-        assert!(NodeId::new(62, 1).is_err());
-        assert!(NodeId::new(63, 0).is_err());
-        assert!(NodeId::new(0, MAX_TREE_SIZE).is_err());
-        assert!(NodeId::new(1, u64::MAX).is_err());
-        assert!(TreeSize::new(MAX_TREE_SIZE).is_ok());
-        assert!(TreeSize::new(MAX_TREE_SIZE + 1).is_err());
-        assert!(LeafIndex::new(MAX_TREE_SIZE).is_err());
-    }
-
-    #[test]
-    fn plans_match_the_rfc_definitions_for_small_trees() {
-        for alg in [HashAlg::Sha256, HashAlg::Sm3] {
-            let (nodes, leaves) = tree(alg, 40);
-            for n in 1..=40usize {
-                let slice = &leaves[..n];
-                let root = mth(alg, slice);
-                assert_eq!(nodes.root_at(size(n as u64)).unwrap(), root);
-                for (m, leaf) in slice.iter().enumerate() {
-                    let proof = nodes
-                        .inclusion_proof(idx(m as u64), size(n as u64))
-                        .unwrap();
-                    assert_eq!(proof.proof, path(alg, m, slice), "PATH({m}, {n})");
-                    proof.verify(alg, leaf, &root).unwrap();
-                }
-                for m in 1..=n {
-                    let proof = nodes
-                        .consistency_proof(size(m as u64), size(n as u64))
-                        .unwrap();
-                    assert_eq!(
-                        proof.proof,
-                        subproof(alg, m, slice, true),
-                        "PROOF({m}, {n})"
-                    );
-                    proof.verify(alg, &mth(alg, &leaves[..m]), &root).unwrap();
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn frontier_and_stored_nodes_agree() {
-        let alg = HashAlg::Sm3;
-        let (nodes, leaves) = tree(alg, 70);
-        let mut frontier = Frontier::new(alg);
-        for (i, leaf) in leaves.iter().enumerate() {
-            let index = idx(i as u64);
-            let from_source = stored_nodes_for_append(alg, index, *leaf, &nodes).unwrap();
-            assert_eq!(frontier.push(*leaf).unwrap(), from_source);
-            assert_eq!(frontier.root(), mth(alg, &leaves[..=i]));
-            let reloaded = Frontier::from_source(alg, &nodes, frontier.size()).unwrap();
-            assert_eq!(reloaded, frontier);
-        }
-    }
-
-    #[test]
-    fn a_missing_node_is_reported() {
-        let (nodes, _) = tree(HashAlg::Sha256, 5);
-        let err = nodes.inclusion_proof(idx(0), size(6)).unwrap_err();
-        assert!(matches!(
-            err,
-            MerkleError::SizeBeyondTree { size: 6, tree: 5 }
-        ));
-        let err = inclusion_proof(HashAlg::Sha256, &nodes, idx(0), size(8)).unwrap_err();
-        assert!(matches!(err, MerkleError::MissingNode { .. }), "{err}");
-    }
-
-    #[test]
-    fn hash_base64_is_strict() {
-        let h = leaf_hash(HashAlg::Sha256, b"");
-        assert_eq!(Hash::from_base64(&h.to_base64()).unwrap(), h);
-        assert!(Hash::from_base64("bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0").is_err());
-        assert!(Hash::from_base64("bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB1=").is_err());
-        assert!(Hash::from_base64("AAAA").is_err());
-    }
-
-    #[test]
-    fn proofs_serialise_as_the_api_shape() {
-        let (nodes, _) = tree(HashAlg::Sha256, 3);
-        let proof = nodes.inclusion_proof(idx(2), size(3)).unwrap();
-        let json = serde_json::to_string(&proof).unwrap();
-        assert!(
-            json.starts_with(r#"{"index":2,"size":3,"proof":[""#),
-            "{json}"
-        );
-        let back: InclusionProof = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, proof);
-        let too_big = format!(r#"{{"index":0,"size":{},"proof":[]}}"#, MAX_TREE_SIZE + 1);
-        assert!(serde_json::from_str::<InclusionProof>(&too_big).is_err());
     }
 }

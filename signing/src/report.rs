@@ -48,7 +48,7 @@ impl Step {
         Step::Timestamp,
     ];
 
-    /// 1-based number, as in STANDARDS.md and docs/signing.md.
+    /// 1-based number, as in docs/signing.md.
     pub fn number(self) -> u8 {
         match self {
             Step::Parse => 1,

@@ -201,7 +201,8 @@ pub struct Signature<'a> {
 /// Parses a DER SESeal.
 pub fn parse_seal(input: &[u8]) -> Result<Seal<'_>, Asn1Error> {
     check_len(input)?;
-    let outer = Tlv::parse_whole(input, "SESeal")?.expect(tag::SEQUENCE, "SEQUENCE", "SESeal")?;
+    let outer =
+        Tlv::parse_whole(input, "SESeal")?.require_tag(tag::SEQUENCE, "SEQUENCE", "SESeal")?;
     seal(outer, &mut Vec::new())
 }
 
@@ -209,7 +210,7 @@ pub fn parse_seal(input: &[u8]) -> Result<Seal<'_>, Asn1Error> {
 pub fn parse_signature(input: &[u8]) -> Result<Signature<'_>, Asn1Error> {
     const P: &str = "SES_Signature";
     check_len(input)?;
-    let outer = Tlv::parse_whole(input, P)?.expect(tag::SEQUENCE, "SEQUENCE", P)?;
+    let outer = Tlv::parse_whole(input, P)?.require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
     let elements = outer.count_children(P)?;
     let mut items = outer.children(P);
     let mut dev = Vec::new();
@@ -243,10 +244,7 @@ pub fn parse_signature(input: &[u8]) -> Result<Signature<'_>, Asn1Error> {
             // GB/T 38540: SEQUENCE { toSign, cert, signatureAlgID, signature, timeStamp [0] OPTIONAL }
             let tbs = items.next("toSign", P)?;
             let t = tbs_v4(tbs, &mut dev)?;
-            let cert = items
-                .next("cert", P)?
-                .expect(tag::OCTET_STRING, "OCTET STRING", "SES_Signature.cert")?
-                .value;
+            let cert = items.next("cert", P)?.octets("SES_Signature.cert")?;
             let alg = items
                 .next("signatureAlgID", P)?
                 .oid("SES_Signature.signatureAlgID")?;
@@ -314,12 +312,13 @@ struct Tbs<'a> {
 
 fn tbs_v1<'a>(tbs: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<Tbs<'a>, Asn1Error> {
     const P: &str = "TBS_Sign";
-    let tbs = tbs.expect(tag::SEQUENCE, "SEQUENCE", P)?;
+    let tbs = tbs.require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
     let mut items = tbs.children(P);
     let version = items.next("version", P)?.small_int("TBS_Sign.version")?;
-    let seal_tlv = items
-        .next("eseal", P)?
-        .expect(tag::SEQUENCE, "SEQUENCE", "TBS_Sign.eseal")?;
+    let seal_tlv =
+        items
+            .next("eseal", P)?
+            .require_tag(tag::SEQUENCE, "SEQUENCE", "TBS_Sign.eseal")?;
     let seal = seal(seal_tlv, dev)?;
     if seal.version != SealVersion::V1 {
         return Err(Asn1Error::new(
@@ -336,10 +335,7 @@ fn tbs_v1<'a>(tbs: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<Tbs<'a>, Asn1Err
     let property_info = items
         .next("propertyInfo", P)?
         .text("IA5String", "TBS_Sign.propertyInfo")?;
-    let cert = items
-        .next("cert", P)?
-        .expect(tag::OCTET_STRING, "OCTET STRING", "TBS_Sign.cert")?
-        .value;
+    let cert = items.next("cert", P)?.octets("TBS_Sign.cert")?;
     let alg = items
         .next("signatureAlgorithm", P)?
         .oid("TBS_Sign.signatureAlgorithm")?;
@@ -366,7 +362,7 @@ struct TbsV4<'a> {
 
 fn tbs_v4<'a>(tbs: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<TbsV4<'a>, Asn1Error> {
     const P: &str = "TBS_Sign";
-    let tbs = tbs.expect(tag::SEQUENCE, "SEQUENCE", P)?;
+    let tbs = tbs.require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
     let mut items = tbs.children(P);
     let version_tlv = items.next("version", P)?;
     let version = version_tlv.small_int("TBS_Sign.version")?;
@@ -380,9 +376,10 @@ fn tbs_v4<'a>(tbs: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<TbsV4<'a>, Asn1E
             },
         ));
     }
-    let seal_tlv = items
-        .next("eseal", P)?
-        .expect(tag::SEQUENCE, "SEQUENCE", "TBS_Sign.eseal")?;
+    let seal_tlv =
+        items
+            .next("eseal", P)?
+            .require_tag(tag::SEQUENCE, "SEQUENCE", "TBS_Sign.eseal")?;
     let seal = seal(seal_tlv, dev)?;
     if seal.version == SealVersion::V1 {
         return Err(Asn1Error::new(
@@ -396,7 +393,7 @@ fn tbs_v4<'a>(tbs: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<TbsV4<'a>, Asn1E
     }
     let time_tlv = items.next("timeInfo", P)?;
     let time_info = time_tlv
-        .expect(
+        .require_tag(
             tag::GENERALIZED_TIME,
             "GeneralizedTime",
             "TBS_Sign.timeInfo",
@@ -426,9 +423,10 @@ fn seal<'a>(outer: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<Seal<'a>, Asn1Er
     let elements = outer.count_children(P)?;
     let mut items = outer.children(P);
     let mut local = Vec::new();
-    let info_tlv = items
-        .next("esealInfo", P)?
-        .expect(tag::SEQUENCE, "SEQUENCE", "SES_SealInfo")?;
+    let info_tlv =
+        items
+            .next("esealInfo", P)?
+            .require_tag(tag::SEQUENCE, "SEQUENCE", "SES_SealInfo")?;
     let shape = match elements {
         2 => SealVersion::V1,
         4 => SealVersion::V4,
@@ -458,28 +456,27 @@ fn seal<'a>(outer: Tlv<'a>, dev: &mut Vec<Deviation>) -> Result<Seal<'a>, Asn1Er
             ));
         }
     };
-    let (maker_cert_tlv, maker_alg_tlv, signature_tlv, sig_path, mut rest) =
-        if shape == SealVersion::V1 {
-            // SES_SignInfo ::= SEQUENCE { cert, signatureAlgorithm, signData }
-            let sign_info =
-                items
-                    .next("signInfo", P)?
-                    .expect(tag::SEQUENCE, "SEQUENCE", "SES_SignInfo")?;
-            items.finish(P)?;
-            let mut si = sign_info.children("SES_SignInfo");
-            let cert = si.next("cert", "SES_SignInfo")?;
-            let alg = si.next("signatureAlgorithm", "SES_SignInfo")?;
-            let sig = si.next("signData", "SES_SignInfo")?;
-            (cert, alg, sig, "SES_SignInfo.signData", si)
-        } else {
-            let cert = items.next("cert", P)?;
-            let alg = items.next("signAlgID", P)?;
-            let sig = items.next("signedValue", P)?;
-            (cert, alg, sig, "SESeal.signedValue", items)
-        };
-    let maker_cert = maker_cert_tlv
-        .expect(tag::OCTET_STRING, "OCTET STRING", "SESeal.cert")?
-        .value;
+    let (maker_cert_tlv, maker_alg_tlv, signature_tlv, sig_path, mut rest) = if shape
+        == SealVersion::V1
+    {
+        // SES_SignInfo ::= SEQUENCE { cert, signatureAlgorithm, signData }
+        let sign_info =
+            items
+                .next("signInfo", P)?
+                .require_tag(tag::SEQUENCE, "SEQUENCE", "SES_SignInfo")?;
+        items.finish(P)?;
+        let mut si = sign_info.children("SES_SignInfo");
+        let cert = si.next("cert", "SES_SignInfo")?;
+        let alg = si.next("signatureAlgorithm", "SES_SignInfo")?;
+        let sig = si.next("signData", "SES_SignInfo")?;
+        (cert, alg, sig, "SES_SignInfo.signData", si)
+    } else {
+        let cert = items.next("cert", P)?;
+        let alg = items.next("signAlgID", P)?;
+        let sig = items.next("signedValue", P)?;
+        (cert, alg, sig, "SESeal.signedValue", items)
+    };
+    let maker_cert = maker_cert_tlv.octets("SESeal.cert")?;
     let maker_alg = maker_alg_tlv.oid("SESeal.signAlgID")?;
     let maker_signature = bits(signature_tlv, sig_path, &mut local)?;
     let timestamp = match rest.next_opt()? {
@@ -521,7 +518,7 @@ fn seal_info<'a>(
     let mut items = info.children(P);
     let header = items
         .next("header", P)?
-        .expect(tag::SEQUENCE, "SEQUENCE", "SES_Header")?;
+        .require_tag(tag::SEQUENCE, "SEQUENCE", "SES_Header")?;
     let mut h = header.children("SES_Header");
     let id_tlv = h.next("id", "SES_Header")?;
     if id_tlv.text("IA5String", "SES_Header.id")? != "ES" {
@@ -544,7 +541,7 @@ fn seal_info<'a>(
     let property =
         items
             .next("property", P)?
-            .expect(tag::SEQUENCE, "SEQUENCE", "SES_ESPropertyInfo")?;
+            .require_tag(tag::SEQUENCE, "SEQUENCE", "SES_ESPropertyInfo")?;
     let prop = property_info(property, shape, dev)?;
     let picture = picture(items.next("picture", P)?)?;
     let ext_count = match items.next_opt()? {
@@ -645,28 +642,25 @@ fn property_time(
 }
 
 fn octet_strings<'a>(list: Tlv<'a>, path: &'static str) -> Result<Vec<&'a [u8]>, Asn1Error> {
-    let list = list.expect(tag::SEQUENCE, "SEQUENCE OF OCTET STRING", path)?;
+    let list = list.require_tag(tag::SEQUENCE, "SEQUENCE OF OCTET STRING", path)?;
     let mut out = Vec::new();
     let mut items = list.children(path);
     while let Some(item) = items.next_opt()? {
-        out.push(item.expect(tag::OCTET_STRING, "OCTET STRING", path)?.value);
+        out.push(item.octets(path)?);
     }
     Ok(out)
 }
 
 fn cert_digests(list: Tlv<'_>) -> Result<Vec<CertDigest<'_>>, Asn1Error> {
     const P: &str = "SES_ESPropertyInfo.certDigestList";
-    let list = list.expect(tag::SEQUENCE, "SEQUENCE OF CertDigestObj", P)?;
+    let list = list.require_tag(tag::SEQUENCE, "SEQUENCE OF CertDigestObj", P)?;
     let mut out = Vec::new();
     let mut items = list.children(P);
     while let Some(item) = items.next_opt()? {
-        let item = item.expect(tag::SEQUENCE, "SEQUENCE", P)?;
+        let item = item.require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
         let mut fields = item.children(P);
         let alg = fields.next("type", P)?.text("PrintableString", P)?;
-        let value = fields
-            .next("value", P)?
-            .expect(tag::OCTET_STRING, "OCTET STRING", P)?
-            .value;
+        let value = fields.next("value", P)?.octets(P)?;
         fields.finish(P)?;
         out.push(CertDigest { alg, value });
     }
@@ -675,15 +669,12 @@ fn cert_digests(list: Tlv<'_>) -> Result<Vec<CertDigest<'_>>, Asn1Error> {
 
 fn picture(pic: Tlv<'_>) -> Result<Picture<'_>, Asn1Error> {
     const P: &str = "SES_ESPictrueInfo";
-    let pic = pic.expect(tag::SEQUENCE, "SEQUENCE", P)?;
+    let pic = pic.require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
     let mut items = pic.children(P);
     let kind = items
         .next("type", P)?
         .text("IA5String", "SES_ESPictrueInfo.type")?;
-    let data = items
-        .next("data", P)?
-        .expect(tag::OCTET_STRING, "OCTET STRING", "SES_ESPictrueInfo.data")?
-        .value;
+    let data = items.next("data", P)?.octets("SES_ESPictrueInfo.data")?;
     let width = items
         .next("width", P)?
         .small_int("SES_ESPictrueInfo.width")?;
@@ -705,11 +696,11 @@ fn ext_datas(
     path: &'static str,
     dev: &mut Vec<Deviation>,
 ) -> Result<usize, Asn1Error> {
-    let list = list.expect(tag::SEQUENCE, "SEQUENCE OF ExtData", path)?;
+    let list = list.require_tag(tag::SEQUENCE, "SEQUENCE OF ExtData", path)?;
     let mut items = list.children(path);
     let mut index = 0usize;
     while let Some(ext) = items.next_opt()? {
-        let ext = ext.expect(tag::SEQUENCE, "ExtData", path)?;
+        let ext = ext.require_tag(tag::SEQUENCE, "ExtData", path)?;
         let mut fields = ext.children(path);
         let id = fields.next("extnID", path)?.oid(path)?;
         if let Some(critical) = fields.next_if(tag::BOOLEAN)? {
@@ -734,7 +725,7 @@ fn ext_datas(
         }
         fields
             .next("extnValue", path)?
-            .expect(tag::OCTET_STRING, "OCTET STRING", path)?;
+            .require_tag(tag::OCTET_STRING, "OCTET STRING", path)?;
         fields.finish(path)?;
         index = index.saturating_add(1);
     }
@@ -763,7 +754,7 @@ fn explicit_bits<'a>(
     field: &'static str,
     dev: &mut Vec<Deviation>,
 ) -> Result<&'a [u8], Asn1Error> {
-    let t = t.expect(tag::CONTEXT_0, "[0] EXPLICIT BIT STRING", field)?;
+    let t = t.require_tag(tag::CONTEXT_0, "[0] EXPLICIT BIT STRING", field)?;
     let inner = Tlv::parse_first(t.value, t.value_offset(), field)?;
     if !inner.1.is_empty() {
         return Err(Asn1Error::new(

@@ -145,7 +145,7 @@ fn signer_alg(
 
 fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
     const P: &str = "TimeStampToken";
-    let ci = Tlv::parse_whole(token, P)?.expect(tag::SEQUENCE, "ContentInfo", P)?;
+    let ci = Tlv::parse_whole(token, P)?.require_tag(tag::SEQUENCE, "ContentInfo", P)?;
     let mut ci_items = ci.children(P);
     let content_type = ci_items.next("contentType", P)?.oid(P)?;
     if content_type != SIGNED_DATA {
@@ -157,20 +157,20 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
     }
     let explicit = ci_items
         .next("content", P)?
-        .expect(tag::CONTEXT_0, "[0] EXPLICIT", P)?;
+        .require_tag(tag::CONTEXT_0, "[0] EXPLICIT", P)?;
     let sd = Tlv::parse_first(explicit.value, explicit.value_offset(), "SignedData")?
         .0
-        .expect(tag::SEQUENCE, "SignedData", "SignedData")?;
+        .require_tag(tag::SEQUENCE, "SignedData", "SignedData")?;
 
     const S: &str = "SignedData";
     let mut items = sd.children(S);
     items.next("version", S)?.small_int(S)?;
     items
         .next("digestAlgorithms", S)?
-        .expect(tag::SET, "SET", S)?;
+        .require_tag(tag::SET, "SET", S)?;
     let encap = items
         .next("encapContentInfo", S)?
-        .expect(tag::SEQUENCE, "SEQUENCE", S)?;
+        .require_tag(tag::SEQUENCE, "SEQUENCE", S)?;
     let mut encap_items = encap.children(S);
     let e_type = encap_items.next("eContentType", S)?.oid(S)?;
     if e_type != TST_INFO {
@@ -180,13 +180,13 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
             Asn1ErrorKind::UnexpectedOid(e_type),
         ));
     }
-    let e_explicit = encap_items
-        .next("eContent", S)?
-        .expect(tag::CONTEXT_0, "[0] EXPLICIT", S)?;
+    let e_explicit =
+        encap_items
+            .next("eContent", S)?
+            .require_tag(tag::CONTEXT_0, "[0] EXPLICIT", S)?;
     let tst_info = Tlv::parse_first(e_explicit.value, e_explicit.value_offset(), S)?
         .0
-        .expect(tag::OCTET_STRING, "OCTET STRING", S)?
-        .value;
+        .octets(S)?;
 
     let mut certificates = Vec::new();
     if let Some(certs) = items.next_if(tag::CONTEXT_0)? {
@@ -198,11 +198,13 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
         }
     }
     let _crls = items.next_if(tag::CONTEXT_1)?;
-    let signer_infos = items.next("signerInfos", S)?.expect(tag::SET, "SET", S)?;
+    let signer_infos = items
+        .next("signerInfos", S)?
+        .require_tag(tag::SET, "SET", S)?;
     let si = signer_infos
         .children("SignerInfo")
         .next("SignerInfo", "SignerInfo")?
-        .expect(tag::SEQUENCE, "SignerInfo", "SignerInfo")?;
+        .require_tag(tag::SEQUENCE, "SignerInfo", "SignerInfo")?;
 
     const I: &str = "SignerInfo";
     let mut si_items = si.children(I);
@@ -213,7 +215,7 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
         let issuer = s.next("issuer", I)?.raw;
         let serial = s
             .next("serialNumber", I)?
-            .expect(tag::INTEGER, "INTEGER", I)?
+            .require_tag(tag::INTEGER, "INTEGER", I)?
             .value;
         (Some(issuer), Some(serial))
     } else {
@@ -222,7 +224,7 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
     let digest_alg_tlv =
         si_items
             .next("digestAlgorithm", I)?
-            .expect(tag::SEQUENCE, "SEQUENCE", I)?;
+            .require_tag(tag::SEQUENCE, "SEQUENCE", I)?;
     let (digest_alg, _) = algorithm_identifier(&digest_alg_tlv)?;
     let signed_attrs = si_items
         .next_if(tag::CONTEXT_0)?
@@ -235,12 +237,9 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
     let sig_alg_tlv =
         si_items
             .next("signatureAlgorithm", I)?
-            .expect(tag::SEQUENCE, "SEQUENCE", I)?;
+            .require_tag(tag::SEQUENCE, "SEQUENCE", I)?;
     let (sig_alg, sig_params) = algorithm_identifier(&sig_alg_tlv)?;
-    let signature = si_items
-        .next("signature", I)?
-        .expect(tag::OCTET_STRING, "OCTET STRING", I)?
-        .value;
+    let signature = si_items.next("signature", I)?.octets(I)?;
     Ok(Token {
         tst_info,
         digest_alg,
@@ -257,28 +256,25 @@ fn parse_token(token: &[u8]) -> Result<Token<'_>, Asn1Error> {
 /// TSTInfo: the imprint's algorithm and value, and genTime.
 fn parse_tst_info(tst: &[u8]) -> Result<(Oid, &[u8], OffsetDateTime), Asn1Error> {
     const P: &str = "TSTInfo";
-    let info = Tlv::parse_whole(tst, P)?.expect(tag::SEQUENCE, "SEQUENCE", P)?;
+    let info = Tlv::parse_whole(tst, P)?.require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
     let mut items = info.children(P);
     items.next("version", P)?.small_int(P)?;
     items.next("policy", P)?.oid(P)?;
     let imprint = items
         .next("messageImprint", P)?
-        .expect(tag::SEQUENCE, "SEQUENCE", P)?;
+        .require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
     let mut mi = imprint.children("TSTInfo.messageImprint");
     let alg = mi
         .next("hashAlgorithm", P)?
-        .expect(tag::SEQUENCE, "SEQUENCE", P)?;
+        .require_tag(tag::SEQUENCE, "SEQUENCE", P)?;
     let (alg_oid, _) = algorithm_identifier(&alg)?;
-    let value = mi
-        .next("hashedMessage", P)?
-        .expect(tag::OCTET_STRING, "OCTET STRING", P)?
-        .value;
+    let value = mi.next("hashedMessage", P)?.octets(P)?;
     items
         .next("serialNumber", P)?
-        .expect(tag::INTEGER, "INTEGER", P)?;
+        .require_tag(tag::INTEGER, "INTEGER", P)?;
     let gen_time = items
         .next("genTime", P)?
-        .expect(tag::GENERALIZED_TIME, "GeneralizedTime", "TSTInfo.genTime")?
+        .require_tag(tag::GENERALIZED_TIME, "GeneralizedTime", "TSTInfo.genTime")?
         .time("TSTInfo.genTime")?;
     Ok((alg_oid, value, gen_time))
 }
@@ -291,14 +287,14 @@ fn signed_attributes(attrs: &[u8]) -> Result<(Option<Oid>, Option<&[u8]>), Asn1E
     let mut content_type = None;
     let mut digest = None;
     while let Some(attr) = items.next_opt()? {
-        let mut a = attr.expect(tag::SEQUENCE, "Attribute", P)?.children(P);
+        let mut a = attr.require_tag(tag::SEQUENCE, "Attribute", P)?.children(P);
         let id = a.next("attrType", P)?.oid(P)?;
-        let values = a.next("attrValues", P)?.expect(tag::SET, "SET", P)?;
+        let values = a.next("attrValues", P)?.require_tag(tag::SET, "SET", P)?;
         let first = values.children(P).next("value", P)?;
         match id {
             ATTR_CONTENT_TYPE => content_type = Some(first.oid(P)?),
             ATTR_MESSAGE_DIGEST => {
-                digest = Some(first.expect(tag::OCTET_STRING, "OCTET STRING", P)?.value);
+                digest = Some(first.octets(P)?);
             }
             _ => {}
         }

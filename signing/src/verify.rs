@@ -1,4 +1,4 @@
-//! The seven verification steps of STANDARDS.md, in order, each into the report.
+//! The seven verification steps of docs/signing.md, in order, each into the report.
 //!
 //! Every step that can run does run, so a report shows everything that is wrong, not
 //! only the first thing; the overall result is decided from the steps afterwards

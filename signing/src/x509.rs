@@ -213,39 +213,23 @@ impl TrustStore {
         })
     }
 
-    /// Whether `cert` is signed by `issuer`, from the cache when both are store
-    /// material.
+    /// Whether a certificate or CRL is signed by `issuer`, from the cache when
+    /// both are store material. `der` and `issuer_der` are the objects as held
+    /// (the cache's keys); `signed` is the signed object's DER as parsed.
     fn signed_by(
         &self,
-        cert_der: &[u8],
-        cert: &X509Certificate<'_>,
+        der: &[u8],
+        signed: &[u8],
         issuer_der: &[u8],
         issuer: &X509Certificate<'_>,
     ) -> Result<(), CryptoError> {
         if self.links().0.contains(&(
-            crate::digest::sha256(cert_der),
+            crate::digest::sha256(der),
             crate::digest::sha256(issuer_der),
         )) {
             return Ok(());
         }
-        check_signed_by(cert, issuer)
-    }
-
-    /// Whether `crl` is signed by `issuer`, from the cache when the issuer is store
-    /// material.
-    fn crl_signed_by(
-        &self,
-        crl_der: &[u8],
-        crl: &CertificateRevocationList<'_>,
-        issuer: &X509Certificate<'_>,
-    ) -> Result<(), CryptoError> {
-        if self.links().0.contains(&(
-            crate::digest::sha256(crl_der),
-            crate::digest::sha256(issuer.as_raw()),
-        )) {
-            return Ok(());
-        }
-        check_crl_signed_by(crl, issuer)
+        check_signed_by(signed, issuer)
     }
 
     /// Verifies, once, every signature between the store's own certificates and
@@ -268,7 +252,7 @@ impl TrustStore {
                 for child_der in &self.intermediates {
                     if let Ok(child) = parse_cert(child_der, 0)
                         && child.issuer().as_raw() == issuer.subject().as_raw()
-                        && check_signed_by(&child, &issuer).is_ok()
+                        && check_signed_by(child.as_raw(), &issuer).is_ok()
                     {
                         links
                             .0
@@ -278,7 +262,7 @@ impl TrustStore {
                 for crl_der in &self.crls {
                     if let Ok(crl) = parse_crl(crl_der)
                         && crl.issuer().as_raw() == issuer.subject().as_raw()
-                        && check_crl_signed_by(&crl, &issuer).is_ok()
+                        && check_signed_by(crl.as_raw(), &issuer).is_ok()
                     {
                         links
                             .0
@@ -311,7 +295,7 @@ impl TrustStore {
                 if anchor.subject().as_raw() != issuer_name {
                     continue;
                 }
-                match self.signed_by(current_der, &current, anchor_der, &anchor) {
+                match self.signed_by(current_der, current.as_raw(), anchor_der, &anchor) {
                     Ok(()) => {
                         path.push(anchor_der);
                         return Ok((path, *region));
@@ -337,7 +321,7 @@ impl TrustStore {
                 if candidate.subject().as_raw() != issuer_name {
                     continue;
                 }
-                match self.signed_by(current_der, &current, candidate_der, &candidate) {
+                match self.signed_by(current_der, current.as_raw(), candidate_der, &candidate) {
                     Ok(()) => {
                         next = Some(candidate_der);
                         break;
@@ -374,7 +358,7 @@ impl TrustStore {
                 continue;
             }
             let issuer_name = issuer.subject().to_string();
-            if let Err(source) = self.crl_signed_by(der, &crl, issuer) {
+            if let Err(source) = self.signed_by(der, crl.as_raw(), issuer.as_raw(), issuer) {
                 problem = Some(CertError::CrlSignature {
                     issuer: issuer_name,
                     source,
@@ -527,11 +511,11 @@ pub(crate) fn signed_parts(raw: &[u8]) -> Result<Signed<'_>, CryptoError> {
     let tbs = items.next("tbs", P).map_err(err)?;
     let alg = items
         .next("signatureAlgorithm", P)
-        .and_then(|t| t.expect(tag::SEQUENCE, "AlgorithmIdentifier", P))
+        .and_then(|t| t.require_tag(tag::SEQUENCE, "AlgorithmIdentifier", P))
         .map_err(err)?;
     let signature = items
         .next("signature", P)
-        .and_then(|t| t.expect(tag::BIT_STRING, "BIT STRING", P))
+        .and_then(|t| t.require_tag(tag::BIT_STRING, "BIT STRING", P))
         .and_then(|t| t.bit_string_bytes(P))
         .map_err(err)?;
     let (oid, params) = algorithm_identifier(&alg).map_err(err)?;
@@ -553,25 +537,10 @@ pub(crate) fn algorithm_identifier<'a>(
     Ok((oid, params))
 }
 
-fn check_signed_by(
-    cert: &X509Certificate<'_>,
-    issuer: &X509Certificate<'_>,
-) -> Result<(), CryptoError> {
-    let signed = signed_parts(cert.as_raw())?;
-    crypto::verify(
-        signed.alg,
-        issuer.public_key().raw,
-        signed.tbs,
-        signed.signature,
-    )
-    .map(|_| ())
-}
-
-fn check_crl_signed_by(
-    crl: &CertificateRevocationList<'_>,
-    issuer: &X509Certificate<'_>,
-) -> Result<(), CryptoError> {
-    let signed = signed_parts(crl.as_raw())?;
+/// Whether the signed object `signed` (a certificate or a CRL, as DER) is
+/// signed by `issuer`'s key.
+fn check_signed_by(signed: &[u8], issuer: &X509Certificate<'_>) -> Result<(), CryptoError> {
+    let signed = signed_parts(signed)?;
     crypto::verify(
         signed.alg,
         issuer.public_key().raw,

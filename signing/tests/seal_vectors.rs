@@ -8,6 +8,9 @@
     reason = "test helpers: a panic is a failing test"
 )]
 
+#[macro_use]
+mod common;
+
 use time::OffsetDateTime;
 use time::macros::datetime;
 use yrdx_signing::{
@@ -18,25 +21,11 @@ use yrdx_signing::{
 
 const AT: OffsetDateTime = datetime!(2026-01-01 00:00:00 UTC);
 
-macro_rules! vector {
-    ($name:literal) => {
-        include_bytes!(concat!("../../conformance/vectors/seals/", $name)).as_slice()
-    };
-}
-
 const DATA: &[u8] = vector!("data.txt");
 
+/// The seal trust with the timestamp authority's anchor and CRL.
 fn trust() -> TrustStore {
-    let mut t = TrustStore::new();
-    t.add_seal_anchor(Region::Zj, vector!("trust/zj-seal-root.der"))
-        .unwrap();
-    t.add_intermediate(vector!("trust/zj-seal-ca.der")).unwrap();
-    t.add_crl(vector!("trust/zj-seal-root.crl")).unwrap();
-    t.add_crl(vector!("trust/zj-seal-ca.crl")).unwrap();
-    t.require_crls(Region::Zj);
-    t.add_seal_anchor(Region::Sh, vector!("trust/sh-seal-root.der"))
-        .unwrap();
-    t.add_crl(vector!("trust/sh-seal-root.crl")).unwrap();
+    let mut t = common::seal_trust();
     t.add_tsa_anchor(Region::Zj, vector!("trust/tsa-root.der"))
         .unwrap();
     t.add_crl(vector!("trust/tsa-root.crl")).unwrap();
@@ -44,7 +33,12 @@ fn trust() -> TrustStore {
 }
 
 #[track_caller]
-fn expect(report: &VerificationReport, outcome: Outcome, step: Option<Step>, code: Option<&str>) {
+fn assert_report(
+    report: &VerificationReport,
+    outcome: Outcome,
+    step: Option<Step>,
+    code: Option<&str>,
+) {
     let json = serde_json::to_string_pretty(report).unwrap();
     assert_eq!(report.outcome(), outcome, "{json}");
     assert_eq!(report.failed_step(), step, "{json}");
@@ -58,7 +52,25 @@ fn expect(report: &VerificationReport, outcome: Outcome, step: Option<Step>, cod
 #[track_caller]
 fn valid(sig: &[u8]) -> VerificationReport {
     let report = verify_signature(sig, DATA, &trust(), AT);
-    expect(&report, Outcome::Valid, None, None);
+    assert_report(&report, Outcome::Valid, None, None);
+    report
+}
+
+/// Verifies vector `sig` over DATA with the vectors' trust at AT and checks
+/// that it is invalid at `step` with `code`.
+#[track_caller]
+fn invalid(sig: &[u8], step: Step, code: &str) -> VerificationReport {
+    let report = verify_signature(sig, DATA, &trust(), AT);
+    assert_report(&report, Outcome::Invalid, Some(step), Some(code));
+    report
+}
+
+/// Verifies vector `sig` over DATA with the vectors' trust at AT and checks
+/// that it is indeterminate at `step` with `code`.
+#[track_caller]
+fn indeterminate(sig: &[u8], step: Step, code: &str) -> VerificationReport {
+    let report = verify_signature(sig, DATA, &trust(), AT);
+    assert_report(&report, Outcome::Indeterminate, Some(step), Some(code));
     report
 }
 
@@ -245,8 +257,7 @@ fn deviations_are_tolerated_and_reported() {
 
 #[test]
 fn malformed_der_fails_parse() {
-    let r = verify_signature(vector!("malformed.ses"), DATA, &trust(), AT);
-    expect(&r, Outcome::Invalid, Some(Step::Parse), Some("malformed"));
+    let r = invalid(vector!("malformed.ses"), Step::Parse, "malformed");
     assert!(
         r.steps()
             .iter()
@@ -257,8 +268,7 @@ fn malformed_der_fails_parse() {
 
 #[test]
 fn truncated_input_fails_parse_as_truncated() {
-    let r = verify_signature(vector!("truncated.ses"), DATA, &trust(), AT);
-    expect(&r, Outcome::Invalid, Some(Step::Parse), Some("malformed"));
+    invalid(vector!("truncated.ses"), Step::Parse, "malformed");
     assert_eq!(
         parse_signature(vector!("truncated.ses")).unwrap_err().kind,
         Asn1ErrorKind::Truncated
@@ -267,12 +277,10 @@ fn truncated_input_fails_parse_as_truncated() {
 
 #[test]
 fn tampered_seal_info_fails_signer_signature() {
-    let r = verify_signature(vector!("v4-tampered-seal-info.ses"), DATA, &trust(), AT);
-    expect(
-        &r,
-        Outcome::Invalid,
-        Some(Step::SignerSignature),
-        Some("signer_signature_invalid"),
+    let r = invalid(
+        vector!("v4-tampered-seal-info.ses"),
+        Step::SignerSignature,
+        "signer_signature_invalid",
     );
     // The maker's signature is broken too; the report shows it.
     assert_eq!(step_status(&r, Step::Seal), StepStatus::Failed);
@@ -280,34 +288,28 @@ fn tampered_seal_info_fails_signer_signature() {
 
 #[test]
 fn signer_outside_validity_fails_signer_certificate() {
-    let r = verify_signature(vector!("v4-signer-expired.ses"), DATA, &trust(), AT);
-    expect(
-        &r,
-        Outcome::Invalid,
-        Some(Step::SignerCertificate),
-        Some("certificate_expired"),
+    invalid(
+        vector!("v4-signer-expired.ses"),
+        Step::SignerCertificate,
+        "certificate_expired",
     );
 }
 
 #[test]
 fn revoked_before_signing_fails_signer_certificate() {
-    let r = verify_signature(vector!("v4-signer-revoked.ses"), DATA, &trust(), AT);
-    expect(
-        &r,
-        Outcome::Invalid,
-        Some(Step::SignerCertificate),
-        Some("certificate_revoked"),
+    invalid(
+        vector!("v4-signer-revoked.ses"),
+        Step::SignerCertificate,
+        "certificate_revoked",
     );
 }
 
 #[test]
 fn untrusted_anchor_is_indeterminate() {
-    let r = verify_signature(vector!("v4-untrusted-anchor.ses"), DATA, &trust(), AT);
-    expect(
-        &r,
-        Outcome::Indeterminate,
-        Some(Step::SignerCertificate),
-        Some("unknown_anchor"),
+    indeterminate(
+        vector!("v4-untrusted-anchor.ses"),
+        Step::SignerCertificate,
+        "unknown_anchor",
     );
     // Trusting the rogue root moves the chain on: it now fails only on revocation.
     let mut t = trust();
@@ -315,7 +317,7 @@ fn untrusted_anchor_is_indeterminate() {
         .unwrap();
     let r = verify_signature(vector!("v4-untrusted-anchor.ses"), DATA, &t, AT);
     // The rogue root has no CRL and zj requires one.
-    expect(
+    assert_report(
         &r,
         Outcome::Indeterminate,
         Some(Step::SignerCertificate),
@@ -331,7 +333,7 @@ fn missing_required_crl_is_indeterminate() {
     t.add_intermediate(vector!("trust/zj-seal-ca.der")).unwrap();
     t.require_crls(Region::Zj);
     let r = verify_signature(vector!("v4-certlist-valid.ses"), DATA, &t, AT);
-    expect(
+    assert_report(
         &r,
         Outcome::Indeterminate,
         Some(Step::SignerCertificate),
@@ -343,7 +345,7 @@ fn missing_required_crl_is_indeterminate() {
         .unwrap();
     t.add_intermediate(vector!("trust/zj-seal-ca.der")).unwrap();
     let r = verify_signature(vector!("v4-certlist-valid.ses"), DATA, &t, AT);
-    expect(&r, Outcome::Valid, None, None);
+    assert_report(&r, Outcome::Valid, None, None);
     assert!(
         r.details()
             .signer_chain
@@ -364,7 +366,7 @@ fn stale_crl_is_indeterminate() {
         &trust(),
         datetime!(2027-06-01 00:00:00 UTC),
     );
-    expect(
+    assert_report(
         &r,
         Outcome::Indeterminate,
         Some(Step::SignerCertificate),
@@ -374,12 +376,10 @@ fn stale_crl_is_indeterminate() {
 
 #[test]
 fn wrong_signer_fails_binding() {
-    let r = verify_signature(vector!("v4-wrong-signer.ses"), DATA, &trust(), AT);
-    expect(
-        &r,
-        Outcome::Invalid,
-        Some(Step::SignerBinding),
-        Some("signer_not_in_cert_list"),
+    invalid(
+        vector!("v4-wrong-signer.ses"),
+        Step::SignerBinding,
+        "signer_not_in_cert_list",
     );
 }
 
@@ -391,7 +391,7 @@ fn tampered_data_fails_data_hash() {
         &trust(),
         AT,
     );
-    expect(
+    assert_report(
         &r,
         Outcome::Invalid,
         Some(Step::DataHash),
@@ -401,35 +401,25 @@ fn tampered_data_fails_data_hash() {
 
 #[test]
 fn seal_expired_at_signing_time_fails_seal() {
-    let r = verify_signature(vector!("v4-seal-expired.ses"), DATA, &trust(), AT);
-    expect(&r, Outcome::Invalid, Some(Step::Seal), Some("seal_expired"));
+    invalid(vector!("v4-seal-expired.ses"), Step::Seal, "seal_expired");
 }
 
 #[test]
 fn invalid_maker_signature_fails_seal() {
-    let r = verify_signature(
+    let r = invalid(
         vector!("v4-maker-signature-invalid.ses"),
-        DATA,
-        &trust(),
-        AT,
-    );
-    expect(
-        &r,
-        Outcome::Invalid,
-        Some(Step::Seal),
-        Some("maker_signature_invalid"),
+        Step::Seal,
+        "maker_signature_invalid",
     );
     assert_eq!(step_status(&r, Step::SignerSignature), StepStatus::Passed);
 }
 
 #[test]
 fn bad_timestamp_fails_timestamp() {
-    let r = verify_signature(vector!("v5-bad-timestamp.ses"), DATA, &trust(), AT);
-    expect(
-        &r,
-        Outcome::Invalid,
-        Some(Step::Timestamp),
-        Some("timestamp_invalid"),
+    let r = invalid(
+        vector!("v5-bad-timestamp.ses"),
+        Step::Timestamp,
+        "timestamp_invalid",
     );
     // The signing time falls back to the signer's claim.
     assert_eq!(r.details().signing_time_source, Some(TimeSource::TimeInfo));
@@ -444,7 +434,7 @@ fn timestamp_from_an_untrusted_tsa_is_indeterminate() {
     t.add_crl(vector!("trust/zj-seal-root.crl")).unwrap();
     t.add_crl(vector!("trust/zj-seal-ca.crl")).unwrap();
     let r = verify_signature(vector!("v5-timestamp-valid.ses"), DATA, &t, AT);
-    expect(
+    assert_report(
         &r,
         Outcome::Indeterminate,
         Some(Step::Timestamp),
@@ -455,7 +445,7 @@ fn timestamp_from_an_untrusted_tsa_is_indeterminate() {
 #[test]
 fn seal_alone() {
     let r = verify_seal(vector!("seal-v4-valid.esl"), &trust(), AT);
-    expect(&r, Outcome::Valid, None, None);
+    assert_report(&r, Outcome::Valid, None, None);
     let seal = r.verified_seal().unwrap();
     assert_eq!(seal.region(), Region::Zj);
     assert_eq!(seal.seal_name(), "Zhejiang Test Licence Seal");
@@ -464,7 +454,7 @@ fn seal_alone() {
         StepStatus::NotApplicable
     );
     let r = verify_seal(vector!("seal-v4-maker-invalid.esl"), &trust(), AT);
-    expect(
+    assert_report(
         &r,
         Outcome::Invalid,
         Some(Step::Seal),
@@ -494,7 +484,7 @@ fn ofd_valid() {
         sig.seal_file.as_deref(),
         Some("Doc_0/Signs/Sign_0/Seal.esl")
     );
-    expect(&sig.report, Outcome::Valid, None, None);
+    assert_report(&sig.report, Outcome::Valid, None, None);
 }
 
 #[test]
@@ -502,7 +492,7 @@ fn ofd_edited_page_fails_data_hash() {
     let report = verify_ofd(vector!("ofd-edited-page.ofd"), &trust(), AT).unwrap();
     assert_eq!(report.outcome(), Outcome::Invalid);
     let sig = report.signatures.first().unwrap();
-    expect(
+    assert_report(
         &sig.report,
         Outcome::Invalid,
         Some(Step::DataHash),
@@ -521,7 +511,7 @@ fn ofd_edited_page_fails_data_hash() {
 fn ofd_replaced_seal_file_fails_seal() {
     let report = verify_ofd(vector!("ofd-replaced-seal.ofd"), &trust(), AT).unwrap();
     let sig = report.signatures.first().unwrap();
-    expect(
+    assert_report(
         &sig.report,
         Outcome::Invalid,
         Some(Step::Seal),
@@ -549,7 +539,7 @@ fn ofd_two_signatures_one_report_each() {
     )
     .unwrap();
     assert_eq!(zj_only.outcome(), Outcome::Indeterminate);
-    expect(
+    assert_report(
         &zj_only.signatures[1].report,
         Outcome::Indeterminate,
         Some(Step::SignerCertificate),
@@ -609,7 +599,7 @@ fn a_crl_with_a_broken_signature_is_not_used() {
     // Twice: the second run goes through the store's cache of verified links.
     for _ in 0..2 {
         let r = verify_signature(vector!("v4-signer-revoked.ses"), DATA, &t, AT);
-        expect(
+        assert_report(
             &r,
             Outcome::Indeterminate,
             Some(Step::SignerCertificate),
@@ -624,7 +614,7 @@ fn a_crl_with_a_broken_signature_is_not_used() {
     // Adding the good CRL afterwards resets the cache and revocation is known again.
     t.add_crl(vector!("trust/zj-seal-ca.crl")).unwrap();
     let r = verify_signature(vector!("v4-signer-revoked.ses"), DATA, &t, AT);
-    expect(
+    assert_report(
         &r,
         Outcome::Invalid,
         Some(Step::SignerCertificate),

@@ -1,4 +1,5 @@
-//! The signing crate's integration tests, one binary (see STYLE.md).
+//! The log's integration tests, gathered in one test binary with a module per
+//! area, so the crate is linked once for all of them.
 // clippy's test allowances cover #[test] functions only, not their helpers.
 #![allow(
     clippy::unwrap_used,

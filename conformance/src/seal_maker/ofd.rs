@@ -6,6 +6,7 @@ use std::io::Write as _;
 use base64::Engine as _;
 use zip::write::SimpleFileOptions;
 
+use super::ses::tamper;
 use super::{MakerError, Result};
 
 /// A package's files, in order.
@@ -20,6 +21,9 @@ pub struct OfdPackage {
 pub type SignFn<'a> = dyn Fn(&[u8], &str) -> Result<(Vec<u8>, Vec<u8>)> + 'a;
 
 impl OfdPackage {
+    /// The path of the one page of a [`OfdPackage::document`].
+    pub const PAGE: &str = "Doc_0/Pages/Page_0/Content.xml";
+
     /// A one-page document with the licence face `text`.
     pub fn document(text: &str) -> OfdPackage {
         let ofd = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -48,7 +52,7 @@ impl OfdPackage {
             entries: vec![
                 ("OFD.xml".into(), ofd.as_bytes().to_vec()),
                 ("Doc_0/Document.xml".into(), document.as_bytes().to_vec()),
-                ("Doc_0/Pages/Page_0/Content.xml".into(), page.into_bytes()),
+                (Self::PAGE.into(), page.into_bytes()),
             ],
         }
     }
@@ -110,6 +114,18 @@ impl OfdPackage {
             Some(entry) => entry.1 = bytes,
             None => self.entries.push((name.to_owned(), bytes)),
         }
+    }
+
+    /// Replaces the first `from` in the page by `to` (of the same length): once
+    /// signed, a package whose page no longer matches its signatures.
+    pub fn tamper_page(&mut self, from: &str, to: &str) -> Result<()> {
+        let edited = tamper(
+            self.get(Self::PAGE).unwrap_or_default(),
+            from.as_bytes(),
+            to.as_bytes(),
+        )?;
+        self.set(Self::PAGE, edited);
+        Ok(())
     }
 
     /// The bytes of one file.

@@ -299,13 +299,7 @@ pub fn seal_vectors() -> Result<Vec<VectorFile>> {
     doc.sign(0, &sign_zj)?;
     add("ofd-valid.ofd", doc.zip()?);
     let mut edited = doc.clone();
-    let page = "Doc_0/Pages/Page_0/Content.xml";
-    let new_page = tamper(
-        edited.get(page).unwrap_or_default(),
-        "杭州".as_bytes(),
-        "宁波".as_bytes(),
-    )?;
-    edited.set(page, new_page);
+    edited.tamper_page("杭州", "宁波")?;
     add("ofd-edited-page.ofd", edited.zip()?);
     let mut replaced = doc.clone();
     let other_seal = SealSpec {

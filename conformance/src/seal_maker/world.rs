@@ -106,16 +106,7 @@ impl RegionPki {
             &format!("{region} Seal Root CA"),
         )?;
         let root = issue(
-            &CertSpec {
-                serial: 1,
-                subject: root_name.clone(),
-                not_before: CA_FROM,
-                not_after: CA_TO,
-                ca: Some(None),
-                key_usage: usage::KEY_CERT_SIGN | usage::CRL_SIGN,
-                time_stamping: false,
-                spki_form: SpkiForm::EcPublicKey,
-            },
+            &ca_spec(1, root_name.clone(), None),
             &root_key,
             &root_name,
             &root_key,
@@ -123,20 +114,15 @@ impl RegionPki {
         let ca = if with_ca {
             let key = TestKey::from_seed(alg, &format!("yrdx-test-seal-key:{region}-ca"))?;
             let cert = issue(
-                &CertSpec {
-                    serial: 2,
-                    subject: name(
+                &ca_spec(
+                    2,
+                    name(
                         "CN",
                         "yrdx test seal PKI",
                         &format!("{region} Seal Issuing CA"),
                     )?,
-                    not_before: CA_FROM,
-                    not_after: CA_TO,
-                    ca: Some(Some(0)),
-                    key_usage: usage::KEY_CERT_SIGN | usage::CRL_SIGN,
-                    time_stamping: false,
-                    spki_form: SpkiForm::EcPublicKey,
-                },
+                    Some(0),
+                ),
                 &key,
                 &root.subject,
                 &root_key,
@@ -275,16 +261,7 @@ impl World {
         let tsa_root_key = TestKey::from_seed(KeyAlg::Sm2, "yrdx-test-seal-key:tsa-root")?;
         let tsa_root_name = name("CN", "yrdx test TSA", "Test TSA Root")?;
         let tsa_root = issue(
-            &CertSpec {
-                serial: 1,
-                subject: tsa_root_name.clone(),
-                not_before: CA_FROM,
-                not_after: CA_TO,
-                ca: Some(Some(0)),
-                key_usage: usage::KEY_CERT_SIGN | usage::CRL_SIGN,
-                time_stamping: false,
-                spki_form: SpkiForm::EcPublicKey,
-            },
+            &ca_spec(1, tsa_root_name.clone(), Some(0)),
             &tsa_root_key,
             &tsa_root_name,
             &tsa_root_key,
@@ -323,5 +300,20 @@ impl World {
             tsa_root,
             tsa_crl,
         })
+    }
+}
+
+/// The spec of a CA certificate: the CA validity, certificate and CRL signing,
+/// `path_len` CAs allowed below it (`None`: no limit).
+fn ca_spec(serial: u64, subject: Vec<u8>, path_len: Option<u8>) -> CertSpec {
+    CertSpec {
+        serial,
+        subject,
+        not_before: CA_FROM,
+        not_after: CA_TO,
+        ca: Some(path_len),
+        key_usage: usage::KEY_CERT_SIGN | usage::CRL_SIGN,
+        time_stamping: false,
+        spki_form: SpkiForm::EcPublicKey,
     }
 }

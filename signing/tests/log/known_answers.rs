@@ -12,7 +12,7 @@ use yrdx_signing::{
     verify_inclusion,
 };
 
-use super::hd;
+use super::{hd, idx, size};
 
 const SHA: HashAlg = HashAlg::Sha256;
 
@@ -128,14 +128,6 @@ const CONSISTENCY: [(u64, u64, &[&str]); 5] = [
         ],
     ),
 ];
-
-fn size(n: u64) -> TreeSize {
-    TreeSize::new(n).unwrap()
-}
-
-fn idx(n: u64) -> LeafIndex {
-    LeafIndex::new(n).unwrap()
-}
 
 fn reference_tree() -> MemoryNodes {
     let mut tree = MemoryNodes::new(SHA);

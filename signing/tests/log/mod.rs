@@ -3,8 +3,11 @@
 
 mod known_answers;
 mod properties;
+mod tree;
 
-use yrdx_signing::{Hash, HashAlg, empty_root, node_hash};
+use yrdx_signing::{
+    Hash, HashAlg, LeafIndex, MemoryNodes, TreeSize, empty_root, leaf_hash, node_hash,
+};
 
 /// Decodes hex test data.
 pub fn hd(s: &str) -> Hash {
@@ -13,6 +16,28 @@ pub fn hd(s: &str) -> Hash {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect();
     Hash::from_slice(&bytes).unwrap()
+}
+
+/// A tree size that the test knows is in range.
+pub fn size(n: u64) -> TreeSize {
+    TreeSize::new(n).unwrap()
+}
+
+/// A leaf index that the test knows is in range.
+pub fn idx(n: u64) -> LeafIndex {
+    LeafIndex::new(n).unwrap()
+}
+
+/// A tree of `n` leaves, leaf `i` holding the bytes of `i`, and its leaf hashes.
+pub fn tree_of(alg: HashAlg, n: u64) -> (MemoryNodes, Vec<Hash>) {
+    let mut tree = MemoryNodes::new(alg);
+    let mut leaves = Vec::new();
+    for i in 0..n {
+        let h = leaf_hash(alg, &i.to_le_bytes());
+        tree.push(h).unwrap();
+        leaves.push(h);
+    }
+    (tree, leaves)
 }
 
 /// The largest power of two below `n`.

@@ -2,30 +2,15 @@
 
 use proptest::prelude::*;
 use yrdx_signing::{
-    Checkpoint, Frontier, Hash, HashAlg, LeafIndex, MemoryNodes, TileNodes, TreeSize,
-    frontier_nodes, inclusion_plan, leaf_hash, root_from, stored_node_count, tile_bytes,
-    tiles_for_nodes, verify_consistency, verify_inclusion,
+    Checkpoint, Frontier, Hash, HashAlg, LeafIndex, TileNodes, frontier_nodes, inclusion_plan,
+    root_from, stored_node_count, tile_bytes, tiles_for_nodes, verify_consistency,
+    verify_inclusion,
 };
 
-use super::{consistency, mth, path};
+use super::{consistency, mth, path, size, tree_of};
 
 fn alg() -> impl Strategy<Value = HashAlg> {
     prop_oneof![Just(HashAlg::Sha256), Just(HashAlg::Sm3)]
-}
-
-fn build(alg: HashAlg, n: u64) -> (MemoryNodes, Vec<Hash>) {
-    let mut tree = MemoryNodes::new(alg);
-    let mut leaves = Vec::new();
-    for i in 0..n {
-        let h = leaf_hash(alg, &i.to_le_bytes());
-        tree.push(h).unwrap();
-        leaves.push(h);
-    }
-    (tree, leaves)
-}
-
-fn size(n: u64) -> TreeSize {
-    TreeSize::new(n).unwrap()
 }
 
 proptest! {
@@ -33,7 +18,7 @@ proptest! {
 
     #[test]
     fn append_prove_verify(alg in alg(), n in 1u64..3000, pick in any::<u64>()) {
-        let (tree, leaves) = build(alg, n);
+        let (tree, leaves) = tree_of(alg, n);
         let index = pick % n;
         let proof = tree.inclusion_proof(LeafIndex::new(index).unwrap(), size(n)).unwrap();
         proof.verify(alg, &leaves[index as usize], &tree.root()).unwrap();
@@ -47,7 +32,7 @@ proptest! {
 
     #[test]
     fn consistency_between_random_sizes(alg in alg(), n in 1u64..3000, pick in any::<u64>()) {
-        let (tree, _) = build(alg, n);
+        let (tree, _) = tree_of(alg, n);
         let m = pick % (n + 1);
         let proof = tree.consistency_proof(size(m), size(n)).unwrap();
         let (old, new) = (tree.root_at(size(m)).unwrap(), tree.root());
@@ -63,7 +48,7 @@ proptest! {
         n in 1usize..300,
         pick in any::<usize>(),
     ) {
-        let (tree, leaves) = build(alg, n as u64);
+        let (tree, leaves) = tree_of(alg, n as u64);
         let m = pick % n;
         let got = tree.inclusion_proof(LeafIndex::new(m as u64).unwrap(), size(n as u64));
         prop_assert_eq!(got.unwrap().proof, path(alg, m, &leaves));
@@ -75,7 +60,7 @@ proptest! {
 
     #[test]
     fn frontier_root_equals_the_naive_root(alg in alg(), n in 0usize..1500) {
-        let (tree, leaves) = build(alg, n as u64);
+        let (tree, leaves) = tree_of(alg, n as u64);
         let mut frontier = Frontier::new(alg);
         let mut stored = 0u64;
         for leaf in &leaves {
@@ -95,7 +80,7 @@ proptest! {
         pick in any::<u64>(),
         bit in 0usize..256,
     ) {
-        let (tree, leaves) = build(alg, n);
+        let (tree, leaves) = tree_of(alg, n);
         let index = pick % n;
         let proof = tree.inclusion_proof(LeafIndex::new(index).unwrap(), size(n)).unwrap();
         let k = (pick >> 32) as usize % proof.proof.len();
@@ -121,7 +106,7 @@ proptest! {
     #[test]
     fn tiles_answer_like_the_store(n in 1u64..5000, pick in any::<u64>()) {
         let alg = HashAlg::Sha256;
-        let (tree, _) = build(alg, n);
+        let (tree, _) = tree_of(alg, n);
         let s = size(n);
         let index = LeafIndex::new(pick % n).unwrap();
         let plan = inclusion_plan(index, s).unwrap();
