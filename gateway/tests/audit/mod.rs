@@ -108,25 +108,37 @@ async fn the_regulator_api_serves_checkpoints_proofs_and_tiles_that_verify() {
         let receipt = answer.json()["receipt"].clone();
         let (first_note, first_size, _) = fed.checkpoint_covering_everything().await;
 
-        // Anyone but a regulator is refused, and the refusal is recorded.
-        for (member, status, code) in [
-            (Some(JS), 403, "not_a_regulator"),
-            (None, 401, "no_client_certificate"),
+        // Anyone but a regulator is refused, and the refusal is recorded —
+        // the log's reads and the fulfilment report's alike.
+        for (path, api) in [
+            ("/v1/audit/checkpoint", "audit"),
+            ("/v1/reports/fulfilment?period=2026-11", "report"),
         ] {
-            let before = fed.log_size().await;
-            let answer = fed.get(member, "/v1/audit/checkpoint").await;
-            assert_eq!(
-                (answer.status, answer.json()["code"].as_str()),
-                (status, Some(code)),
-                "{}",
-                fed.backend
-            );
-            let record = fed.leaf(before).await;
-            assert_eq!(
-                (record["api"].as_str(), record["code"].as_str()),
-                (Some("audit"), Some(code))
-            );
+            for (member, status, code) in [
+                (Some(JS), 403, "not_a_regulator"),
+                (None, 401, "no_client_certificate"),
+            ] {
+                let before = fed.log_size().await;
+                let answer = fed.get(member, path).await;
+                assert_eq!(
+                    (answer.status, answer.json()["code"].as_str()),
+                    (status, Some(code)),
+                    "{path}: {}",
+                    fed.backend
+                );
+                let record = fed.leaf(before).await;
+                assert_eq!(
+                    (record["api"].as_str(), record["code"].as_str()),
+                    (Some(api), Some(code)),
+                    "{path}"
+                );
+            }
         }
+        // A regulator's reads are not leaves.
+        let before = fed.log_size().await;
+        fed.read("/v1/reports/fulfilment?period=2026-11").await;
+        fed.read("/v1/audit/key").await;
+        assert_eq!(fed.log_size().await, before, "{}", fed.backend);
 
         // The served key is the one the operator published.
         let served_key = fed.read("/v1/audit/key").await;
