@@ -21,6 +21,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use yrdx_signing::{HashAlg, NoteSigner, VerifierKey};
 
+use crate::clock::now_ms;
 use crate::error::{LogError, StoreError};
 use crate::store::{Backend, Store};
 use crate::tree::{Integration, Integrator};
@@ -486,13 +487,6 @@ async fn integrate_loop(
         tracing::error!(error = %e, "last exchange log integration failed");
     }
     integrator.release().await;
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Most scheduler turns the writer gives other tasks before a commit, and

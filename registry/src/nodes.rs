@@ -170,13 +170,7 @@ mod tests {
 
     async fn check(store: &Store) {
         let now = 1_000_000_000_000_i64;
-        let real_now = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-        )
-        .unwrap();
+        let real_now = crate::now_ms();
         let now = if store.backend() == Backend::Postgres {
             real_now
         } else {

@@ -27,18 +27,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::Row;
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clock::now_ms;
 use crate::error::StoreError;
 use crate::model::Quota;
 use crate::store::{Backend, Store};
 
-/// China Standard Time: days and months of quotas are counted in it.
-pub const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
-    Ok(o) => o,
-    Err(_) => UtcOffset::UTC,
-};
+/// China Standard Time: days and months of quotas are counted in it (the
+/// report module reads it from here too).
+pub(crate) use crate::clock::CST;
 
 /// Which period ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -385,14 +384,6 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn now_ms() -> i64 {
-    millis(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default(),
-    )
-}
-
 /// The node a batch takes reservations for, and how it sizes them.
 struct Lessee<'a> {
     node: &'a str,
@@ -669,7 +660,7 @@ fn decide(
 /// `all`). Calls spent meanwhile are written at the next flush; should the
 /// transaction fail, everything is tried again at the next one.
 async fn flush(store: &Store, shared: &Shared, options: &QuotaOptions, all: bool) {
-    let (day, month) = period_keys(OffsetDateTime::now_utc());
+    let (day, month) = period_keys(crate::clock::now());
     // What to write, taken under the lock: (row, still held, spent since the
     // last flush, whether the reservation ends).
     let mut work: Vec<(CounterId, Lease, bool)> = {
