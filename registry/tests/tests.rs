@@ -13,6 +13,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use sqlx::Row as _;
+
 mod tree;
 
 use yrdx_registry::testing::{fresh_postgres, postgres_url};
@@ -40,6 +42,26 @@ async fn stores(test: &str) -> Vec<(String, Store)> {
         ));
     }
     out
+}
+
+/// Polls `check` every few milliseconds until it gives `Some`, and fails the
+/// test, naming `what` it waited for, if it has not after a generous deadline.
+async fn wait_for<T, F>(what: &str, mut check: impl FnMut() -> F) -> T
+where
+    F: Future<Output = Option<T>>,
+{
+    const DEADLINE: Duration = Duration::from_secs(30);
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "waited {DEADLINE:?} for {what} in vain"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// The test log on `store`: SHA-256, default options.
@@ -863,7 +885,25 @@ async fn a_closed_node_returns_its_reservation_and_a_crashed_ones_lapses_as_spen
             100 - 20 - held_by_c,
             "{url}: the other node grants what nobody holds"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        // Its block lapses once older than the lease time; b's next
+        // transaction then counts it spent and deletes it. Nothing is
+        // granted meanwhile.
+        let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+        wait_for("the crashed node's reservation to lapse", || async {
+            assert_eq!(
+                take_many(&b, quota, 1).await.0,
+                0,
+                "{url}: the crashed node's block binds until it lapses"
+            );
+            let left: i64 = sqlx::query("SELECT COUNT(*) FROM quota_leases WHERE node = 'node-c'")
+                .fetch_one(&raw)
+                .await
+                .unwrap()
+                .get(0);
+            (left == 0).then_some(())
+        })
+        .await;
+        raw.close().await;
         assert_eq!(
             take_many(&b, quota, 50).await.0,
             0,

@@ -17,7 +17,7 @@ use yrdx_signing::{
     TileKind, TreeSize, leaf_hash, open_checkpoint, parse_entry_bundle, tile_bytes, verify_export,
 };
 
-use super::{record, stores};
+use super::{record, stores, wait_for};
 
 const ORIGIN: &str = "test/log";
 
@@ -175,15 +175,17 @@ async fn append_prove_verify_on_every_backend() {
 
 /// Waits until the latest checkpoint covers `n` leaves.
 async fn covered(store: &Store, n: u64) -> StoredCheckpoint {
-    for _ in 0..200 {
-        if let Some(cp) = store.latest_checkpoint().await.unwrap()
-            && cp.size.get() >= n
-        {
-            return cp;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no checkpoint covers {n} leaves");
+    wait_for(
+        &format!("a checkpoint covering {n} leaves"),
+        || async move {
+            store
+                .latest_checkpoint()
+                .await
+                .unwrap()
+                .filter(|cp| cp.size.get() >= n)
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,6 +296,9 @@ async fn concurrent_integrators_never_sign_inconsistent_checkpoints() {
                         Ok(o) => outcomes.push(o),
                         Err(e) => panic!("integration failed: {e}"),
                     }
+                    // Spaces the attempts on purpose, so that appends land
+                    // between them and the two integrators race on a moving
+                    // tree; nothing waits here for a condition.
                     tokio::time::sleep(Duration::from_millis(3)).await;
                 }
                 integrator.release().await;
@@ -691,6 +696,8 @@ async fn integration_signs_what_was_there_when_it_began_not_what_keeps_arriving(
                 i
             })
         };
+        // A head start for the writer, on purpose, so that appends arrive
+        // while the integrator works; what follows holds whatever the timing.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let cp = signed(integrator.integrate(1).await.unwrap());
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
