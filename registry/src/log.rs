@@ -23,7 +23,7 @@ use yrdx_signing::{HashAlg, NoteSigner, VerifierKey};
 
 use crate::clock::now_ms;
 use crate::error::{LogError, StoreError};
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, column};
 use crate::tree::{Integration, Integrator};
 
 /// Whether an exchange was answered with data.
@@ -282,12 +282,8 @@ impl AuditLog {
             .fetch_one(store.pool())
             .await
             .map_err(StoreError::query("reading the exchange log settings"))?;
-        let stored_origin: String = row
-            .try_get(0)
-            .map_err(StoreError::query("reading the exchange log settings"))?;
-        let stored_hash: String = row
-            .try_get(1)
-            .map_err(StoreError::query("reading the exchange log settings"))?;
+        let stored_origin: String = column(&row, 0, "reading the exchange log settings")?;
+        let stored_hash: String = column(&row, 1, "reading the exchange log settings")?;
         if stored_origin != origin || stored_hash != alg.name() {
             return Err(LogError::Mismatch {
                 stored_origin,

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::now_ms;
 use crate::error::StoreError;
 use crate::model::Quota;
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, column};
 
 /// China Standard Time: days and months of quotas are counted in it (the
 /// report module reads it from here too).
@@ -508,9 +508,9 @@ async fn count_batch(
             .unwrap_or_default();
         for lease in &leases {
             let what = "reading quota reservations";
-            let node: String = lease.try_get(0).map_err(StoreError::query(what))?;
-            let units: i64 = lease.try_get(1).map_err(StoreError::query(what))?;
-            let stale: i64 = lease.try_get(2).map_err(StoreError::query(what))?;
+            let node: String = column(lease, 0, what)?;
+            let units: i64 = column(lease, 1, what)?;
+            let stale: i64 = column(lease, 2, what)?;
             if lessee.is_some() && node == me {
                 // All of it that this node no longer holds was spent.
                 leased = true;
@@ -868,12 +868,8 @@ impl Store {
         .map_err(StoreError::query("reading quota usage"))?;
         rows.into_iter()
             .map(|row| {
-                let consumer: String = row
-                    .try_get(0)
-                    .map_err(StoreError::query("reading quota usage"))?;
-                let count: i64 = row
-                    .try_get(1)
-                    .map_err(StoreError::query("reading quota usage"))?;
+                let consumer: String = column(&row, 0, "reading quota usage")?;
+                let count: i64 = column(&row, 1, "reading quota usage")?;
                 Ok((consumer, u64::try_from(count).unwrap_or(0)))
             })
             .collect()
