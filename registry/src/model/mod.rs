@@ -3,9 +3,9 @@
 //! and as a [`Registry`] snapshot (what the pipeline consults, checked for
 //! consistency once when it is built).
 //!
-//! - [`documents`]: the data types as imported;
-//! - [`checks`]: the consistency checks [`Registry::build`] runs;
-//! - [`decision`]: the authorisation decision, [`Registry::authorize`].
+//! - `documents`: the data types as imported;
+//! - `checks`: the consistency checks [`Registry::build`] runs;
+//! - `decision`: the authorisation decision, [`Registry::authorize`].
 
 use std::collections::HashMap;
 
