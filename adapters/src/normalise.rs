@@ -8,11 +8,9 @@ use yrdx_signing::{IdentError, Uscc, check_resident_id};
 
 use crate::area;
 
-/// China Standard Time, the offset of every catalogue moment.
-pub const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
-    Ok(o) => o,
-    Err(_) => UtcOffset::UTC,
-};
+/// China Standard Time, the offset of every catalogue moment: the one
+/// constant of `yrdx_signing::time`, re-exported for this crate's callers.
+pub use yrdx_signing::time::CST;
 
 /// Full-width ASCII (U+FF01–U+FF5E) and the ideographic space to their
 /// half-width forms, then trimmed. Provinces' forms are often typed with a

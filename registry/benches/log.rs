@@ -63,6 +63,15 @@ fn signer() -> Arc<NoteSigner> {
     Arc::new(NoteSigner::from_seed(ORIGIN, &[7; 32]).unwrap())
 }
 
+/// The runtime the benchmarks run on: two worker threads.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// A fresh store per backend available.
 async fn stores(label: &str) -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
@@ -122,11 +131,7 @@ async fn append_burst(log: &AuditLog, writers: u64, each: u64) -> Duration {
 }
 
 fn appends(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let stores = rt.block_on(stores("bench_appends"));
     let mut group = c.benchmark_group("durable appends");
     group.sample_size(10);
@@ -218,11 +223,7 @@ async fn fill(store: &Store, n: u64) {
 
 fn proofs(c: &mut Criterion) {
     const N: u64 = 1_000_000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let stores = rt.block_on(stores("bench_proofs"));
     let mut group = c.benchmark_group("inclusion proof from the store at 10^6 leaves");
     group.sample_size(50);

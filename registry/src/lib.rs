@@ -37,6 +37,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod clock;
 mod dates;
 mod diff;
 mod error;
@@ -52,6 +53,7 @@ pub mod testing;
 mod tree;
 
 // The public interface.
+pub use clock::{CST, now, now_ms};
 pub use dates::{format as format_date, parse as parse_date};
 pub use diff::{Change, ChangeKind, diff};
 pub use error::{LogError, Refusal, RegistryError, StoreError};
@@ -65,9 +67,7 @@ pub use model::{
     Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
 pub use nodes::{Heartbeat, NodeRow};
-pub use quota::{
-    CST, QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next,
-};
+pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, EntryReport, FulfilmentReport, Latency, Period, QuotaUse, ReportCodes,
     parse_period, report_csv,

@@ -21,8 +21,9 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use yrdx_signing::{HashAlg, NoteSigner, VerifierKey};
 
+use crate::clock::now_ms;
 use crate::error::{LogError, StoreError};
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, column};
 use crate::tree::{Integration, Integrator};
 
 /// Whether an exchange was answered with data.
@@ -281,12 +282,8 @@ impl AuditLog {
             .fetch_one(store.pool())
             .await
             .map_err(StoreError::query("reading the exchange log settings"))?;
-        let stored_origin: String = row
-            .try_get(0)
-            .map_err(StoreError::query("reading the exchange log settings"))?;
-        let stored_hash: String = row
-            .try_get(1)
-            .map_err(StoreError::query("reading the exchange log settings"))?;
+        let stored_origin: String = column(&row, 0, "reading the exchange log settings")?;
+        let stored_hash: String = column(&row, 1, "reading the exchange log settings")?;
         if stored_origin != origin || stored_hash != alg.name() {
             return Err(LogError::Mismatch {
                 stored_origin,
@@ -486,13 +483,6 @@ async fn integrate_loop(
         tracing::error!(error = %e, "last exchange log integration failed");
     }
     integrator.release().await;
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Most scheduler turns the writer gives other tasks before a commit, and

@@ -6,10 +6,8 @@
 //! that do not fsync each commit: a heartbeat lost to a crash is worth nothing
 //! anyway.
 
-use sqlx::Row;
-
 use crate::error::StoreError;
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, column};
 
 /// What a node says about itself in each heartbeat.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,15 +121,15 @@ impl Store {
             .map_err(StoreError::query(what))?;
         rows.iter()
             .map(|row| {
-                let integrator: i64 = row.try_get(6).map_err(StoreError::query(what))?;
-                let live: i64 = row.try_get(7).map_err(StoreError::query(what))?;
+                let integrator: i64 = column(row, 6, what)?;
+                let live: i64 = column(row, 7, what)?;
                 Ok(NodeRow {
-                    name: row.try_get(0).map_err(StoreError::query(what))?,
-                    exchange_addr: row.try_get(1).map_err(StoreError::query(what))?,
-                    admin_addr: row.try_get(2).map_err(StoreError::query(what))?,
-                    started_ms: row.try_get(3).map_err(StoreError::query(what))?,
-                    heartbeat_ms: row.try_get(4).map_err(StoreError::query(what))?,
-                    registry_version: row.try_get(5).map_err(StoreError::query(what))?,
+                    name: column(row, 0, what)?,
+                    exchange_addr: column(row, 1, what)?,
+                    admin_addr: column(row, 2, what)?,
+                    started_ms: column(row, 3, what)?,
+                    heartbeat_ms: column(row, 4, what)?,
+                    registry_version: column(row, 5, what)?,
                     integrator: integrator != 0,
                     live: live != 0,
                 })
@@ -170,13 +168,7 @@ mod tests {
 
     async fn check(store: &Store) {
         let now = 1_000_000_000_000_i64;
-        let real_now = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-        )
-        .unwrap();
+        let real_now = crate::now_ms();
         let now = if store.backend() == Backend::Postgres {
             real_now
         } else {

@@ -27,18 +27,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::Row;
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clock::now_ms;
 use crate::error::StoreError;
 use crate::model::Quota;
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, column};
 
-/// China Standard Time: days and months of quotas are counted in it.
-pub const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
-    Ok(o) => o,
-    Err(_) => UtcOffset::UTC,
-};
+/// China Standard Time: days and months of quotas are counted in it (the
+/// report module reads it from here too).
+pub(crate) use crate::clock::CST;
 
 /// Which period ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -385,14 +384,6 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn now_ms() -> i64 {
-    millis(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default(),
-    )
-}
-
 /// The node a batch takes reservations for, and how it sizes them.
 struct Lessee<'a> {
     node: &'a str,
@@ -517,9 +508,9 @@ async fn count_batch(
             .unwrap_or_default();
         for lease in &leases {
             let what = "reading quota reservations";
-            let node: String = lease.try_get(0).map_err(StoreError::query(what))?;
-            let units: i64 = lease.try_get(1).map_err(StoreError::query(what))?;
-            let stale: i64 = lease.try_get(2).map_err(StoreError::query(what))?;
+            let node: String = column(lease, 0, what)?;
+            let units: i64 = column(lease, 1, what)?;
+            let stale: i64 = column(lease, 2, what)?;
             if lessee.is_some() && node == me {
                 // All of it that this node no longer holds was spent.
                 leased = true;
@@ -669,7 +660,7 @@ fn decide(
 /// `all`). Calls spent meanwhile are written at the next flush; should the
 /// transaction fail, everything is tried again at the next one.
 async fn flush(store: &Store, shared: &Shared, options: &QuotaOptions, all: bool) {
-    let (day, month) = period_keys(OffsetDateTime::now_utc());
+    let (day, month) = period_keys(crate::clock::now());
     // What to write, taken under the lock: (row, still held, spent since the
     // last flush, whether the reservation ends).
     let mut work: Vec<(CounterId, Lease, bool)> = {
@@ -877,12 +868,8 @@ impl Store {
         .map_err(StoreError::query("reading quota usage"))?;
         rows.into_iter()
             .map(|row| {
-                let consumer: String = row
-                    .try_get(0)
-                    .map_err(StoreError::query("reading quota usage"))?;
-                let count: i64 = row
-                    .try_get(1)
-                    .map_err(StoreError::query("reading quota usage"))?;
+                let consumer: String = column(&row, 0, "reading quota usage")?;
+                let count: i64 = column(&row, 1, "reading quota usage")?;
                 Ok((consumer, u64::try_from(count).unwrap_or(0)))
             })
             .collect()

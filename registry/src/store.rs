@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
 use sqlx::pool::PoolConnection;
 use sqlx::{AnyPool, Connection, Row};
 
@@ -255,15 +255,9 @@ impl Store {
             .map_err(StoreError::query("reading the latest registry version"))?;
         let next = match latest {
             Some(row) => {
-                let version: i64 = row
-                    .try_get(0)
-                    .map_err(StoreError::query("reading the latest registry version"))?;
-                let stored: String = row
-                    .try_get(1)
-                    .map_err(StoreError::query("reading the latest registry version"))?;
-                let effective: i64 = row
-                    .try_get(2)
-                    .map_err(StoreError::query("reading the latest registry version"))?;
+                let version: i64 = column(&row, 0, "reading the latest registry version")?;
+                let stored: String = column(&row, 1, "reading the latest registry version")?;
+                let effective: i64 = column(&row, 2, "reading the latest registry version")?;
                 if stored == hash && effective <= effective_ms {
                     return Ok((version, false));
                 }
@@ -307,21 +301,12 @@ impl Store {
             .map_err(StoreError::query("listing registry versions"))?;
         rows.into_iter()
             .map(|row| {
-                let e = StoreError::query("listing registry versions");
                 Ok(RegistryVersion {
-                    version: row.try_get(0).map_err(e)?,
-                    content_hash: row
-                        .try_get(1)
-                        .map_err(StoreError::query("listing registry versions"))?,
-                    created_ms: row
-                        .try_get(2)
-                        .map_err(StoreError::query("listing registry versions"))?,
-                    effective_ms: row
-                        .try_get(3)
-                        .map_err(StoreError::query("listing registry versions"))?,
-                    source: row
-                        .try_get(4)
-                        .map_err(StoreError::query("listing registry versions"))?,
+                    version: column(&row, 0, "listing registry versions")?,
+                    content_hash: column(&row, 1, "listing registry versions")?,
+                    created_ms: column(&row, 2, "listing registry versions")?,
+                    effective_ms: column(&row, 3, "listing registry versions")?,
+                    source: column(&row, 4, "listing registry versions")?,
                 })
             })
             .collect()
@@ -361,12 +346,8 @@ impl Store {
         }
         let mut data = RegistryData::default();
         for row in rows {
-            let kind: String = row
-                .try_get(0)
-                .map_err(StoreError::query("reading registry documents"))?;
-            let body: String = row
-                .try_get(1)
-                .map_err(StoreError::query("reading registry documents"))?;
+            let kind: String = column(&row, 0, "reading registry documents")?;
+            let body: String = column(&row, 1, "reading registry documents")?;
             let corrupt = |e: serde_json::Error| {
                 StoreError::Corrupt(format!("registry version {version} {kind}: {e}"))
             };
@@ -430,6 +411,15 @@ async fn connect(
         .connect(url)
         .await
         .map_err(StoreError::Connect)
+}
+
+/// Column `i` of `row`, decoded; should that fail, the error says `what` was
+/// being read.
+pub(crate) fn column<'r, T>(row: &'r AnyRow, i: usize, what: &'static str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(i).map_err(StoreError::query(what))
 }
 
 fn canonical<T: serde::Serialize>(value: &T) -> Result<String, RegistryError> {

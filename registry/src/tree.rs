@@ -23,13 +23,14 @@ use std::sync::Arc;
 use sqlx::{AnyConnection, AnyPool, Row};
 use yrdx_signing::{
     Checkpoint, ConsistencyProof, ExportHeader, Frontier, Hash, HashAlg, InclusionProof, LeafIndex,
-    NodeId, NoteSigner, Tile, TileKind, TreeSize, VerifierKey, consistency_plan,
-    encode_entry_bundle, export_entry_line, frontier_nodes, inclusion_plan, leaf_hash, root_plan,
+    MerkleError, NodeId, NoteSigner, ProofPlan, Tile, TileKind, TreeSize, VerifierKey,
+    consistency_plan, encode_entry_bundle, export_entry_line, frontier_nodes, inclusion_plan,
+    leaf_hash, root_plan,
 };
 
 use crate::error::{LogError, StoreError};
 use crate::log::StoredLeaf;
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, column};
 
 /// Most leaves one integration transaction takes; a larger backlog (after a
 /// long outage of every integrator) is integrated in several, each signing its
@@ -131,23 +132,23 @@ fn hash_of(bytes: &[u8], what: &str) -> Result<Hash, StoreError> {
 
 fn checkpoint_row(row: &sqlx::any::AnyRow) -> Result<StoredCheckpoint, StoreError> {
     let what = "reading a checkpoint";
-    let size: i64 = row.try_get(0).map_err(StoreError::query(what))?;
-    let root: Vec<u8> = row.try_get(1).map_err(StoreError::query(what))?;
+    let size: i64 = column(row, 0, what)?;
+    let root: Vec<u8> = column(row, 1, what)?;
     Ok(StoredCheckpoint {
         size: tree_size(size)?,
         root: hash_of(&root, "checkpoint root")?,
-        note: row.try_get(2).map_err(StoreError::query(what))?,
-        time_ms: row.try_get(3).map_err(StoreError::query(what))?,
+        note: column(row, 2, what)?,
+        time_ms: column(row, 3, what)?,
     })
 }
 
 pub(crate) fn leaf_row(row: &sqlx::any::AnyRow) -> Result<StoredLeaf, StoreError> {
     let what = "reading log leaves";
-    let idx: i64 = row.try_get(0).map_err(StoreError::query(what))?;
+    let idx: i64 = column(row, 0, what)?;
     Ok(StoredLeaf {
         index: to_u64(idx, "leaf index")?,
-        leaf: row.try_get(1).map_err(StoreError::query(what))?,
-        leaf_hash: row.try_get(2).map_err(StoreError::query(what))?,
+        leaf: column(row, 1, what)?,
+        leaf_hash: column(row, 2, what)?,
     })
 }
 
@@ -162,10 +163,10 @@ impl Store {
         else {
             return Ok(None);
         };
-        let hash: String = row.try_get(1).map_err(StoreError::query(what))?;
-        let size: i64 = row.try_get(2).map_err(StoreError::query(what))?;
+        let hash: String = column(&row, 1, what)?;
+        let size: i64 = column(&row, 2, what)?;
         Ok(Some(LogInfo {
-            origin: row.try_get(0).map_err(StoreError::query(what))?,
+            origin: column(&row, 0, what)?,
             alg: HashAlg::from_name(&hash)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown log hash `{hash}`")))?,
             size: to_u64(size, "log size")?,
@@ -221,7 +222,7 @@ impl Store {
             .await
             .map_err(StoreError::query(what))?
             .iter()
-            .map(|row| to_u64(row.try_get(0).map_err(StoreError::query(what))?, "size"))
+            .map(|row| to_u64(column(row, 0, what)?, "size"))
             .collect()
     }
 
@@ -270,8 +271,8 @@ impl Store {
                 .map_err(StoreError::query(what))?;
             let mut found = std::collections::HashMap::with_capacity(rows.len());
             for row in &rows {
-                let key: i64 = row.try_get(0).map_err(StoreError::query(what))?;
-                let hash: Vec<u8> = row.try_get(1).map_err(StoreError::query(what))?;
+                let key: i64 = column(row, 0, what)?;
+                let hash: Vec<u8> = column(row, 1, what)?;
                 found.insert(key, hash_of(&hash, "tree node")?);
             }
             for id in chunk {
@@ -296,13 +297,26 @@ impl Store {
         Ok(())
     }
 
+    /// The hashes a plan over the tree of `size` leaves asks for: the tree
+    /// checked to hold `size` leaves first, then `plan` made, its nodes read
+    /// in one query, and assembled.
+    async fn planned(
+        &self,
+        alg: HashAlg,
+        size: TreeSize,
+        plan: impl FnOnce() -> Result<ProofPlan, MerkleError>,
+    ) -> Result<Vec<Hash>, LogError> {
+        self.require_tree(size).await?;
+        let plan = plan()?;
+        let hashes = self.log_nodes(plan.nodes()).await?;
+        Ok(plan.assemble(alg, &hashes)?)
+    }
+
     /// The root of the tree of `size` leaves (at most the integrated size).
     pub async fn log_root(&self, alg: HashAlg, size: TreeSize) -> Result<Hash, LogError> {
-        self.require_tree(size).await?;
-        let plan = root_plan(size);
-        let hashes = self.log_nodes(plan.nodes()).await?;
-        Ok(plan
-            .assemble(alg, &hashes)?
+        Ok(self
+            .planned(alg, size, || Ok(root_plan(size)))
+            .await?
             .first()
             .copied()
             .unwrap_or_else(|| yrdx_signing::empty_root(alg)))
@@ -316,13 +330,12 @@ impl Store {
         index: LeafIndex,
         size: TreeSize,
     ) -> Result<InclusionProof, LogError> {
-        self.require_tree(size).await?;
-        let plan = inclusion_plan(index, size)?;
-        let hashes = self.log_nodes(plan.nodes()).await?;
         Ok(InclusionProof {
             index,
             size,
-            proof: plan.assemble(alg, &hashes)?,
+            proof: self
+                .planned(alg, size, || inclusion_plan(index, size))
+                .await?,
         })
     }
 
@@ -334,13 +347,10 @@ impl Store {
         from: TreeSize,
         to: TreeSize,
     ) -> Result<ConsistencyProof, LogError> {
-        self.require_tree(to).await?;
-        let plan = consistency_plan(from, to)?;
-        let hashes = self.log_nodes(plan.nodes()).await?;
         Ok(ConsistencyProof {
             from,
             to,
-            proof: plan.assemble(alg, &hashes)?,
+            proof: self.planned(alg, to, || consistency_plan(from, to)).await?,
         })
     }
 

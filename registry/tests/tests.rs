@@ -13,6 +13,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use sqlx::{Connection as _, Executor as _, Row as _};
+
 mod tree;
 
 use yrdx_registry::testing::{fresh_postgres, postgres_url};
@@ -42,11 +44,55 @@ async fn stores(test: &str) -> Vec<(String, Store)> {
     out
 }
 
+/// Polls `check` every few milliseconds until it gives `Some`, and fails the
+/// test, naming `what` it waited for, if it has not after a generous deadline.
+async fn wait_for<T, F>(what: &str, mut check: impl FnMut() -> F) -> T
+where
+    F: Future<Output = Option<T>>,
+{
+    const DEADLINE: Duration = Duration::from_secs(30);
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "waited {DEADLINE:?} for {what} in vain"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs `statements` (one or several, `;`-separated) on a connection of its
+/// own to the store at `url`: the store changed from outside the crate.
+async fn sql(url: &str, statements: &str) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(statements.to_owned())))
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+}
+
+/// Runs one `statement` with `binds` (byte strings) as `$1`, `$2`… on a
+/// connection of its own to the store at `url`.
+async fn sql_with(url: &str, statement: &str, binds: &[&[u8]]) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()));
+    for bind in binds {
+        query = query.bind(bind.to_vec());
+    }
+    query.execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+}
+
 /// The test log on `store`: SHA-256, default options.
 async fn open_log(store: &Store) -> AuditLog {
     AuditLog::open(
         store.clone(),
-        "test/log",
+        tree::ORIGIN,
         HashAlg::Sha256,
         0,
         LogOptions::default(),
@@ -321,11 +367,7 @@ async fn a_failed_append_leaves_no_reservation_and_the_next_one_succeeds() {
         assert_eq!(log.append(&record(1), 0).await.unwrap().index, 1, "{url}");
         // Wind the size back behind the stored leaves, so the next insert
         // collides with leaf 1 after its reservation succeeded.
-        let raw = sqlx::AnyPool::connect(&url).await.unwrap();
-        sqlx::query("UPDATE log_meta SET size = 1 WHERE id = 1")
-            .execute(&raw)
-            .await
-            .unwrap();
+        sql(&url, "UPDATE log_meta SET size = 1 WHERE id = 1").await;
         let err = log.append(&record(2), 0).await.unwrap_err();
         assert!(
             err.to_string().contains("appending log leaves"),
@@ -336,11 +378,7 @@ async fn a_failed_append_leaves_no_reservation_and_the_next_one_succeeds() {
             1,
             "{url}: reservation kept"
         );
-        sqlx::query("UPDATE log_meta SET size = 2 WHERE id = 1")
-            .execute(&raw)
-            .await
-            .unwrap();
-        raw.close().await;
+        sql(&url, "UPDATE log_meta SET size = 2 WHERE id = 1").await;
         assert_eq!(log.append(&record(3), 0).await.unwrap().index, 2, "{url}");
         let leaves = store.log_leaves(0, 3).await.unwrap();
         assert_eq!(leaves.len(), 3, "{url}");
@@ -361,23 +399,16 @@ async fn a_leaf_another_process_appended_is_followed_not_overwritten() {
         let log = open_log(&store).await;
         assert_eq!(log.append(&record(0), 0).await.unwrap().index, 0, "{url}");
         assert_eq!(log.append(&record(1), 0).await.unwrap().index, 1, "{url}");
-        let raw = sqlx::AnyPool::connect(&url).await.unwrap();
-        sqlx::query(
+        sql_with(
+            &url,
             "INSERT INTO log_leaves (idx, leaf_hash, leaf, time_ms, request_id, outcome) \
              VALUES (2, $1, $2, 0, 'elsewhere', 'served')",
+            &[&[0u8; 32], b"{}"],
         )
-        .bind(vec![0u8; 32])
-        .bind(b"{}".to_vec())
-        .execute(&raw)
-        .await
-        .unwrap();
+        .await;
         if url.starts_with("postgres") {
-            sqlx::query("UPDATE log_meta SET size = size + 1 WHERE id = 1")
-                .execute(&raw)
-                .await
-                .unwrap();
+            sql(&url, "UPDATE log_meta SET size = size + 1 WHERE id = 1").await;
         }
-        raw.close().await;
         assert_eq!(store.log_size().await.unwrap(), 3, "{url}");
         assert_eq!(log.append(&record(3), 0).await.unwrap().index, 3, "{url}");
         assert_eq!(store.log_size().await.unwrap(), 4, "{url}");
@@ -863,7 +894,25 @@ async fn a_closed_node_returns_its_reservation_and_a_crashed_ones_lapses_as_spen
             100 - 20 - held_by_c,
             "{url}: the other node grants what nobody holds"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        // Its block lapses once older than the lease time; b's next
+        // transaction then counts it spent and deletes it. Nothing is
+        // granted meanwhile.
+        let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+        wait_for("the crashed node's reservation to lapse", || async {
+            assert_eq!(
+                take_many(&b, quota, 1).await.0,
+                0,
+                "{url}: the crashed node's block binds until it lapses"
+            );
+            let left: i64 = sqlx::query("SELECT COUNT(*) FROM quota_leases WHERE node = 'node-c'")
+                .fetch_one(&raw)
+                .await
+                .unwrap()
+                .get(0);
+            (left == 0).then_some(())
+        })
+        .await;
+        raw.close().await;
         assert_eq!(
             take_many(&b, quota, 50).await.0,
             0,

@@ -133,6 +133,7 @@ mod ofd;
 mod report;
 mod ses;
 mod tiles;
+pub mod time;
 mod tsp;
 mod verify;
 mod x509;

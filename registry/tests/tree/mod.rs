@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sqlx::{Connection as _, Executor as _};
 use yrdx_registry::{
     AuditLog, CheckpointOptions, EntryQuery, ExchangeRecord, Integration, Integrator, LogError,
     LogOptions, MAX_ENTRIES_PAGE, Outcome, Store, StoredCheckpoint,
@@ -17,9 +16,10 @@ use yrdx_signing::{
     TileKind, TreeSize, leaf_hash, open_checkpoint, parse_entry_bundle, tile_bytes, verify_export,
 };
 
-use super::{record, stores};
+use super::{record, sql, sql_with, stores, wait_for};
 
-const ORIGIN: &str = "test/log";
+/// The origin of the test log, as its checkpoints name it.
+pub(crate) const ORIGIN: &str = "test/log";
 
 fn signer() -> Arc<NoteSigner> {
     Arc::new(NoteSigner::from_seed(ORIGIN, &[42; 32]).unwrap())
@@ -31,15 +31,7 @@ fn size(n: u64) -> TreeSize {
 
 /// A log that appends only; the test drives the integrator itself.
 async fn open_log(store: &Store) -> (AuditLog, Integrator) {
-    let log = AuditLog::open(
-        store.clone(),
-        ORIGIN,
-        HashAlg::Sha256,
-        0,
-        LogOptions::default(),
-    )
-    .await
-    .unwrap();
+    let log = super::open_log(store).await;
     let integrator = Integrator::new(store.clone(), signer()).await.unwrap();
     (log, integrator)
 }
@@ -175,15 +167,17 @@ async fn append_prove_verify_on_every_backend() {
 
 /// Waits until the latest checkpoint covers `n` leaves.
 async fn covered(store: &Store, n: u64) -> StoredCheckpoint {
-    for _ in 0..200 {
-        if let Some(cp) = store.latest_checkpoint().await.unwrap()
-            && cp.size.get() >= n
-        {
-            return cp;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no checkpoint covers {n} leaves");
+    wait_for(
+        &format!("a checkpoint covering {n} leaves"),
+        || async move {
+            store
+                .latest_checkpoint()
+                .await
+                .unwrap()
+                .filter(|cp| cp.size.get() >= n)
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,6 +288,9 @@ async fn concurrent_integrators_never_sign_inconsistent_checkpoints() {
                         Ok(o) => outcomes.push(o),
                         Err(e) => panic!("integration failed: {e}"),
                     }
+                    // Spaces the attempts on purpose, so that appends land
+                    // between them and the two integrators race on a moving
+                    // tree; nothing waits here for a condition.
                     tokio::time::sleep(Duration::from_millis(3)).await;
                 }
                 integrator.release().await;
@@ -368,15 +365,6 @@ async fn export(store: &Store, from: u64, to: Option<u64>) -> Vec<u8> {
     out
 }
 
-async fn sql(url: &str, statements: &str) {
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
-    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(statements.to_owned())))
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-}
-
 async fn verdict(store: &Store, options: &ExportOptions) -> Option<ExportFinding> {
     let bytes = export(store, 0, None).await;
     verify_export(&bytes, &signer().verifier_key(), options)
@@ -395,18 +383,15 @@ async fn tampering_with_leaf_rows_is_named_by_the_verifier() {
         let edited = String::from_utf8(leaf.leaf.clone())
             .unwrap()
             .replace("\"refused\"", "\"served\"");
-        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::query("UPDATE log_leaves SET leaf = $1, leaf_hash = $2 WHERE idx = 7")
-            .bind(edited.clone().into_bytes())
-            .bind(
-                leaf_hash(HashAlg::Sha256, edited.as_bytes())
-                    .as_bytes()
-                    .to_vec(),
-            )
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
+        sql_with(
+            &url,
+            "UPDATE log_leaves SET leaf = $1, leaf_hash = $2 WHERE idx = 7",
+            &[
+                edited.as_bytes(),
+                leaf_hash(HashAlg::Sha256, edited.as_bytes()).as_bytes(),
+            ],
+        )
+        .await;
         let finding = verdict(&store, &none).await.unwrap();
         assert!(
             matches!(finding, ExportFinding::RootMismatch { .. }),
@@ -477,13 +462,12 @@ async fn tampering_with_leaf_rows_is_named_by_the_verifier() {
         let edited = String::from_utf8(leaf.leaf.clone())
             .unwrap()
             .replace("req-13", "req-99");
-        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::query("UPDATE log_leaves SET leaf = $1 WHERE idx = 13")
-            .bind(edited.into_bytes())
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
+        sql_with(
+            &url,
+            "UPDATE log_leaves SET leaf = $1 WHERE idx = 13",
+            &[edited.as_bytes()],
+        )
+        .await;
         let finding = verdict(&store, &none).await.unwrap();
         assert_eq!(finding.first_bad(), 10..20, "{url}: {finding:?}");
         let receipts = ExportOptions {
@@ -556,15 +540,7 @@ async fn tiles_hold_the_stored_hashes_and_entries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_filter_by_time_member_resource_and_outcome() {
     for (url, store) in stores("entries_filter").await {
-        let log = AuditLog::open(
-            store.clone(),
-            ORIGIN,
-            HashAlg::Sha256,
-            0,
-            LogOptions::default(),
-        )
-        .await
-        .unwrap();
+        let log = super::open_log(&store).await;
         let records: Vec<ExchangeRecord> = (0..12)
             .map(|i| {
                 let mut r = record(i);
@@ -647,13 +623,12 @@ async fn the_integrator_signs_nothing_over_an_altered_or_missing_leaf() {
         for i in 0..5 {
             log.append(&record(i), 0).await.unwrap();
         }
-        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::query("UPDATE log_leaves SET leaf = $1 WHERE idx = 3")
-            .bind(b"{}".to_vec())
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
+        sql_with(
+            &url,
+            "UPDATE log_leaves SET leaf = $1 WHERE idx = 3",
+            &[b"{}"],
+        )
+        .await;
         let err = integrator.integrate(0).await.unwrap_err();
         assert!(
             err.to_string()
@@ -691,6 +666,8 @@ async fn integration_signs_what_was_there_when_it_began_not_what_keeps_arriving(
                 i
             })
         };
+        // A head start for the writer, on purpose, so that appends arrive
+        // while the integrator works; what follows holds whatever the timing.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let cp = signed(integrator.integrate(1).await.unwrap());
         stop.store(true, std::sync::atomic::Ordering::Relaxed);

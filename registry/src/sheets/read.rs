@@ -1,18 +1,5 @@
-//! Spreadsheets as departments publish them: XLSX workbooks and CSV files with
-//! Chinese column headers. Three kinds of sheet are understood, recognised by
-//! name or, failing that, by their headers:
-//!
-//! - `成员` (members), one row per member;
-//! - `信息资源目录` (catalogue), one row per data item or key field, the
-//!   resource's own columns repeated on each of its rows;
-//! - `责任清单` (responsibility list), one row per entry.
-//!
-//! Lists within a cell are separated by `;`, `；`, `、`, `,`, `，` or new lines.
-//! Every error names the file, sheet, row and column. Unknown columns are
-//! refused — a misspelt `用途` column silently ignored would drop a restriction
-//! — except `序号` and `备注`, which carry nothing the registry keeps.
-//!
-//! [`to_xlsx`] writes the same three sheets, so that export and import round-trip.
+//! Reading spreadsheets: XLSX workbooks and CSV files, each sheet recognised
+//! by name or headers and read row by row into [`RegistryData`].
 
 use std::collections::HashMap;
 
@@ -20,89 +7,15 @@ use calamine::{Data, Reader};
 use yrdx_adapters::ItemType;
 use yrdx_signing::{MemberId, Uscc};
 
+use super::{
+    CATALOGUE_COLUMNS, CATALOGUE_SHEET, IGNORED_COLUMNS, LIST_COLUMNS, LIST_SHEET, MEMBER_COLUMNS,
+    MEMBERS_SHEET,
+};
 use crate::error::RegistryError;
 use crate::model::{
     Entry, EntryStatus, FieldDoc, Member, MemberStatus, Quota, RegistryData, Resource, Role,
     SharingMethod, SharingType,
 };
-
-/// The sheet names yrdx writes and recognises first.
-pub const MEMBERS_SHEET: &str = "成员";
-/// The catalogue sheet.
-pub const CATALOGUE_SHEET: &str = "信息资源目录";
-/// The responsibility-list sheet.
-pub const LIST_SHEET: &str = "责任清单";
-
-/// Columns of the members sheet: (header, aliases).
-const MEMBER_COLUMNS: &[(&str, &[&str])] = &[
-    ("成员标识", &["成员编号", "member id"]),
-    ("名称", &["成员名称", "单位名称"]),
-    ("英文名称", &[]),
-    ("角色", &[]),
-    ("状态", &[]),
-    ("接口地址", &["服务地址"]),
-    ("分组", &["所属分组"]),
-    ("证书指纹", &["证书SHA-256指纹"]),
-];
-
-const CATALOGUE_COLUMNS: &[(&str, &[&str])] = &[
-    ("信息资源代码", &["信息资源编码", "资源代码"]),
-    ("信息资源名称", &["资源名称"]),
-    ("英文名称", &[]),
-    ("信息资源分类", &["资源分类"]),
-    ("信息资源提供方", &["提供方", "提供单位"]),
-    ("提供方代码", &["提供单位代码"]),
-    ("信息资源摘要", &["摘要"]),
-    ("信息资源格式", &["格式"]),
-    ("共享类型", &[]),
-    ("共享条件", &[]),
-    ("共享方式", &[]),
-    ("是否向社会开放", &["是否开放"]),
-    ("更新周期", &[]),
-    ("发布日期", &[]),
-    ("关联资源代码", &["关联资源"]),
-    ("关联事项", &["关联事项编码"]),
-    ("版本", &["目录版本"]),
-    ("路由键", &[]),
-    ("信息项角色", &["角色"]),
-    ("信息项编码", &["数据项编码"]),
-    ("信息项名称", &["数据项名称"]),
-    ("数据类型", &[]),
-    ("数据长度", &["长度"]),
-    ("是否必填", &["必填"]),
-    ("代码值", &["代码集"]),
-    ("权威来源", &["一数之源"]),
-];
-
-const LIST_COLUMNS: &[(&str, &[&str])] = &[
-    ("清单编号", &["编号"]),
-    ("信息资源代码", &["信息资源编码", "资源代码"]),
-    ("提供方", &["数据提供方"]),
-    ("联系人", &["联系方式"]),
-    ("共享类型", &[]),
-    ("共享条件", &[]),
-    ("法律依据", &["依据"]),
-    ("共享方式", &[]),
-    ("更新周期", &[]),
-    ("数据时效", &["时效要求"]),
-    ("答复时限（毫秒）", &["答复时限"]),
-    ("共享数据项", &["共享信息项", "数据项"]),
-    ("使用方", &["数据使用方"]),
-    ("使用方分组", &[]),
-    ("用途", &["使用用途", "共享用途"]),
-    ("事项编码", &["关联事项编码"]),
-    ("需办件编号", &["是否需办件编号"]),
-    ("每秒限额", &[]),
-    ("突发上限", &[]),
-    ("每日限额", &[]),
-    ("每月限额", &[]),
-    ("每次行数上限", &[]),
-    ("生效日期", &[]),
-    ("失效日期", &[]),
-    ("状态", &[]),
-];
-
-const IGNORED_COLUMNS: &[&str] = &["序号", "备注"];
 
 /// One sheet's cells as text, with where each came from.
 struct Sheet<'a> {
@@ -497,15 +410,6 @@ fn parse_role(s: &str) -> Option<Role> {
     })
 }
 
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Consumer => "使用方",
-        Role::Provider => "提供方",
-        Role::Regulator => "监管方",
-        Role::Operator => "运营方",
-    }
-}
-
 fn parse_member_status(s: &str) -> Result<MemberStatus, String> {
     match s {
         "正常" | "启用" | "active" => Ok(MemberStatus::Active),
@@ -522,14 +426,6 @@ fn parse_sharing_type(s: &str) -> Result<SharingType, String> {
         other => Err(format!(
             "`{other}` is not 无条件共享, 有条件共享 or 不予共享"
         )),
-    }
-}
-
-fn sharing_type_name(t: SharingType) -> &'static str {
-    match t {
-        SharingType::Unconditional => "无条件共享",
-        SharingType::Conditional => "有条件共享",
-        SharingType::NotShared => "不予共享",
     }
 }
 
@@ -584,24 +480,6 @@ fn parse_item_type(ty: &str, length: Option<&str>) -> Result<ItemType, String> {
             t => t,
         },
     })
-}
-
-fn item_type_cells(ty: &ItemType) -> (&'static str, String) {
-    match ty {
-        ItemType::Text { max_len } => {
-            ("字符型", max_len.map(|n| n.to_string()).unwrap_or_default())
-        }
-        ItemType::Integer => ("整数型", String::new()),
-        ItemType::Decimal => ("数值型", String::new()),
-        ItemType::Boolean => ("布尔型", String::new()),
-        ItemType::Date => ("日期型", String::new()),
-        ItemType::DateTime => ("日期时间型", String::new()),
-        ItemType::YearMonth => ("年月型", String::new()),
-        ItemType::Code => ("代码型", String::new()),
-        ItemType::Uscc => ("统一社会信用代码", String::new()),
-        ItemType::ResidentId => ("公民身份号码", String::new()),
-        ItemType::AreaCode => ("行政区划代码", String::new()),
-    }
 }
 
 /// Excel serial day numbers (1900 system) to `YYYY-MM-DD`.
@@ -721,174 +599,6 @@ pub fn add_csv(data: &mut RegistryData, file: &str, bytes: &[u8]) -> Result<(), 
         rows: records.collect(),
     };
     add_sheet(data, &sheet)
-}
-
-/// A sheet to write: name, headers, rows.
-type SheetOut<'a> = (&'a str, Vec<&'a str>, Vec<Vec<String>>);
-
-/// Writes the registry as an XLSX workbook with the three sheets.
-pub fn to_xlsx(data: &RegistryData) -> Result<Vec<u8>, RegistryError> {
-    let err = |e: rust_xlsxwriter::XlsxError| RegistryError::File {
-        file: "export.xlsx".into(),
-        message: e.to_string(),
-    };
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    let join = |v: &[String]| v.join("；");
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let num = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
-
-    let mut sheets: Vec<SheetOut<'_>> = Vec::new();
-    sheets.push((
-        MEMBERS_SHEET,
-        MEMBER_COLUMNS.iter().map(|(c, _)| *c).collect(),
-        data.members
-            .iter()
-            .map(|m| {
-                vec![
-                    m.id.to_string(),
-                    m.name.clone(),
-                    opt(&m.name_en),
-                    m.roles
-                        .iter()
-                        .map(|r| role_name(*r))
-                        .collect::<Vec<_>>()
-                        .join("；"),
-                    match m.status {
-                        MemberStatus::Active => "正常",
-                        MemberStatus::Suspended => "停用",
-                    }
-                    .to_owned(),
-                    opt(&m.endpoint),
-                    join(&m.groups),
-                    join(&m.certificates),
-                ]
-            })
-            .collect(),
-    ));
-    let mut catalogue_rows = Vec::new();
-    for r in &data.catalogue {
-        for (role, field) in r
-            .key
-            .iter()
-            .map(|f| ("查询条件", f))
-            .chain(r.items.iter().map(|f| ("数据项", f)))
-        {
-            let (ty, len) = item_type_cells(&field.ty);
-            catalogue_rows.push(vec![
-                r.code.clone(),
-                r.name.clone(),
-                opt(&r.name_en),
-                opt(&r.classification),
-                opt(&r.provider),
-                r.provider_code
-                    .as_ref()
-                    .map(|u| u.to_string())
-                    .unwrap_or_default(),
-                opt(&r.summary),
-                opt(&r.format),
-                sharing_type_name(r.sharing_type).to_owned(),
-                opt(&r.sharing_conditions),
-                match r.sharing_method {
-                    SharingMethod::Api => "接口",
-                    SharingMethod::Bulk => "批量文件",
-                }
-                .to_owned(),
-                if r.open_to_public { "是" } else { "否" }.to_owned(),
-                opt(&r.update_cycle),
-                r.published.map(crate::dates::format).unwrap_or_default(),
-                join(&r.related),
-                join(&r.service_items),
-                opt(&r.version),
-                opt(&r.route_by),
-                role.to_owned(),
-                field.name.clone(),
-                field.name_zh.clone(),
-                ty.to_owned(),
-                len,
-                if field.required { "是" } else { "否" }.to_owned(),
-                join(&field.codes),
-                opt(&field.source),
-            ]);
-        }
-    }
-    sheets.push((
-        CATALOGUE_SHEET,
-        CATALOGUE_COLUMNS.iter().map(|(c, _)| *c).collect(),
-        catalogue_rows,
-    ));
-    sheets.push((
-        LIST_SHEET,
-        LIST_COLUMNS.iter().map(|(c, _)| *c).collect(),
-        data.list
-            .iter()
-            .map(|e| {
-                vec![
-                    e.id.clone(),
-                    e.resource.clone(),
-                    e.provider.to_string(),
-                    opt(&e.contact),
-                    e.sharing_type
-                        .map(sharing_type_name)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    opt(&e.conditions),
-                    opt(&e.legal_basis),
-                    match e.sharing_method {
-                        None => "",
-                        Some(SharingMethod::Api) => "接口",
-                        Some(SharingMethod::Bulk) => "批量文件",
-                    }
-                    .to_owned(),
-                    opt(&e.update_cycle),
-                    opt(&e.freshness),
-                    e.deadline_ms.to_string(),
-                    join(&e.items),
-                    e.consumers
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("；"),
-                    join(&e.consumer_groups),
-                    join(&e.purposes),
-                    join(&e.service_items),
-                    if e.case_no_required { "是" } else { "否" }.to_owned(),
-                    num(e.quota.per_second.map(u64::from)),
-                    num(e.quota.burst.map(u64::from)),
-                    num(e.quota.per_day),
-                    num(e.quota.per_month),
-                    num(e.quota.rows_per_call.map(u64::from)),
-                    crate::dates::format(e.valid_from),
-                    crate::dates::format(e.valid_to),
-                    match e.status {
-                        EntryStatus::Active => "有效",
-                        EntryStatus::Withdrawn => "撤销",
-                    }
-                    .to_owned(),
-                ]
-            })
-            .collect(),
-    ));
-    for (name, headers, rows) in sheets {
-        let ws = book.add_worksheet();
-        ws.set_name(name).map_err(err)?;
-        for (c, h) in headers.iter().enumerate() {
-            let col = u16::try_from(c).unwrap_or(u16::MAX);
-            ws.write_string_with_format(0, col, *h, &bold)
-                .map_err(err)?;
-            ws.set_column_width(col, 18).map_err(err)?;
-        }
-        for (r, row) in rows.iter().enumerate() {
-            let r = u32::try_from(r + 1).unwrap_or(u32::MAX);
-            for (c, v) in row.iter().enumerate() {
-                if !v.is_empty() {
-                    ws.write_string(r, u16::try_from(c).unwrap_or(u16::MAX), v)
-                        .map_err(err)?;
-                }
-            }
-        }
-    }
-    book.save_to_buffer().map_err(err)
 }
 
 #[cfg(test)]
