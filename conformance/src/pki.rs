@@ -23,10 +23,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+pub use rcgen::KeyUsagePurpose;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    RevocationReason, RevokedCertParams, SanType, SerialNumber,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, RevocationReason,
+    RevokedCertParams, SanType, SerialNumber,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -237,6 +238,69 @@ pub fn init(dir: &Path, spec: &PkiSpec, now: OffsetDateTime) -> Result<PkiLayout
         }
     }
     Ok(layout)
+}
+
+/// What may be odd about a test client certificate, for the hostile-input
+/// tests: each field is what a well-formed member certificate has unless
+/// changed.
+#[derive(Clone, Debug)]
+pub struct Oddities {
+    /// The member ids named as SAN URIs (none, one, several).
+    pub members: Vec<MemberId>,
+    /// Key usages; a member's certificate has digitalSignature only.
+    pub key_usages: Vec<KeyUsagePurpose>,
+    /// Whether the certificate claims to be a CA.
+    pub ca: bool,
+    /// Valid from.
+    pub not_before: OffsetDateTime,
+    /// Valid until.
+    pub not_after: OffsetDateTime,
+}
+
+impl Oddities {
+    /// A well-formed certificate for `member`, valid from a day before `now`.
+    pub fn none(member: &MemberId, now: OffsetDateTime) -> Oddities {
+        Oddities {
+            members: vec![member.clone()],
+            key_usages: vec![KeyUsagePurpose::DigitalSignature],
+            ca: false,
+            not_before: now - Duration::days(1),
+            not_after: now + Duration::days(825),
+        }
+    }
+}
+
+/// Issues a test client certificate with `odd` under `members/{stem}` from
+/// `region`'s CA; returns its paths.
+pub fn issue_odd_client(
+    layout: &PkiLayout,
+    region: Region,
+    stem: &str,
+    odd: &Oddities,
+) -> Result<CertPaths, PkiError> {
+    let paths = layout.client(stem);
+    let issuer = load_issuer(layout, region)?;
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(cert_err("key"))?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn(stem, region);
+    params.subject_alt_names = odd
+        .members
+        .iter()
+        .map(member_san)
+        .collect::<Result<_, _>>()?;
+    params.key_usages = odd.key_usages.clone();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    if odd.ca {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    }
+    params.not_before = odd.not_before;
+    params.not_after = odd.not_after;
+    params.use_authority_key_identifier_extension = true;
+    params.serial_number = Some(SerialNumber::from_slice(&random_serial()));
+    let cert = params.signed_by(&key, &issuer).map_err(cert_err(stem))?;
+    write_file(&paths.key, key.serialize_pem().as_bytes(), true)?;
+    write_file(&paths.cert, cert.pem().as_bytes(), false)?;
+    Ok(paths)
 }
 
 /// Adds the certificate at `cert` to its region's CRL (the region whose CA

@@ -15,11 +15,6 @@ use yrdx_registry::{Heartbeat, Store};
 
 use crate::state::App;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
-}
-
 fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -28,7 +23,7 @@ fn millis(d: std::time::Duration) -> i64 {
 /// heartbeat, plus this one. Used before the first heartbeat, so the first
 /// rate limiters are built for the right count; 1 if the store cannot tell.
 pub async fn live_before_joining(store: &Store, node: &str, window: std::time::Duration) -> u32 {
-    match store.nodes(millis(window), now_ms()).await {
+    match store.nodes(millis(window), yrdx_registry::now_ms()).await {
         Ok(nodes) => {
             let others = nodes.iter().filter(|n| n.live && n.name != node).count();
             u32::try_from(others).unwrap_or(u32::MAX).saturating_add(1)
@@ -47,7 +42,7 @@ pub async fn heartbeat_loop(
     admin: SocketAddr,
     mut stop: watch::Receiver<bool>,
 ) {
-    let started_ms = now_ms();
+    let started_ms = yrdx_registry::now_ms();
     let interval = app.config.cluster.heartbeat_interval;
     let window = app.config.cluster.live_window;
     loop {
@@ -61,9 +56,12 @@ pub async fn heartbeat_loop(
             registry_version: app.registry().version(),
             integrator,
         };
-        let result =
-            tokio::time::timeout(window, app.store.heartbeat(&beat, millis(window), now_ms()))
-                .await;
+        let result = tokio::time::timeout(
+            window,
+            app.store
+                .heartbeat(&beat, millis(window), yrdx_registry::now_ms()),
+        )
+        .await;
         let was_reachable = app.store_reachable();
         match result {
             Ok(Ok(live)) => {

@@ -187,7 +187,7 @@ impl Exchange {
         Exchange {
             request_id,
             api,
-            received: OffsetDateTime::now_utc(),
+            received: yrdx_registry::now(),
             started: Instant::now(),
             salt,
             consumer: None,

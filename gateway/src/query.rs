@@ -102,8 +102,7 @@ impl Params {
                         "`{name}` must be an RFC 3339 time, e.g. 2026-11-26T01:00:00Z"
                     ))
                 })?;
-                i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-                    .map_err(|_| bad(format!("`{name}` is out of range")))
+                Ok(yrdx_signing::time::unix_ms(t))
             })
             .transpose()
     }

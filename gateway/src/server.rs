@@ -10,7 +10,6 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use thiserror::Error;
-use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
@@ -106,8 +105,8 @@ impl RunningGateway {
 
 /// Loads everything and starts serving.
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
-    let now = OffsetDateTime::now_utc();
-    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let now = yrdx_registry::now();
+    let now_ms = yrdx_signing::time::unix_ms(now);
     // Seal trust first: a bad anchor file is a configuration error, found
     // before anything is opened.
     let seal_trust = crate::seals::load(&config.seal_trust)?;
@@ -329,8 +328,7 @@ async fn reload_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(app.config.registry.reload_interval) => {}
             _ = stop.changed() => return,
         }
-        let now_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-            .unwrap_or(0);
+        let now_ms = yrdx_registry::now_ms();
         let current = app.snapshot();
         let Ok(Some(version)) = app.store.registry_version_at(now_ms).await else {
             continue;

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::{Date, Month, PrimitiveDateTime, Time};
 
+use crate::clock::CST;
 use crate::error::StoreError;
 use crate::model::{EntryStatus, Registry};
-use crate::quota::CST;
 use crate::store::Store;
 
 /// The problem codes a report reads in the records. The registry keeps codes
@@ -67,7 +67,7 @@ pub fn parse_period(s: &str) -> Result<Period, String> {
     };
     let ms = |d: Date| {
         let t = PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_offset(CST);
-        i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+        yrdx_signing::time::unix_ms(t)
     };
     Ok(Period {
         label: s.to_owned(),

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 use thiserror::Error;
-use time::OffsetDateTime;
 use yrdx_conformance::demo_data::{self, Example};
 use yrdx_conformance::licences::{self, SealPki, SealTrustFile};
 use yrdx_conformance::pki::{self, ClientCert, PkiLayout, PkiSpec};
@@ -166,10 +165,10 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
     std::fs::create_dir_all(dir).map_err(file_error(dir))?;
     let dir = dir.canonicalize().map_err(file_error(dir))?;
     let spec = pki_spec()?;
-    let layout = pki::init(&dir.join("pki"), &spec, OffsetDateTime::now_utc())?;
+    let layout = pki::init(&dir.join("pki"), &spec, yrdx_registry::now())?;
     // The seal PKI is a different PKI from TLS: its own roots per region,
     // written as the trust files the node configuration names.
-    let seal_pki = SealPki::demo(OffsetDateTime::now_utc())?;
+    let seal_pki = SealPki::demo(yrdx_registry::now())?;
     let seal_files = seal_pki.trust_files();
     for f in &seal_files {
         write(&dir.join(SEAL_DIR).join(&f.name), &f.pem)?;
@@ -244,8 +243,7 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         let store = Store::open(&config.store.url, &StoreOptions::default())
             .await
             .map_err(StartError::from)?;
-        let now_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-            .unwrap_or(0);
+        let now_ms = yrdx_registry::now_ms();
         let imported = registry_ops::import(
             &store,
             &config.registry.files,

@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use time::OffsetDateTime;
-
 use super::{PkiCommand, demo};
 
 /// Runs a `yrdx pki` command.
@@ -18,7 +16,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<ExitCode> {
 #[allow(clippy::print_stdout, reason = "the command's output")]
 fn init(dir: &Path) -> anyhow::Result<ExitCode> {
     let spec = demo::pki_spec()?;
-    let layout = yrdx_conformance::pki::init(dir, &spec, OffsetDateTime::now_utc())?;
+    let layout = yrdx_conformance::pki::init(dir, &spec, yrdx_registry::now())?;
     println!(
         "development PKI in {}\n  CA bundle: {}",
         layout.dir.display(),

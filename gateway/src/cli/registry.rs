@@ -41,10 +41,6 @@ pub enum RegistryCliError {
     Write(#[from] FileError),
 }
 
-pub(super) fn now_ms() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
-}
-
 pub(super) async fn open(config: &Path) -> Result<(Config, Store), RegistryCliError> {
     let config = Config::load(config)?;
     let store = Store::open(
@@ -89,14 +85,14 @@ pub async fn import(
     effective: Option<&str>,
 ) -> Result<String, RegistryCliError> {
     let (config, store) = open(config).await?;
-    let now = now_ms();
+    let now = yrdx_registry::now_ms();
     let effective_ms = match effective {
         None => now,
         Some(t) => {
             let t = OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
                 RegistryCliError::Usage(format!("--effective `{t}` is not an RFC 3339 time"))
             })?;
-            i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(now)
+            yrdx_signing::time::unix_ms(t)
         }
     };
     let result = registry_ops::import(&store, files, &config.adapters.dir, now, effective_ms).await;
@@ -116,7 +112,7 @@ pub async fn import(
 pub async fn versions(config: &Path) -> Result<String, RegistryCliError> {
     let (_, store) = open(config).await?;
     let versions = store.registry_versions().await;
-    let in_force = store.registry_version_at(now_ms()).await;
+    let in_force = store.registry_version_at(yrdx_registry::now_ms()).await;
     store.close().await;
     let (versions, in_force) = (versions?, in_force?);
     let time = |ms: i64| {
@@ -168,7 +164,7 @@ pub async fn export(
     let (_, store) = open(config).await?;
     let data = match version {
         Some(v) => store.registry_version(v).await.map(|d| (v, d)),
-        None => store.registry_at(now_ms()).await,
+        None => store.registry_at(yrdx_registry::now_ms()).await,
     };
     store.close().await;
     let (version, data) = data?;

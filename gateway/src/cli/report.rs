@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use yrdx_registry::Registry;
 
 use super::ReportCommand;
-use super::registry::{RegistryCliError, now_ms, open, print};
+use super::registry::{RegistryCliError, open, print};
 
 /// Runs a `yrdx report` command and prints the report.
 pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
@@ -36,7 +36,7 @@ pub async fn fulfilment(
     }
     let (_, store) = open(config).await?;
     let result = async {
-        let (version, data) = store.registry_at(now_ms()).await?;
+        let (version, data) = store.registry_at(yrdx_registry::now_ms()).await?;
         let registry = Registry::build(version, data)?;
         Ok::<_, RegistryCliError>(
             store

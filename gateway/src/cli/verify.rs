@@ -18,7 +18,7 @@ use crate::seals::{self, TrustKind};
 /// Runs `yrdx verify`, writing the report to `out`.
 pub fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let at = match &args.at {
-        None => OffsetDateTime::now_utc(),
+        None => yrdx_registry::now(),
         Some(t) => OffsetDateTime::parse(t, &Rfc3339)
             .with_context(|| format!("--at {t}: expected an RFC 3339 time"))?,
     };

@@ -41,9 +41,7 @@ pub fn record(
     // always three digits, so every leaf's time has the same shape.
     let t = cx.received;
     let time = t.to_offset(time::UtcOffset::UTC).format(LEAF_TIME).ok();
-    let time_ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .ok()
-        .filter(|ms| *ms > 0);
+    let time_ms = Some(yrdx_signing::time::unix_ms(t)).filter(|ms| *ms > 0);
     let (Some(time), Some(time_ms)) = (time, time_ms) else {
         tracing::error!(received = %t, "the exchange's time cannot be recorded; refusing");
         return Err(Problem::Internal);

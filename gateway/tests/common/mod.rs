@@ -122,7 +122,7 @@ pub async fn verify_log(export: &Path, key: &str, extra: &[&str]) -> Output {
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap()
+    yrdx_registry::now_ms()
 }
 
 /// How often a wait looks at its condition again.
