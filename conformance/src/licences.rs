@@ -332,18 +332,12 @@ fn sealed(pki: &RegionPki, es_id: &str, text: &str) -> Result<OfdPackage, MakerE
         seal_timestamp: None,
     };
     let sign = |xml: &[u8], path: &str| -> Result<(Vec<u8>, Vec<u8>), MakerError> {
-        let spec = SignSpec {
-            version: Version::V4,
-            time_info: SEALED_AT,
-            data_hash: pki.signer.key.digest(xml).to_vec(),
-            property_info: path.to_owned(),
-            raw_rs: false,
-            octet_strings: false,
-            v1_generalized_time_info: false,
-            explicit_critical_false: false,
-            timestamp: None,
-            timestamp_over: None,
-        };
+        let spec = SignSpec::plain(
+            Version::V4,
+            SEALED_AT,
+            pki.signer.key.digest(xml).to_vec(),
+            path.to_owned(),
+        );
         let s = seal(&seal_spec, &pki.maker.key, &pki.maker.cert.der, None)?;
         Ok((
             signature(&spec, &s, &pki.signer.key, &pki.signer.cert.der, None)?,

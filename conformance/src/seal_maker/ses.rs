@@ -188,6 +188,30 @@ pub struct SignSpec {
     pub timestamp_over: Option<Vec<u8>>,
 }
 
+impl SignSpec {
+    /// A well-formed signature of `version` at `time_info` over data hashed
+    /// to `data_hash`, named `property_info`: no deviation, no timestamp.
+    pub fn plain(
+        version: Version,
+        time_info: OffsetDateTime,
+        data_hash: Vec<u8>,
+        property_info: String,
+    ) -> SignSpec {
+        SignSpec {
+            version,
+            time_info,
+            data_hash,
+            property_info,
+            raw_rs: false,
+            octet_strings: false,
+            v1_generalized_time_info: false,
+            explicit_critical_false: false,
+            timestamp: None,
+            timestamp_over: None,
+        }
+    }
+}
+
 /// Makes a DER SES_Signature over `seal` (DER SESeal) by `signer`.
 pub fn signature(
     spec: &SignSpec,

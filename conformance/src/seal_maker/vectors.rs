@@ -370,18 +370,12 @@ impl Maker<'_> {
     }
 
     fn sign_spec(&self, version: Version) -> SignSpec {
-        SignSpec {
+        SignSpec::plain(
             version,
-            time_info: SIGNED_AT,
-            data_hash: yrdx_signing::sm3(DATA.as_bytes()).to_vec(),
-            property_info: "data.txt".into(),
-            raw_rs: false,
-            octet_strings: false,
-            v1_generalized_time_info: false,
-            explicit_critical_false: false,
-            timestamp: None,
-            timestamp_over: None,
-        }
+            SIGNED_AT,
+            yrdx_signing::sm3(DATA.as_bytes()).to_vec(),
+            "data.txt".into(),
+        )
     }
 
     /// A seal from `region`'s maker, signed by `signer`.
