@@ -4,6 +4,8 @@
 //! parts live in [`crate::spec`] (the file), [`crate::request`],
 //! [`crate::response`] and [`crate::lint`].
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 use yrdx_signing::{MemberId, hex, sha256};
 
@@ -113,6 +115,15 @@ impl Mapping {
     ) -> Result<NativeRequest, MapError> {
         let key = request::normalise_key(key, schema)?;
         request::build(&self.spec.request, &key)
+    }
+
+    /// Builds the native request from a key already checked and normalised by
+    /// [`Schema::normalise_key`].
+    pub fn native_request_for(
+        &self,
+        key: &BTreeMap<String, String>,
+    ) -> Result<NativeRequest, MapError> {
+        request::build(&self.spec.request, key)
     }
 
     /// Reads the catalogue key back out of a request this mapping built: the

@@ -49,7 +49,16 @@ pub(crate) fn normalise_key(
     for (name, value) in key {
         let field = schema.key_field(name).ok_or_else(|| MapError::BadKey {
             field: name.chars().take(64).collect(),
-            expected: format!("one of the key fields of {}", schema.resource),
+            expected: format!(
+                "one of the key fields of {}: {}",
+                schema.resource,
+                schema
+                    .key
+                    .iter()
+                    .map(|f| format!("{} ({})", f.name, f.ty))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         })?;
         let bad = || MapError::BadKey {
             field: name.clone(),

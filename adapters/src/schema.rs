@@ -130,6 +130,17 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// Checks a consumer's request key against the key fields — each field
+    /// one of them, of its type (check characters included), every required
+    /// one present — and gives each in its catalogue text form, as mappings
+    /// build native requests from ([`crate::Mapping::native_request_for`]).
+    pub fn normalise_key(
+        &self,
+        key: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<std::collections::BTreeMap<String, String>, crate::MapError> {
+        crate::request::normalise_key(key, self)
+    }
+
     /// The item of that name.
     pub fn item(&self, name: &str) -> Option<&Field> {
         self.items.iter().find(|i| i.name == name)

@@ -3,6 +3,8 @@
 //! [`MemberId`], salted digests as [`Digest`], the purpose as either the
 //! consumer's words digested or the list's own words ([`Purpose`]).
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
@@ -164,6 +166,8 @@ pub struct Exchange {
     /// Tells the log's writer this exchange's leaf is coming; dropped just
     /// before the append.
     pub announced: Option<yrdx_registry::Announced>,
+    /// Set when the client hung up before its answer.
+    pub client_gone: Option<Arc<AtomicBool>>,
 }
 
 impl Exchange {
@@ -206,7 +210,15 @@ impl Exchange {
             seal: None,
             stages: [None; Stage::ALL.len()],
             announced: None,
+            client_gone: None,
         }
+    }
+
+    /// Whether the client hung up before its answer.
+    pub fn client_left(&self) -> bool {
+        self.client_gone
+            .as_ref()
+            .is_some_and(|g| g.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The salt, for the receipt.

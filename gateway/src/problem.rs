@@ -9,6 +9,13 @@ use serde::Serialize;
 use yrdx_adapters::MapError;
 use yrdx_registry::Refusal;
 
+/// 499, the status recorded for a request whose client left before its
+/// answer (no answer is sent).
+const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
+    Ok(s) => s,
+    Err(_) => StatusCode::BAD_REQUEST,
+};
+
 /// Why an exchange was not served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
@@ -103,6 +110,8 @@ pub enum Problem {
     MethodNotAllowed,
     /// A fault of the gateway itself; details are in the gateway's log only.
     Internal,
+    /// The client hung up before its answer; recorded, never answered.
+    ClientClosed,
     /// The TLS handshake refused the client's certificate: it is revoked.
     /// Never answered in a body (there is no connection to answer on); the
     /// refusal is recorded in the log.
@@ -398,6 +407,12 @@ impl Problem {
                 "internal_error",
                 "网关内部错误。",
                 "Internal gateway error.",
+            ),
+            ClientClosed => (
+                CLIENT_CLOSED,
+                "client_closed",
+                "客户端在收到应答前断开了连接。",
+                "The client closed the connection before its answer.",
             ),
             CertificateRevoked => (
                 StatusCode::FORBIDDEN,

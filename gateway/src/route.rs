@@ -21,6 +21,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Extension;
@@ -175,68 +176,142 @@ pub async fn handle<H: Handler>(
         code = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
+    // The request runs as its own task: a client that hangs up, or resets its
+    // HTTP/2 stream, drops this future but not the task, so a request that
+    // was begun is carried through and its leaf written whatever the client
+    // does — with `client_closed` if it left before its answer.
+    let gone = Hangup::default();
+    let request = Request {
+        id,
+        id_problem,
+        path,
+        query: parts.uri.query().map(str::to_owned),
+        body,
+        client_gone: gone.flag.clone(),
+    };
+    let task = tokio::spawn(serve::<H>(app, peer, request).instrument(span));
+    let response = match task.await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "a request's task failed");
+            Problem::Internal.to_response(&uuid::Uuid::now_v7().to_string())
+        }
+    };
+    gone.answered();
+    response
+}
+
+/// Marks the client gone when the handler's future is dropped before the
+/// answer was handed back: the connection closed under it.
+#[derive(Debug, Default)]
+struct Hangup {
+    flag: Arc<AtomicBool>,
+    answered: bool,
+}
+
+impl Hangup {
+    fn answered(mut self) {
+        self.answered = true;
+    }
+}
+
+impl Drop for Hangup {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.flag.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What a request brought, for its task.
+#[derive(Debug)]
+struct Request {
+    id: String,
+    id_problem: Option<Problem>,
+    path: String,
+    query: Option<String>,
+    body: Body,
+    client_gone: Arc<AtomicBool>,
+}
+
+/// The one path, from the context to the answer.
+async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> Response {
+    let route = H::ROUTE;
+    let Request {
+        id,
+        id_problem,
+        path,
+        query,
+        body,
+        client_gone,
+    } = request;
+    let mut cx = match Exchange::new_salt() {
+        Ok(salt) => Exchange::new(id, route.api, salt),
+        Err(p) => return p.to_response(&id),
+    };
+    cx.client_gone = Some(client_gone);
+    if route.leaves == Leaves::Every {
+        cx.announced = Some(app.log.announce());
+    }
+    let snapshot = app.snapshot();
     if route.resource_in_path {
-        span.record("resource", path.chars().take(32).collect::<String>());
-    }
-    async move {
-        let mut cx = match Exchange::new_salt() {
-            Ok(salt) => Exchange::new(id, route.api, salt),
-            Err(p) => return p.to_response(&id),
-        };
-        if route.leaves == Leaves::Every {
-            cx.announced = Some(app.log.announce());
-        }
-        let snapshot = app.snapshot();
-        if route.resource_in_path && snapshot.registry.resource(&path).is_some() {
+        // Only the catalogue's own codes reach the operator's log: anything
+        // else a caller put in the path (an ID number, a forged line) is
+        // `unknown` with a salted digest.
+        let span = tracing::Span::current();
+        if snapshot.registry.resource(&path).is_some() {
+            span.record("resource", path.as_str());
             cx.resource = Some(path.clone());
-        }
-
-        // identify: first, because nothing else may be looked at for an
-        // unknown caller. A member its own region vouches for is recorded
-        // even when unregistered or suspended; an impostor's claim is not.
-        let t = Instant::now();
-        if let Peer::Member { id, .. } = &*peer {
-            cx.consumer = Some(id.clone());
-        }
-        let caller = match id_problem {
-            Some(p) => Err(p),
-            None => match route.caller {
-                Caller::Member => identify::run(&snapshot.registry, &peer),
-                Caller::Regulator => regulator::require(&snapshot.registry, &peer),
-            },
-        };
-        cx.timed(Stage::Identify, t);
-        let caller = match caller {
-            Ok(caller) => caller,
-            Err(problem) => return audit::finish(&app, cx, Err(problem)).await,
-        };
-
-        let body = match route.body {
-            BodyLimit::None => Ok(Bytes::new()),
-            BodyLimit::Request => read_body(&app, body, app.config.limits.max_body_bytes).await,
-            BodyLimit::Document => read_body(&app, body, app.config.limits.max_verify_bytes).await,
-        };
-        let result = match body {
-            Err(p) => Err(p),
-            Ok(body) => {
-                let call = Call {
-                    app: &app,
-                    snapshot: &snapshot,
-                    caller,
-                    path,
-                    query: parts.uri.query().map(str::to_owned),
-                    body,
-                };
-                H::stages(call, &mut cx).await
-            }
-        };
-        match route.leaves {
-            Leaves::Every => audit::finish(&app, cx, result).await,
-            Leaves::CallerRefusals => answer_read(&cx, result),
+        } else {
+            let digest = cx.digest(path.as_bytes());
+            let short = digest.as_str().get(..12).unwrap_or_default();
+            span.record("resource", format!("unknown:{short}"));
         }
     }
-    .instrument(span)
-    .await
+
+    // identify: first, because nothing else may be looked at for an
+    // unknown caller. A member its own region vouches for is recorded
+    // even when unregistered or suspended; an impostor's claim is not.
+    let t = Instant::now();
+    if let Peer::Member { id, .. } = &*peer {
+        cx.consumer = Some(id.clone());
+    }
+    let caller = match id_problem {
+        Some(p) => Err(p),
+        None => match route.caller {
+            Caller::Member => identify::run(&snapshot.registry, &peer),
+            Caller::Regulator => regulator::require(&snapshot.registry, &peer),
+        },
+    };
+    cx.timed(Stage::Identify, t);
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(problem) => return audit::finish(&app, cx, Err(problem)).await,
+    };
+
+    let body = match route.body {
+        BodyLimit::None => Ok(Bytes::new()),
+        BodyLimit::Request => read_body(&app, body, app.config.limits.max_body_bytes).await,
+        BodyLimit::Document => read_body(&app, body, app.config.limits.max_verify_bytes).await,
+    };
+    let result = match body {
+        Err(p) => Err(p),
+        Ok(body) => {
+            let call = Call {
+                app: &app,
+                snapshot: &snapshot,
+                caller,
+                path,
+                query,
+                body,
+            };
+            H::stages(call, &mut cx).await
+        }
+    };
+    match route.leaves {
+        Leaves::Every => audit::finish(&app, cx, result).await,
+        Leaves::CallerRefusals => answer_read(&cx, result),
+    }
 }
 
 /// A regulator's read: answered without a leaf (reading the log must not

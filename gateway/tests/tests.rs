@@ -393,6 +393,79 @@ async fn list_refusals_have_their_codes() {
         .await;
         fed.expect_check(json!({"purpose": CHECK}), 400, Some("bad_request"))
             .await;
+        // A key of the wrong type or with a field the resource does not have
+        // is the request's fault, found before the list looks for a provider
+        // (two regions provide this one and the request names neither).
+        for key in [
+            json!({"id_number": {"$ne": 1}}),
+            json!({"id_number": 123}),
+            json!({"id_number": null}),
+            json!({"uscc": "91330106MA27Y9KE3E"}),
+        ] {
+            let (answer, _) = fed
+                .expect(
+                    Some(JS),
+                    "/v1/exchange/YRD-RSBZ-0001",
+                    json!({"key": key, "purpose": "社会保险关系转移接续"}),
+                    400,
+                    Some("bad_request"),
+                )
+                .await;
+            let detail = answer.json()["detail"].as_str().unwrap().to_owned();
+            assert!(detail.contains("id_number"), "{key}: {detail}");
+        }
+    }
+}
+
+/// A client that hangs up while its provider is slow still leaves its leaf:
+/// the provider was asked on its behalf, so the log must say so, with
+/// `client_closed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_still_leaves_its_leaf() {
+    for fed in federations("hang_up").await {
+        {
+            let before = fed.log_size().await;
+            let mut conn = client::Connection::open(&fed.addr(), fed.tls(Some(JS)))
+                .await
+                .unwrap();
+            // Zhejiang's provider takes 5 s for this key; the entry allows 3 s.
+            let slow = json!({"key": {"uscc": "91330100MA2CC1L842"}, "purpose": CHECK});
+            let sent = tokio::time::timeout(
+                Duration::from_millis(300),
+                conn.send("POST", SCJG, &[], body_bytes(&slow)),
+            )
+            .await;
+            assert!(
+                sent.is_err(),
+                "{}: answered before the hang-up",
+                fed.backend
+            );
+            drop(conn);
+            let size = wait_for(
+                &format!("{}: the hung-up request's leaf", fed.backend),
+                Duration::from_secs(6),
+                async || Some(fed.log_size().await).filter(|now| *now > before),
+            )
+            .await;
+            assert_eq!(size, before + 1, "{}", fed.backend);
+            let r = fed.leaf(before).await;
+            assert_eq!(
+                (
+                    r["code"].as_str(),
+                    r["outcome"].as_str(),
+                    r["status"].as_u64()
+                ),
+                (Some("client_closed"), Some("refused"), Some(499)),
+                "{}: {r}",
+                fed.backend
+            );
+            assert_eq!(
+                r["provider"], ZJ,
+                "{}: the provider asked is recorded",
+                fed.backend
+            );
+            assert_eq!(r["entry"], "RL-2026-00001", "{}", fed.backend);
+        }
     }
 }
 
@@ -694,9 +767,38 @@ async fn the_demo_manifest_examples_behave_as_they_say() {
         );
         assert_eq!(answer.json()["code"], ex["expect_code"], "{}", ex["name"]);
     }
+    // What a caller puts in the path reaches the operator's log only if it
+    // is a catalogue code: an ID number, a forged line, escapes do not.
+    let hostile = [
+        "310115198801011236",
+        "YRD%0A1999-01-01T00:00:00Z%20INFO%20zzforged",
+        "%1B%5B31mzzred%00%E2%80%AE",
+    ];
+    let js = &m["members"]["js:11320000014000118J:data"];
+    for resource in hostile {
+        let tls = client::tls_config(
+            &ca,
+            Some((
+                std::path::Path::new(js["cert"].as_str().unwrap()),
+                std::path::Path::new(js["key"].as_str().unwrap()),
+            )),
+        )
+        .unwrap();
+        let path = format!("/v1/exchange/{resource}");
+        let answer = client::request(addr, tls, "POST", &path, &served_body())
+            .await
+            .unwrap();
+        assert_eq!(answer.json()["code"], "unknown_resource", "{resource}");
+    }
     child.kill().await.unwrap();
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("exchange recorded"), "{log}");
+    for leaked in ["310115198801011236", "zzforged", "zzred", "\u{202e}", "\0"] {
+        assert!(!log.contains(leaked), "`{leaked}` reached the log: {log}");
+    }
+    assert!(!log.lines().any(|l| l.starts_with("1999-01-01")), "{log}");
+    assert!(log.contains("resource=\"unknown:"), "{log}");
+    assert!(log.contains("resource=\"YRD-SCJG-0001\""), "{log}");
     assert!(
         !log.contains('\x1b'),
         "no terminal colour codes in a log file: {log}"

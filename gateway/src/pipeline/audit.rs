@@ -142,6 +142,13 @@ struct ServedBody<'a> {
 
 /// Records the exchange and answers it.
 pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>) -> Response {
+    // A client that left before its answer gets none: the leaf says so, with
+    // whatever the stages did (the provider asked, its answer's digest…).
+    let result = if cx.client_left() {
+        Err(Problem::ClientClosed)
+    } else {
+        result
+    };
     let (outcome, code, status) = match &result {
         Ok(_) => (Outcome::Served, None, 200),
         Err(p) => (Outcome::Refused, Some(p.code()), p.status().as_u16()),

@@ -112,6 +112,11 @@ pub async fn exchange(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Proble
     cx.service_item = request.service_item.clone();
     cx.case_no = request.case_no.clone();
     cx.declare_purpose(&request.purpose);
+    // An unknown resource is the list's to refuse (`unknown_resource`).
+    let key = registry
+        .schema(&resource)
+        .map(|schema| map_request::check_key(schema, &request.key))
+        .transpose()?;
     cx.timed(Stage::Parse, t);
 
     // authorize, then meter: the list picks the entry and thereby the
@@ -127,7 +132,7 @@ pub async fn exchange(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Proble
         .ok_or(Problem::Internal)?;
     let schema = registry.schema(&resource).ok_or(Problem::Internal)?;
     cx.mapping = Some(mapping.hash().to_owned());
-    let native = map_request::run(mapping, schema, &request.key)?;
+    let native = map_request::run(mapping, key.as_ref().ok_or(Problem::Internal)?)?;
     cx.timed(Stage::MapRequest, t);
 
     // upstream: the only stage that waits on another organisation, bounded by the
