@@ -81,6 +81,6 @@ impl Handler for VerifyApi {
     };
 
     async fn stages(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
-        pipeline::verify::run(call, cx)
+        pipeline::verify::run(call, cx).await
     }
 }

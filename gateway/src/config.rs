@@ -75,6 +75,8 @@ pub struct Config {
     pub limits: Limits,
     /// How the node reserves period-quota calls.
     pub quota: QuotaConfig,
+    /// `[verify]`: document verification's share of the node.
+    pub verify: VerifyConfig,
 }
 
 /// How the node reserves period-quota calls from the store's counters: a
@@ -211,6 +213,23 @@ pub struct AdaptersConfig {
     pub dir: PathBuf,
 }
 
+/// Document verification: it runs on its own worker threads, at most
+/// `workers` at once with `queue` more waiting, at most `per_member` of one
+/// member's at a time; anything more is answered `verifier_busy`.
+#[derive(Clone, Debug)]
+pub struct VerifyConfig {
+    /// Verifications at once.
+    pub workers: usize,
+    /// Verifications waiting for a worker.
+    pub queue: usize,
+    /// One member's verifications, running and waiting.
+    pub per_member: usize,
+    /// Inflated size of all of an OFD package's files together.
+    pub max_inflated_bytes: u64,
+    /// Inflated size of one file of an OFD package.
+    pub max_entry_bytes: u64,
+}
+
 /// Request and connection limits.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -260,6 +279,58 @@ struct Shape {
     limits: LimitsShape,
     #[serde(default)]
     quota: QuotaShape,
+    #[serde(default)]
+    verify: VerifyShape,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct VerifyShape {
+    workers: usize,
+    queue: usize,
+    per_member: usize,
+    max_inflated_bytes: u64,
+    max_entry_bytes: u64,
+}
+
+impl Default for VerifyShape {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        VerifyShape {
+            // Half the cores at most: exchanges keep the rest.
+            workers: (cores / 2).max(1),
+            queue: 8,
+            per_member: 2,
+            // A licence file is a few MB inflated; 32 MiB leaves room for
+            // scanned attachments and stops a zip bomb long before memory.
+            max_inflated_bytes: 32 * 1024 * 1024,
+            max_entry_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl VerifyShape {
+    /// `[verify]`.
+    fn check(self, c: &Checker<'_>) -> Result<VerifyConfig, ConfigError> {
+        let max_inflated_bytes = c.range(
+            "verify.max_inflated_bytes",
+            self.max_inflated_bytes,
+            64 * 1024,
+            1024 * 1024 * 1024,
+        )?;
+        Ok(VerifyConfig {
+            workers: c.range("verify.workers", self.workers, 1, 256)?,
+            queue: c.range("verify.queue", self.queue, 0, 10_000)?,
+            per_member: c.range("verify.per_member", self.per_member, 1, 10_000)?,
+            max_inflated_bytes,
+            max_entry_bytes: c.range(
+                "verify.max_entry_bytes",
+                self.max_entry_bytes,
+                64 * 1024,
+                max_inflated_bytes,
+            )?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -511,6 +582,7 @@ impl Config {
             adapters: shape.adapters.check(&c)?,
             limits: shape.limits.check(&c)?,
             quota: shape.quota.check(&c)?,
+            verify: shape.verify.check(&c)?,
         })
     }
 }

@@ -41,6 +41,7 @@ pub mod server;
 pub mod state;
 pub mod tls;
 pub mod upstream;
+pub mod verifier;
 
 // The public interface.
 pub use config::{Config, ConfigError};

@@ -110,6 +110,9 @@ pub enum Problem {
     MethodNotAllowed,
     /// A fault of the gateway itself; details are in the gateway's log only.
     Internal,
+    /// Document verification is at its bounds (the node's or this member's
+    /// share): try again shortly.
+    VerifierBusy,
     /// The client hung up before its answer; recorded, never answered.
     ClientClosed,
     /// The TLS handshake refused the client's certificate: it is revoked.
@@ -408,6 +411,12 @@ impl Problem {
                 "网关内部错误。",
                 "Internal gateway error.",
             ),
+            VerifierBusy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "verifier_busy",
+                "文档验证繁忙，请稍后重试。",
+                "Document verification is busy; retry shortly.",
+            ),
             ClientClosed => (
                 CLIENT_CLOSED,
                 "client_closed",
@@ -486,9 +495,16 @@ impl Problem {
         if let Ok(v) = HeaderValue::from_str(request_id) {
             resp.headers_mut().insert(crate::REQUEST_ID_HEADER, v);
         }
-        if let Problem::QuotaExhausted { retry_after_s } = self {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+        match self {
+            Problem::QuotaExhausted { retry_after_s } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+            }
+            Problem::VerifierBusy => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
         }
         resp
     }

@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use thiserror::Error;
 use time::OffsetDateTime;
 use yrdx_signing::{
-    CertError, OfdError, OfdReport, Outcome, Region, StepStatus, Summary, TrustStore,
-    VerificationReport, parse_seal, parse_signature, verify_ofd, verify_seal, verify_signature,
+    CertError, OfdError, OfdLimits, OfdReport, Outcome, Region, StepStatus, Summary, TrustStore,
+    VerificationReport, parse_seal, parse_signature, verify_ofd_with_limits, verify_seal,
+    verify_signature,
 };
 
 use crate::config::SealTrust;
@@ -317,17 +318,29 @@ fn report_text(out: &mut String, r: &VerificationReport) {
     }
 }
 
-/// Verifies `bytes`, whatever they are, against `trust` at `at`. `data` is the
-/// signed data for an SES_Signature.
+/// Verifies `bytes`, whatever they are, against `trust` at `at`, an OFD
+/// package read within the default limits. `data` is the signed data for an
+/// SES_Signature.
 pub fn verify(
     bytes: &[u8],
     data: Option<&[u8]>,
     trust: &TrustStore,
     at: OffsetDateTime,
 ) -> Result<Verified, VerifyError> {
+    verify_within(bytes, data, trust, at, &OfdLimits::default())
+}
+
+/// [`verify`], an OFD package read within `limits`.
+pub fn verify_within(
+    bytes: &[u8],
+    data: Option<&[u8]>,
+    trust: &TrustStore,
+    at: OffsetDateTime,
+    limits: &OfdLimits,
+) -> Result<Verified, VerifyError> {
     let kind = Kind::detect(bytes);
     Ok(match (kind, data) {
-        (Kind::Ofd, _) => Verified::Ofd(verify_ofd(bytes, trust, at)?),
+        (Kind::Ofd, _) => Verified::Ofd(verify_ofd_with_limits(bytes, trust, at, limits)?),
         (Kind::Seal, None) => Verified::Single(kind, Box::new(verify_seal(bytes, trust, at))),
         (Kind::Signature, None) => return Err(VerifyError::NeedsData),
         (_, data) => Verified::Single(

@@ -13,6 +13,7 @@ use crate::meters::Meters;
 use crate::metrics::Metrics;
 use crate::tls::Federation;
 use crate::upstream::Upstream;
+use crate::verifier::Verifier;
 
 /// One registry version with everything built from it: what an exchange
 /// consults, taken once per exchange so that a reload never changes the rules
@@ -44,7 +45,9 @@ pub struct App {
     /// The trust federation.
     pub federation: Arc<Federation>,
     /// Seal trust: every region's seal anchors, intermediates and CRLs.
-    pub seal_trust: TrustStore,
+    pub seal_trust: Arc<TrustStore>,
+    /// The bounded pool documents are verified on.
+    pub verifier: Verifier,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// How many nodes were live at the last heartbeat (this one included).
@@ -74,6 +77,7 @@ impl App {
                 ..QuotaOptions::new(&config.node)
             },
         );
+        let verifier = Verifier::new(&config.verify);
         App {
             config,
             snapshot: RwLock::new(Arc::new(snapshot)),
@@ -82,7 +86,8 @@ impl App {
             store,
             upstream,
             federation,
-            seal_trust,
+            verifier,
+            seal_trust: Arc::new(seal_trust),
             metrics,
             live_nodes: AtomicU32::new(1),
             store_reachable: AtomicBool::new(true),

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use yrdx_adapters::NativeRequest;
 use yrdx_registry::{Registry, Resource};
-use yrdx_signing::{LicenceId, OfdError, Outcome, Region, verify_ofd};
+use yrdx_signing::{LicenceId, OfdError, OfdReport, Outcome, Region, verify_ofd_with_limits};
 
 use crate::context::{Exchange, Stage};
 use crate::mappings::is_licence_resource;
@@ -30,7 +30,6 @@ use crate::pipeline::{Call, Reply, authorize_and_meter, minimise, upstream};
 use crate::problem::Problem;
 use crate::query;
 use crate::seals;
-use crate::state::App;
 
 /// A licence use (用证): the purpose, service item and case number every use
 /// names (all three required), and optionally the catalogue resource when
@@ -173,7 +172,18 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
 
     // verify seal: against the issuing region's anchors only, at the time of use.
     let t = Instant::now();
-    let report = verify(app, cx, region, &file)?;
+    let (file, checked) = {
+        let trust = app.seal_trust.for_region(region);
+        let limits = app.verifier.limits();
+        let at = cx.received;
+        app.verifier
+            .run(&consumer, move || {
+                let checked = verify_ofd_with_limits(&file, &trust, at, &limits);
+                (file, checked)
+            })
+            .await?
+    };
+    let report = verify(cx, region, checked)?;
     cx.timed(Stage::Verify, t);
 
     // minimise: the metadata items the entry grants; the file is the licence.
@@ -202,10 +212,13 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     Ok(Reply::Json(body))
 }
 
-/// Verifies the licence file, records the summary, and refuses unless valid.
-fn verify(app: &App, cx: &mut Exchange, region: Region, file: &[u8]) -> Result<Value, Problem> {
-    let trust = app.seal_trust.for_region(region);
-    let report = match verify_ofd(file, &trust, cx.received) {
+/// Records the licence file's verification summary, and refuses unless valid.
+fn verify(
+    cx: &mut Exchange,
+    region: Region,
+    checked: Result<OfdReport, OfdError>,
+) -> Result<Value, Problem> {
+    let report = match checked {
         Ok(r) => r,
         Err(e) => return Err(unreadable(cx, region, &e)),
     };

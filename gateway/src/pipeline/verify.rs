@@ -62,9 +62,11 @@ fn document(body: &[u8], json: bool) -> Result<(Vec<u8>, Option<Vec<u8>>), Probl
 
 /// Verifies an identified member's upload (only active members may use the
 /// federation's verifier; the route identifies them before the large body is
-/// read).
-pub fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
-    let Call { app, body, .. } = call;
+/// read), on the bounded verification pool.
+pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
+    let Call {
+        app, caller, body, ..
+    } = call;
     // parse: JSON starts with `{`; an OFD file with `PK`, DER with 0x30: the
     // body says which it is, whatever the content type claims.
     let t = Instant::now();
@@ -74,12 +76,19 @@ pub fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     cx.timed(Stage::Parse, t);
 
     let t = Instant::now();
-    let verified = seals::verify(&doc, data.as_deref(), &app.seal_trust, cx.received).map_err(
-        |e| match e {
+    let trust = app.seal_trust.clone();
+    let limits = app.verifier.limits();
+    let at = cx.received;
+    let verified = app
+        .verifier
+        .run(&caller, move || {
+            seals::verify_within(&doc, data.as_deref(), &trust, at, &limits)
+        })
+        .await?
+        .map_err(|e| match e {
             VerifyError::NeedsData => Problem::BadRequest(e.to_string()),
             VerifyError::Ofd(inner) => Problem::UnreadableDocument(inner.to_string()),
-        },
-    )?;
+        })?;
     cx.seal = Some(seals::audit_summary(
         verified.outcome(),
         &verified.summaries(),
