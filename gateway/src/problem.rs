@@ -113,6 +113,9 @@ pub enum Problem {
     /// Document verification is at its bounds (the node's or this member's
     /// share): try again shortly.
     VerifierBusy,
+    /// The request head (its URL and headers) is larger than the limits, or
+    /// has too many headers; the HTTP layer answered 431 itself.
+    HeadTooLarge,
     /// The client hung up before its answer; recorded, never answered.
     ClientClosed,
     /// The TLS handshake refused the client's certificate: it is revoked.
@@ -201,6 +204,20 @@ impl Problem {
                 _ => Problem::CertificateInvalid,
             }),
             _ => None,
+        }
+    }
+
+    /// The problem a request refused by the HTTP layer itself is recorded as:
+    /// a head too large (headers, URL) or malformed framing. Other connection
+    /// ends (the client leaving, a timeout) are not refusals.
+    pub fn from_connection(e: &(dyn std::error::Error + 'static)) -> Option<Problem> {
+        let e = e.downcast_ref::<hyper::Error>()?;
+        if e.is_parse_too_large() {
+            Some(Problem::HeadTooLarge)
+        } else if e.is_parse() {
+            Some(Problem::BadRequest("malformed HTTP request".into()))
+        } else {
+            None
         }
     }
 
@@ -410,6 +427,12 @@ impl Problem {
                 "internal_error",
                 "网关内部错误。",
                 "Internal gateway error.",
+            ),
+            HeadTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "header_too_large",
+                "请求头（URL 与各请求头）过大或请求头过多。",
+                "The request head (URL and headers) is too large or has too many headers.",
             ),
             VerifierBusy => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -302,6 +302,10 @@ async fn accept_loop(
                 &app.federation,
                 tls.get_ref().1.peer_certificates(),
             ));
+            let consumer = match &*peer {
+                Peer::Member { id, .. } => Some(id.clone()),
+                _ => None,
+            };
             let service =
                 router.map_request(move |mut req: http::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert::<Arc<Peer>>(peer.clone());
@@ -311,7 +315,15 @@ async fn accept_loop(
                 TokioIo::new(tls),
                 TowerToHyperService::new(service),
             );
-            let _ = watcher.watch(conn.into_owned()).await;
+            // A request the HTTP layer refused itself (head too large, too
+            // many headers, malformed framing) never reached a route: it is
+            // recorded here.
+            if let Err(e) = watcher.watch(conn.into_owned()).await
+                && let Some(problem) = Problem::from_connection(e.as_ref())
+            {
+                tracing::info!(code = problem.code(), error = %e, "request refused by the HTTP layer");
+                audit::http_refusal(app, consumer, problem);
+            }
         });
     }
     drop(listener);

@@ -417,6 +417,73 @@ async fn list_refusals_have_their_codes() {
     }
 }
 
+/// Requests the HTTP layer refuses before any route — a head over the size
+/// limit, more headers than allowed, a huge URL, malformed framing — are
+/// answered with their status and recorded, with the connection's member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_refused_below_the_routes_are_recorded() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for fed in federations("below_routes").await {
+        let big_header = format!("X-Big: {}\r\n", "a".repeat(20_000));
+        let many_headers: String = (0..80).map(|i| format!("X-H{i}: v\r\n")).collect();
+        let long_url = format!("/v1/exchange/{}", "a".repeat(100_000));
+        for (request, status, code) in [
+            (
+                format!("GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{big_header}\r\n"),
+                "431",
+                "header_too_large",
+            ),
+            (
+                format!("GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
+                "431",
+                "header_too_large",
+            ),
+            (
+                format!("GET {long_url} HTTP/1.1\r\nHost: x\r\n\r\n"),
+                "431",
+                "header_too_large",
+            ),
+            (
+                "GET /v1/audit/key HTTP/1.1\r\nHost x\r\n\r\n".to_owned(),
+                "400",
+                "bad_request",
+            ),
+        ] {
+            let before = fed.log_size().await;
+            let mut tls = (*fed.tls(Some(JS))).clone();
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let tcp = tokio::net::TcpStream::connect(fed.addr()).await.unwrap();
+            let mut conn = tokio_rustls::TlsConnector::from(Arc::new(tls))
+                .connect("127.0.0.1".try_into().unwrap(), tcp)
+                .await
+                .unwrap();
+            conn.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut answer)).await;
+            let head = String::from_utf8_lossy(&answer);
+            assert!(
+                head.starts_with(&format!("HTTP/1.1 {status}")),
+                "{}: {code}: {head}",
+                fed.backend
+            );
+            let size = fed.log_grown_past(before).await;
+            assert_eq!(size, before + 1, "{}", fed.backend);
+            let r = fed.leaf(before).await;
+            assert_eq!(
+                (
+                    r["api"].as_str(),
+                    r["code"].as_str(),
+                    r["consumer"].as_str()
+                ),
+                (Some("http"), Some(code), Some(JS)),
+                "{}: {r}",
+                fed.backend
+            );
+        }
+    }
+}
+
 /// A client that hangs up while its provider is slow still leaves its leaf:
 /// the provider was asked on its behalf, so the log must say so, with
 /// `client_closed`.

@@ -237,22 +237,47 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
 /// Records a connection refused during the TLS handshake for a certificate
 /// problem. Nobody waits for it; a failure is logged.
 pub fn tls_refusal(app: std::sync::Arc<App>, problem: Problem) {
+    below_http(app, "tls", None, problem, 0);
+}
+
+/// Records a request the HTTP layer refused before any route saw it — a
+/// request head too large, too many headers, malformed framing — for the
+/// connection's `consumer` where its certificate named one. The HTTP layer
+/// answered it itself (with the bare status the protocol allows).
+pub fn http_refusal(app: std::sync::Arc<App>, consumer: Option<MemberId>, problem: Problem) {
+    let status = problem.status().as_u16();
+    below_http(app, "http", consumer, problem, status);
+}
+
+/// A refusal below the routes, recorded in the background.
+fn below_http(
+    app: std::sync::Arc<App>,
+    api: &'static str,
+    consumer: Option<MemberId>,
+    problem: Problem,
+    status: u16,
+) {
     tokio::spawn(async move {
         let code = problem.code();
         let salt = match Exchange::new_salt() {
             Ok(salt) => salt,
             Err(_) => return,
         };
-        let mut cx = Exchange::new(uuid::Uuid::now_v7().to_string(), "tls", salt);
-        let Ok((entry, time_ms)) =
-            record(&app.config.node, &mut cx, Outcome::Refused, Some(code), 0)
-        else {
+        let mut cx = Exchange::new(uuid::Uuid::now_v7().to_string(), api, salt);
+        cx.consumer = consumer;
+        let Ok((entry, time_ms)) = record(
+            &app.config.node,
+            &mut cx,
+            Outcome::Refused,
+            Some(code),
+            status,
+        ) else {
             return;
         };
         match app.log.append(&entry, time_ms).await {
             Ok(_) => count(&app, &cx, Outcome::Refused, Some(code)),
             Err(e) => {
-                tracing::error!(error = %e, code, "TLS refusal not recorded");
+                tracing::error!(error = %e, code, api, "refusal not recorded");
                 append_failed(app.as_ref());
             }
         }
