@@ -158,3 +158,91 @@ fn a_certificate_whose_key_may_not_sign_is_refused() {
     let paths = pki::issue_odd_client(&layout, Region::Js, "js_fine", &odd).unwrap();
     assert!(handshake(&config, &layout, &paths).is_ok());
 }
+
+/// The problem code a refused handshake is recorded with.
+fn refusal_code(got: Result<(), rustls::Error>) -> Option<&'static str> {
+    let e = got.err()?;
+    Problem::from_handshake(&std::io::Error::other(e)).map(|p| p.code())
+}
+
+/// The certificate zoo: each odd certificate, issued by a trusted region's CA
+/// for a member, is refused at the handshake with its own code, or — where
+/// the handshake cannot tell (no member named, several) — accepted there and
+/// named no member, so every API refuses it.
+#[test]
+fn odd_certificates_are_refused_each_for_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (layout, config) = node(dir.path(), &[Region::Js]);
+    let now = OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let js = member(JS);
+    let well = Oddities::none(&js, now);
+    let cases: Vec<(&str, Oddities, Option<&str>)> = vec![
+        (
+            "expired",
+            Oddities {
+                not_before: now - day * 30,
+                not_after: now - day,
+                ..well.clone()
+            },
+            Some("certificate_expired"),
+        ),
+        (
+            "not_yet_valid",
+            Oddities {
+                not_before: now + day,
+                not_after: now + day * 30,
+                ..well.clone()
+            },
+            Some("certificate_invalid"),
+        ),
+        (
+            "ca_leaf",
+            Oddities {
+                ca: true,
+                key_usages: vec![
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyCertSign,
+                ],
+                ..well.clone()
+            },
+            Some("certificate_invalid"),
+        ),
+        (
+            "no_usage_but_signing",
+            Oddities {
+                key_usages: vec![KeyUsagePurpose::KeyEncipherment],
+                ..well.clone()
+            },
+            Some("certificate_invalid"),
+        ),
+        ("well_formed", well.clone(), None),
+    ];
+    for (stem, odd, code) in cases {
+        let paths = pki::issue_odd_client(&layout, Region::Js, stem, &odd).unwrap();
+        let got = handshake(&config, &layout, &paths);
+        assert_eq!(refusal_code(got), code, "{stem}");
+    }
+    // Named members the handshake cannot judge: none, or two.
+    for (stem, members) in [
+        ("no_member", vec![]),
+        ("two_members", vec![js.clone(), member(ZJ)]),
+    ] {
+        let odd = Oddities {
+            members,
+            ..well.clone()
+        };
+        let paths = pki::issue_odd_client(&layout, Region::Js, stem, &odd).unwrap();
+        assert!(handshake(&config, &layout, &paths).is_ok(), "{stem}");
+        let cert = load_certs(&paths.cert).unwrap().remove(0);
+        assert_eq!(yrdx_gateway::identity::member_of(&cert), None, "{stem}");
+    }
+    // Revoked where its region checks revocation.
+    let paths = pki::issue_odd_client(&layout, Region::Js, "revoked", &well).unwrap();
+    pki::revoke(&layout, Region::Js, &paths.cert, now).unwrap();
+    let (_, config) = node(dir.path(), &[Region::Js]);
+    assert_eq!(
+        refusal_code(handshake(&config, &layout, &paths)),
+        Some("certificate_revoked")
+    );
+}
