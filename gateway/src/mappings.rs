@@ -62,7 +62,9 @@ pub enum MappingsError {
 /// Every loaded mapping, checked against the catalogue.
 #[derive(Debug, Default)]
 pub struct Mappings {
-    by: HashMap<(MemberId, String), Arc<Mapping>>,
+    /// By provider, then resource: looked up without building a key.
+    by: HashMap<MemberId, HashMap<String, Arc<Mapping>>>,
+    len: usize,
 }
 
 impl Mappings {
@@ -73,7 +75,8 @@ impl Mappings {
         let mut files = Vec::new();
         collect_toml(dir, &mut files)?;
         files.sort();
-        let mut by: HashMap<(MemberId, String), Arc<Mapping>> = HashMap::new();
+        let mut by: HashMap<MemberId, HashMap<String, Arc<Mapping>>> = HashMap::new();
+        let mut len = 0;
         for path in files {
             let name = path
                 .strip_prefix(dir)
@@ -92,16 +95,17 @@ impl Mappings {
                 }
             })?;
             mapping.check(schema)?;
-            let key = (mapping.provider().clone(), mapping.resource().to_owned());
-            if let Some(other) = by.get(&key) {
+            let of_provider = by.entry(mapping.provider().clone()).or_default();
+            if let Some(other) = of_provider.get(mapping.resource()) {
                 return Err(MappingsError::Duplicate {
                     file: name,
                     other: other.file().to_owned(),
-                    provider: key.0.to_string(),
-                    resource: key.1,
+                    provider: mapping.provider().to_string(),
+                    resource: mapping.resource().to_owned(),
                 });
             }
-            by.insert(key, Arc::new(mapping));
+            of_provider.insert(mapping.resource().to_owned(), Arc::new(mapping));
+            len += 1;
         }
         for entry in registry.entries() {
             // Not-shared rows are refused before any mapping is needed, and
@@ -111,7 +115,9 @@ impl Mappings {
             });
             if entry.status == yrdx_registry::EntryStatus::Active
                 && shared
-                && !by.contains_key(&(entry.provider.clone(), entry.resource.clone()))
+                && !by
+                    .get(&entry.provider)
+                    .is_some_and(|m| m.contains_key(&entry.resource))
             {
                 return Err(MappingsError::Missing {
                     entry: entry.id.clone(),
@@ -120,22 +126,22 @@ impl Mappings {
                 });
             }
         }
-        Ok(Mappings { by })
+        Ok(Mappings { by, len })
     }
 
     /// The mapping for a provider and resource.
     pub fn get(&self, provider: &MemberId, resource: &str) -> Option<&Arc<Mapping>> {
-        self.by.get(&(provider.clone(), resource.to_owned()))
+        self.by.get(provider)?.get(resource)
     }
 
     /// How many mappings are loaded.
     pub fn len(&self) -> usize {
-        self.by.len()
+        self.len
     }
 
     /// Whether none are loaded.
     pub fn is_empty(&self) -> bool {
-        self.by.is_empty()
+        self.len == 0
     }
 }
 

@@ -12,9 +12,9 @@ use crate::problem::Problem;
 /// The calling regulator, or why the caller is refused: the identity problems
 /// every API has (no certificate, unknown or suspended member, region
 /// mismatch), then `not_a_regulator` for any other member.
-pub fn require(registry: &Registry, peer: &Peer) -> Result<MemberId, Problem> {
+pub fn require<'p>(registry: &Registry, peer: &'p Peer) -> Result<&'p MemberId, Problem> {
     let id = identify::run(registry, peer)?;
-    match registry.member(&id) {
+    match registry.member(id) {
         Some(member) if member.has_role(Role::Regulator) => Ok(id),
         _ => Err(Problem::NotARegulator),
     }

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{RawPathParams, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use bytes::Bytes;
@@ -155,16 +155,14 @@ pub async fn method_not_allowed(headers: HeaderMap) -> Response {
 pub async fn handle<H: Handler>(
     State(app): State<Arc<App>>,
     Extension(peer): Extension<Arc<Peer>>,
-    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     request: http::Request<Body>,
 ) -> Response {
     let route = H::ROUTE;
     let (parts, body) = request.into_parts();
     let (id, id_problem) = request_id(&parts.headers);
-    let path = params
-        .ok()
-        .and_then(|p| p.iter().next().map(|(_, v)| v.to_owned()))
-        .unwrap_or_default();
+    // The route's one path parameter, whatever its name; none is "".
+    let path = path.map(|Path(p)| p).unwrap_or_default();
     let span = tracing::info_span!(
         "request",
         api = route.api,
@@ -318,10 +316,10 @@ async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> 
 /// change it), but in the gateway's own log.
 fn answer_read(cx: &Exchange, result: Result<Reply, Problem>) -> Response {
     let span = tracing::Span::current();
-    span.record(
-        "consumer",
-        tracing::field::display(cx.consumer.as_ref().map_or("-".into(), |c| c.to_string())),
-    );
+    match &cx.consumer {
+        Some(m) => span.record("consumer", tracing::field::display(m)),
+        None => span.record("consumer", "-"),
+    };
     let mut response = match result {
         Ok(reply) => {
             span.record("outcome", "served");

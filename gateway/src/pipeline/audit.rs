@@ -135,7 +135,7 @@ struct ConsumerReceipt<'a> {
 #[derive(Serialize)]
 struct ServedBody<'a> {
     data: &'a serde_json::value::RawValue,
-    provider: &'a str,
+    provider: Option<&'a MemberId>,
     receipt: ConsumerReceipt<'a>,
     resource: &'a str,
 }
@@ -154,10 +154,10 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
         Err(p) => (Outcome::Refused, Some(p.code()), p.status().as_u16()),
     };
     let span = tracing::Span::current();
-    span.record(
-        "consumer",
-        tracing::field::display(cx.consumer.as_ref().map_or("-".into(), MemberId::to_string)),
-    );
+    match &cx.consumer {
+        Some(m) => span.record("consumer", tracing::field::display(m)),
+        None => span.record("consumer", "-"),
+    };
     let (entry, time_ms) = match record(&app.config.node, &mut cx, outcome, code, status) {
         Ok(r) => r,
         Err(p) => {
@@ -212,7 +212,7 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
             let mut resp = match reply {
                 Reply::Exchange(served) => Json(ServedBody {
                     data: &served.data,
-                    provider: &served.provider,
+                    provider: cx.provider.as_ref(),
                     receipt,
                     resource: &served.resource,
                 })

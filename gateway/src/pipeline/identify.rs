@@ -11,7 +11,7 @@ use crate::identity::Peer;
 use crate::problem::Problem;
 
 /// The calling member, registered and active.
-pub fn run(registry: &Registry, peer: &Peer) -> Result<MemberId, Problem> {
+pub fn run<'p>(registry: &Registry, peer: &'p Peer) -> Result<&'p MemberId, Problem> {
     let id = peer.member()?;
     let member = registry.member(id).ok_or(Problem::UnknownMember)?;
     if member.status != MemberStatus::Active {
@@ -22,5 +22,5 @@ pub fn run(registry: &Registry, peer: &Peer) -> Result<MemberId, Problem> {
     {
         return Err(Problem::CertificateNotBound);
     }
-    Ok(id.clone())
+    Ok(id)
 }

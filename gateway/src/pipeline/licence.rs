@@ -143,7 +143,7 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
         provider: Some(region.code()),
         key: &key,
     };
-    let grant = authorize_and_meter(app, snapshot, cx, &consumer, &resource.code, &usage).await?;
+    let grant = authorize_and_meter(app, snapshot, cx, consumer, &resource.code, &usage).await?;
 
     // upstream: the issuing region's provider, within the entry's deadline.
     let native = NativeRequest {
@@ -177,7 +177,7 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
         let limits = app.verifier.limits();
         let at = cx.received;
         app.verifier
-            .run(&consumer, move || {
+            .run(consumer, move || {
                 let checked = verify_ofd_with_limits(&file, &trust, at, &limits);
                 (file, checked)
             })

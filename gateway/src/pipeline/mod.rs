@@ -40,8 +40,6 @@ use yrdx_signing::MemberId;
 pub struct Served {
     /// The resource.
     pub resource: String,
-    /// The provider member id.
-    pub provider: String,
     /// The minimised catalogue record as RFC 8785 canonical JSON: the exact
     /// bytes the response digest covers, sent as they are.
     pub data: Box<RawValue>,
@@ -65,7 +63,6 @@ impl IntoResponse for Reply {
         match self {
             Reply::Exchange(served) => axum::Json(serde_json::json!({
                 "data": served.data,
-                "provider": served.provider,
                 "resource": served.resource,
             }))
             .into_response(),
@@ -84,7 +81,7 @@ pub struct Call<'a> {
     /// whole request so a reload never changes the rules half-way through.
     pub snapshot: &'a Snapshot,
     /// The caller, identified (and a regulator, on regulators' routes).
-    pub caller: MemberId,
+    pub caller: &'a MemberId,
     /// The route's one path parameter (percent-decoded), or empty.
     pub path: String,
     /// The raw query string, without `?`.
@@ -122,7 +119,7 @@ pub async fn exchange(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Proble
     // authorize, then meter: the list picks the entry and thereby the
     // provider; its quotas are spent before the provider is troubled.
     let grant =
-        authorize_and_meter(app, snapshot, cx, &consumer, &resource, &request.usage()).await?;
+        authorize_and_meter(app, snapshot, cx, consumer, &resource, &request.usage()).await?;
 
     // map request: a malformed key is refused here, before any provider sees it.
     let t = Instant::now();
@@ -154,11 +151,8 @@ pub async fn exchange(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Proble
     cx.response_digest = Some(cx.digest(data.get().as_bytes()));
     cx.timed(Stage::Minimise, t);
 
-    Ok(Reply::Exchange(Served {
-        provider: grant.entry.provider.to_string(),
-        resource,
-        data,
-    }))
+    // The provider the answer names is the context's (`cx.provider`).
+    Ok(Reply::Exchange(Served { resource, data }))
 }
 
 /// The two stages every route that serves data runs alike: **authorize** —

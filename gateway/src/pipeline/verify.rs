@@ -81,7 +81,7 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     let at = cx.received;
     let verified = app
         .verifier
-        .run(&caller, move || {
+        .run(caller, move || {
             seals::verify_within(&doc, data.as_deref(), &trust, at, &limits)
         })
         .await?
