@@ -539,11 +539,39 @@ impl Writer<'_> {
     }
 }
 
-/// SQLite's writing connection, opened from `pool` at first use.
+/// SQLite's writing connection, opened from `pool` at first use, and opened
+/// again when the last writer left it inside a transaction.
+///
+/// A transaction dropped without commit queues its rollback, which the
+/// connection's next command runs: a ping. That can fail. A write that fails
+/// with a full disk (`SQLITE_FULL`, an I/O error) or a trigger's
+/// `RAISE(ROLLBACK)` ends the transaction in SQLite, but sqlx still counts it
+/// open; the queued `ROLLBACK` then fails ("no transaction is active") and the
+/// count stays at one, so every later `BEGIN IMMEDIATE` on the connection is
+/// refused ("attempted to call begin_with at non-zero transaction depth") —
+/// every writer of the process stuck until a restart. Such a connection is
+/// closed, which ends anything SQLite still holds open, and a fresh one taken.
 async fn writing_connection<'s>(
     pool: &AnyPool,
     slot: &'s mut Option<PoolConnection<sqlx::Any>>,
 ) -> Result<&'s mut PoolConnection<sqlx::Any>, sqlx::Error> {
+    if let Some(conn) = slot.as_mut()
+        && conn.is_in_transaction()
+    {
+        let flushed = conn.ping().await;
+        if flushed.is_err() || conn.is_in_transaction() {
+            tracing::warn!(
+                error = flushed.err().map(|e| e.to_string()),
+                "SQLite's writing connection was left inside a transaction by a failed \
+                 write; opening a new one"
+            );
+            if let Some(stale) = slot.take()
+                && let Err(e) = stale.close().await
+            {
+                tracing::warn!(error = %e, "closing SQLite's stale writing connection failed");
+            }
+        }
+    }
     if slot.is_none() {
         *slot = Some(pool.acquire().await?);
     }
