@@ -4,7 +4,7 @@
 //! the log records and checkpoints or refuses, and once the fault clears
 //! every writer works again with no restart.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use yrdx_registry::testing::{Faults, Writer};
@@ -90,8 +90,38 @@ fn is_the_fault(error: &str, what: &str) {
     );
 }
 
+/// Everything logged in this test binary from the first call on, at `warn`
+/// and above: the writers' tasks log on the runtime's threads, so the
+/// subscriber is the process's.
+fn operator_log() -> &'static Mutex<Vec<u8>> {
+    static LOG: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log: &'static Mutex<Vec<u8>> = Box::leak(Box::default());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || Capture(log))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        log
+    })
+}
+
+struct Capture(&'static Mutex<Vec<u8>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_writer_recovers_from_a_failed_write_and_the_log_records_and_checkpoints_again() {
+    let log_text = operator_log();
     for (url, store) in stores("faults_every_writer").await {
         let mut faults = Faults::install(&url).await.unwrap();
         let signer = Arc::new(NoteSigner::from_seed(ORIGIN, &[7; 32]).unwrap());
@@ -229,7 +259,41 @@ async fn every_writer_recovers_from_a_failed_write_and_the_log_records_and_check
                 .unwrap_or_else(|e| panic!("{at}: a heartbeat after the fault: {e}"));
         }
         assert_eq!(store.log_size().await.unwrap(), appended as u64, "{url}");
+        // The calls granted from reservations reached the store once the
+        // write-backs worked again: with every reservation returned, the
+        // stored counts are the calls made, no more, no fewer.
         counter.close().await;
+        let (day, _) = yrdx_registry::period_keys(yrdx_registry::now());
+        let usage: std::collections::HashMap<String, u64> = store
+            .quota_usage(ENTRY, &day)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        for writer in Writer::ALL {
+            let at = format!("{url}, {writer:?}");
+            assert_eq!(
+                usage.get(&format!("consumer-{writer:?}-before")),
+                Some(&4),
+                "{at}"
+            );
+            assert_eq!(
+                usage.get(&format!("consumer-{writer:?}-after")),
+                Some(&1),
+                "{at}"
+            );
+            assert_eq!(
+                usage
+                    .get(&format!("consumer-{writer:?}-during"))
+                    .copied()
+                    .unwrap_or(0),
+                0,
+                "{at}"
+            );
+        }
         log.stop_integrator().await;
     }
+    let logged = String::from_utf8_lossy(&log_text.lock().unwrap()).into_owned();
+    assert!(logged.contains("injected fault"), "{logged}");
+    assert!(!logged.contains("non-zero transaction depth"), "{logged}");
 }
