@@ -540,7 +540,8 @@ impl AuditLog {
     /// a probe of the store unless a write succeeded within the last second
     /// and none has failed since. The probe is a real write, committed and
     /// synced like a batch of leaves: it rewrites the log's size as it is.
-    /// A node drained for a store fault receives no exchanges, so this is
+    /// On SQLite it fails too while the WAL checkpointing fails, as it does
+    /// first on a full disk. A node drained for a store fault receives no exchanges, so this is
     /// what finds it can record again.
     pub async fn check(&self) -> LogHealth {
         let health = self.health.snapshot();
@@ -571,9 +572,12 @@ impl AuditLog {
             .await
             .execute(sqlx::query("UPDATE log_meta SET size = size WHERE id = 1"))
             .await;
-        match probe {
-            Ok(_) => self.health.wrote(),
-            Err(e) => {
+        match (probe, self.store.wal_failing()) {
+            (Ok(_), None) => self.health.wrote(),
+            // The probe rewrote a page the database file has; leaves need
+            // new ones, which a file that cannot grow refuses.
+            (Ok(_), Some(wal)) => self.health.write_failed(&wal),
+            (Err(e), _) => {
                 let e = StoreError::query("probing that the exchange log can be written")(e);
                 self.health.write_failed(&e);
             }
