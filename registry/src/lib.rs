@@ -59,8 +59,8 @@ pub use diff::{Change, ChangeKind, diff};
 pub use error::{LogError, Refusal, RegistryError, StoreError};
 pub use files::{add_file, add_toml, to_toml};
 pub use log::{
-    Announced, AuditLog, CheckpointOptions, ExchangeRecord, LogOptions, LogStats, Outcome, Receipt,
-    StoredLeaf,
+    Announced, AuditLog, CheckpointOptions, ExchangeRecord, Failing, LogHealth, LogOptions,
+    LogStats, Outcome, Receipt, StoredLeaf,
 };
 pub use model::{
     Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Quota, Registry, RegistryData,

@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -209,6 +209,8 @@ pub struct AuditLog {
     integrator: Option<Arc<Background>>,
     stats: Arc<Counts>,
     coming: Arc<AtomicUsize>,
+    health: Arc<Health>,
+    store: Store,
 }
 
 /// An exchange on its way to the log: while it is held, the writer knows one
@@ -240,6 +242,121 @@ struct Counts {
     leaves: AtomicU64,
 }
 
+/// A writer of the log that has failed since `since_ms` (Unix milliseconds),
+/// most recently with `error`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failing {
+    /// The first failure of this run of failures.
+    pub since_ms: i64,
+    /// The latest failure's error.
+    pub error: String,
+}
+
+/// Whether the log can record now, as its writers last found: see
+/// [`AuditLog::health`] and [`AuditLog::check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogHealth {
+    /// When a write to the log last succeeded (a commit of leaves or a
+    /// probe), Unix milliseconds; `None` if none has since the log opened.
+    pub last_write_ms: Option<i64>,
+    /// Since when appends (and probes) fail, while they do.
+    pub append_failing: Option<Failing>,
+    /// Since when this node's integrations fail, while they do; `None` also
+    /// where this node signs no checkpoints.
+    pub integrate_failing: Option<Failing>,
+    /// When this node's integrator last integrated (or found nothing to),
+    /// Unix milliseconds; `None` where it signs no checkpoints or has not.
+    pub last_integrated_ms: Option<i64>,
+    /// Leaves appended that the latest checkpoint does not cover, as
+    /// [`AuditLog::check`] read them; `None` from [`AuditLog::health`] or
+    /// when the store could not say.
+    pub checkpoint_lag: Option<u64>,
+}
+
+impl LogHealth {
+    /// Whether a leaf can be made durable now and, where this node signs
+    /// checkpoints, they advance.
+    pub fn can_record(&self) -> bool {
+        self.append_failing.is_none() && self.integrate_failing.is_none()
+    }
+}
+
+/// The outcomes the writer, the integrator and probes record; read by
+/// [`AuditLog::health`]. Times are Unix milliseconds, 0 for none.
+#[derive(Debug, Default)]
+struct Health {
+    last_write_ms: AtomicI64,
+    append_failing_since: AtomicI64,
+    append_error: std::sync::Mutex<String>,
+    last_integrated_ms: AtomicI64,
+    integrate_failing_since: AtomicI64,
+    integrate_error: std::sync::Mutex<String>,
+}
+
+/// Records a success: clears the failure `since`, if any, with a log line.
+fn recovered(since: &AtomicI64, what: &'static str) {
+    let was = since.swap(0, Ordering::Relaxed);
+    if was != 0 {
+        tracing::info!(
+            failing_ms = now_ms().saturating_sub(was),
+            "{what} succeeds again"
+        );
+    }
+}
+
+/// Records a failure: starts the failure `since` unless one runs, keeps `error`.
+fn failed(since: &AtomicI64, slot: &std::sync::Mutex<String>, error: &dyn std::fmt::Display) {
+    let _ = since.compare_exchange(0, now_ms().max(1), Ordering::Relaxed, Ordering::Relaxed);
+    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+    *slot = error.to_string();
+}
+
+fn failing(since: &AtomicI64, slot: &std::sync::Mutex<String>) -> Option<Failing> {
+    let since_ms = since.load(Ordering::Relaxed);
+    (since_ms != 0).then(|| Failing {
+        since_ms,
+        error: slot.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+    })
+}
+
+impl Health {
+    fn wrote(&self) {
+        self.last_write_ms.store(now_ms(), Ordering::Relaxed);
+        recovered(&self.append_failing_since, "writing the exchange log");
+    }
+
+    fn write_failed(&self, error: &dyn std::fmt::Display) {
+        failed(&self.append_failing_since, &self.append_error, error);
+    }
+
+    fn integrated(&self) {
+        self.last_integrated_ms.store(now_ms(), Ordering::Relaxed);
+        recovered(
+            &self.integrate_failing_since,
+            "integrating the exchange log",
+        );
+    }
+
+    fn integrate_failed(&self, error: &dyn std::fmt::Display) {
+        failed(&self.integrate_failing_since, &self.integrate_error, error);
+    }
+
+    fn snapshot(&self) -> LogHealth {
+        let some = |v: i64| (v != 0).then_some(v);
+        LogHealth {
+            last_write_ms: some(self.last_write_ms.load(Ordering::Relaxed)),
+            append_failing: failing(&self.append_failing_since, &self.append_error),
+            integrate_failing: failing(&self.integrate_failing_since, &self.integrate_error),
+            last_integrated_ms: some(self.last_integrated_ms.load(Ordering::Relaxed)),
+            checkpoint_lag: None,
+        }
+    }
+}
+
+/// How recent a successful write must be for [`AuditLog::check`] to trust it
+/// without probing.
+const FRESH_WRITE_MS: i64 = 1_000;
+
 /// The background integrator of one [`AuditLog`] and its controls.
 #[derive(Debug)]
 struct Background {
@@ -248,6 +365,8 @@ struct Background {
     leader: Arc<AtomicBool>,
     stop: watch::Sender<bool>,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    // How long integrations may fail before appends are refused.
+    grace: Duration,
 }
 
 impl Drop for Background {
@@ -293,6 +412,7 @@ impl AuditLog {
             });
         }
         let appended = Arc::new(Notify::new());
+        let health = Arc::new(Health::default());
         let integrator = match options.checkpoints {
             None => None,
             Some(c) => {
@@ -301,6 +421,7 @@ impl AuditLog {
                 // crash left unintegrated are covered, and the empty log gets
                 // its first checkpoint. Another node may hold the lease.
                 let first = integrator.integrate(now_ms).await?;
+                health.integrated();
                 let leader = Arc::new(AtomicBool::new(first != Integration::NotLeader));
                 let (stop, stopped) = watch::channel(false);
                 let task = tokio::spawn(integrate_loop(
@@ -309,12 +430,14 @@ impl AuditLog {
                     appended.clone(),
                     stopped,
                     leader.clone(),
+                    health.clone(),
                 ));
                 Some(Arc::new(Background {
                     key: c.signer.verifier_key(),
                     leader,
                     stop,
                     task: std::sync::Mutex::new(Some(task)),
+                    grace: c.interval,
                 }))
             }
         };
@@ -322,12 +445,13 @@ impl AuditLog {
         let stats = Arc::new(Counts::default());
         let coming = Arc::new(AtomicUsize::new(0));
         tokio::spawn(writer(
-            store,
+            store.clone(),
             rx,
             options.max_batch.max(1),
             integrator.as_ref().map(|_| appended),
             stats.clone(),
             coming.clone(),
+            health.clone(),
         ));
         Ok(AuditLog {
             tx,
@@ -336,6 +460,8 @@ impl AuditLog {
             integrator,
             stats,
             coming,
+            health,
+            store,
         })
     }
 
@@ -404,8 +530,87 @@ impl AuditLog {
         !self.tx.is_closed()
     }
 
-    /// Appends one record and returns once it is durable.
+    /// What the log's writers last found, without asking the store: when
+    /// a write last succeeded, since when appends or integrations fail.
+    pub fn health(&self) -> LogHealth {
+        self.health.snapshot()
+    }
+
+    /// Whether a leaf can be made durable now: [`AuditLog::health`], after
+    /// a probe of the store unless a write succeeded within the last second
+    /// and none has failed since. The probe is a real write, committed and
+    /// synced like a batch of leaves: it rewrites the log's size as it is.
+    /// On SQLite it fails too while the WAL checkpointing fails, as it does
+    /// first on a full disk. A node drained for a store fault receives no exchanges, so this is
+    /// what finds it can record again.
+    pub async fn check(&self) -> LogHealth {
+        let health = self.health.snapshot();
+        let fresh = health
+            .last_write_ms
+            .is_some_and(|at| now_ms().saturating_sub(at) < FRESH_WRITE_MS);
+        if health.append_failing.is_some() || !fresh {
+            self.probe().await;
+        }
+        let lag = match (
+            self.store.log_size().await,
+            self.store.log_tree_size().await,
+        ) {
+            (Ok(log), Ok(tree)) => Some(log.saturating_sub(tree.get())),
+            _ => None,
+        };
+        LogHealth {
+            checkpoint_lag: lag,
+            ..self.health.snapshot()
+        }
+    }
+
+    /// Writes the log's size as it is, and records whether that worked.
+    async fn probe(&self) {
+        let probe = self
+            .store
+            .writer()
+            .await
+            .execute(sqlx::query("UPDATE log_meta SET size = size WHERE id = 1"))
+            .await;
+        match (probe, self.store.wal_failing()) {
+            (Ok(_), None) => self.health.wrote(),
+            // The probe rewrote a page the database file has; leaves need
+            // new ones, which a file that cannot grow refuses.
+            (Ok(_), Some(wal)) => self.health.write_failed(&wal),
+            (Err(e), _) => {
+                let e = StoreError::query("probing that the exchange log can be written")(e);
+                self.health.write_failed(&e);
+            }
+        }
+    }
+
+    /// The reason to refuse an append now: this node's integrations have
+    /// failed for longer than the checkpoint interval, so a leaf appended now
+    /// would wait for a checkpoint longer than promised, perhaps for ever.
+    fn integration_stalled(&self) -> Option<LogError> {
+        let grace = self.integrator.as_ref()?.grace;
+        let failing = failing(
+            &self.health.integrate_failing_since,
+            &self.health.integrate_error,
+        )?;
+        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        let for_ms = now_ms().saturating_sub(failing.since_ms);
+        (for_ms > grace_ms).then(|| {
+            LogError::Store(StoreError::Unavailable(format!(
+                "checkpoints have not advanced for {for_ms} ms (integration failing: {}); \
+                 no leaf is appended that no checkpoint would cover",
+                failing.error
+            )))
+        })
+    }
+
+    /// Appends one record and returns once it is durable. Refused while
+    /// this node's integrator has failed for longer than the checkpoint
+    /// interval.
     pub async fn append(&self, record: &ExchangeRecord, time_ms: i64) -> Result<Receipt, LogError> {
+        if let Some(refused) = self.integration_stalled() {
+            return Err(refused);
+        }
         let leaf = record.to_leaf()?;
         let leaf_hash = self.alg.hash_parts(&[&[0u8], &leaf]);
         let row = LeafRow {
@@ -439,6 +644,7 @@ async fn integrate_loop(
     appended: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
     leader: Arc<AtomicBool>,
+    health: Arc<Health>,
 ) {
     let period = (interval / 2).max(Duration::from_millis(1));
     let mut last = Instant::now();
@@ -470,12 +676,17 @@ async fn integrate_loop(
         match result {
             Ok(Integration::Signed(cp)) => {
                 tracing::debug!(size = cp.size.get(), "checkpoint signed");
+                health.integrated();
             }
             Ok(Integration::Raced) => {
                 tracing::warn!("another integrator moved the exchange log's tree; reloading");
+                health.integrated();
             }
-            Ok(Integration::NotLeader | Integration::UpToDate(_)) => {}
-            Err(e) => tracing::error!(error = %e, "exchange log integration failed"),
+            Ok(Integration::NotLeader | Integration::UpToDate(_)) => health.integrated(),
+            Err(e) => {
+                tracing::error!(error = %e, "exchange log integration failed");
+                health.integrate_failed(&e);
+            }
         }
     }
     leader.store(false, Ordering::Relaxed);
@@ -514,6 +725,7 @@ async fn writer(
     appended: Option<Arc<Notify>>,
     stats: Arc<Counts>,
     coming: Arc<AtomicUsize>,
+    health: Arc<Health>,
 ) {
     // `appended` wakes the integrator after each committed batch, so a
     // checkpoint follows promptly.
@@ -532,6 +744,7 @@ async fn writer(
             match write_batch(&store, rows, &mut known_size).await {
                 Ok(first_index) => {
                     last_commit = started.elapsed();
+                    health.wrote();
                     stats.commits.fetch_add(1, Ordering::Relaxed);
                     stats
                         .leaves
@@ -545,6 +758,7 @@ async fn writer(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, leaves = replies.len(), "exchange log append failed");
+                    health.write_failed(&e);
                     let message = e.to_string();
                     for reply in replies {
                         let _ = reply.send(Err(message.clone()));

@@ -103,6 +103,9 @@ pub struct Store {
     /// connections taking turns would each re-read what the others changed.
     /// Writers in other processes still meet the busy handler.
     write_gate: Arc<tokio::sync::Mutex<Option<PoolConnection<sqlx::Any>>>>,
+    /// On SQLite, the latest failure of the WAL checkpointing task, while its
+    /// rounds fail: `None` once one succeeds, and always on PostgreSQL.
+    wal_failing: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -173,11 +176,13 @@ impl Store {
             usage_pool,
             backend,
             write_gate: Arc::default(),
+            wal_failing: Arc::default(),
         };
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoint_wal(
                 store.pool.clone(),
                 Arc::downgrade(&store.write_gate),
+                store.wal_failing.clone(),
             ));
         }
         Ok(store)
@@ -207,6 +212,18 @@ impl Store {
             Backend::Sqlite => Writer::Sqlite(&self.pool, self.write_gate.lock().await),
             Backend::Postgres => Writer::Postgres(&self.pool),
         }
+    }
+
+    /// On SQLite, why the write-ahead log cannot be copied into the database
+    /// file, while its checkpointing fails. The database file then cannot
+    /// grow (a full disk fails this first), and the write-ahead log grows
+    /// with every commit until writes fail too; a write that rewrites pages
+    /// the file already has can still succeed meanwhile.
+    pub(crate) fn wal_failing(&self) -> Option<String> {
+        self.wal_failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Whether the store answers now.
@@ -449,6 +466,7 @@ const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 async fn checkpoint_wal(
     pool: AnyPool,
     gate: std::sync::Weak<tokio::sync::Mutex<Option<PoolConnection<sqlx::Any>>>>,
+    failing: Arc<std::sync::Mutex<Option<String>>>,
 ) {
     let mut tick = tokio::time::interval(WAL_CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -466,11 +484,22 @@ async fn checkpoint_wal(
             let _turn = gate.lock().await;
             result = checkpoint().await.map(|_| ());
         }
-        if let Err(e) = result {
-            if pool.is_closed() {
-                return;
+        let mut failing = failing.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(()) => {
+                if failing.take().is_some() {
+                    tracing::info!("SQLite WAL checkpoint succeeds again");
+                }
             }
-            tracing::warn!(error = %e, "SQLite WAL checkpoint failed; retrying");
+            Err(e) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, "SQLite WAL checkpoint failed; retrying");
+                *failing = Some(format!(
+                    "SQLite cannot copy its write-ahead log into the database file: {e}"
+                ));
+            }
         }
     }
 }
@@ -539,11 +568,39 @@ impl Writer<'_> {
     }
 }
 
-/// SQLite's writing connection, opened from `pool` at first use.
+/// SQLite's writing connection, opened from `pool` at first use, and opened
+/// again when the last writer left it inside a transaction.
+///
+/// A transaction dropped without commit queues its rollback, which the
+/// connection's next command runs: a ping. That can fail. A write that fails
+/// with a full disk (`SQLITE_FULL`, an I/O error) or a trigger's
+/// `RAISE(ROLLBACK)` ends the transaction in SQLite, but sqlx still counts it
+/// open; the queued `ROLLBACK` then fails ("no transaction is active") and the
+/// count stays at one, so every later `BEGIN IMMEDIATE` on the connection is
+/// refused ("attempted to call begin_with at non-zero transaction depth") —
+/// every writer of the process stuck until a restart. Such a connection is
+/// closed, which ends anything SQLite still holds open, and a fresh one taken.
 async fn writing_connection<'s>(
     pool: &AnyPool,
     slot: &'s mut Option<PoolConnection<sqlx::Any>>,
 ) -> Result<&'s mut PoolConnection<sqlx::Any>, sqlx::Error> {
+    if let Some(conn) = slot.as_mut()
+        && conn.is_in_transaction()
+    {
+        let flushed = conn.ping().await;
+        if flushed.is_err() || conn.is_in_transaction() {
+            tracing::warn!(
+                error = flushed.err().map(|e| e.to_string()),
+                "SQLite's writing connection was left inside a transaction by a failed \
+                 write; opening a new one"
+            );
+            if let Some(stale) = slot.take()
+                && let Err(e) = stale.close().await
+            {
+                tracing::warn!(error = %e, "closing SQLite's stale writing connection failed");
+            }
+        }
+    }
     if slot.is_none() {
         *slot = Some(pool.acquire().await?);
     }

@@ -70,6 +70,130 @@ pub async fn fresh_postgres(server_url: &str, label: &str) -> Result<String, Sto
     Ok(url)
 }
 
+/// The store's writers, each by the table whose writes fail when a fault is
+/// injected on it with [`Faults`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writer {
+    /// Leaf appends: every append moves `log_meta.size`.
+    Leaves,
+    /// The integrator's tree nodes.
+    TreeNodes,
+    /// The integrator's signed checkpoints.
+    Checkpoints,
+    /// Quota counts (a batch's decisions and the write-back of spent calls).
+    QuotaCounts,
+    /// Quota reservations.
+    QuotaLeases,
+    /// Node heartbeats.
+    Heartbeats,
+}
+
+impl Writer {
+    /// Every writer.
+    pub const ALL: [Writer; 6] = [
+        Writer::Leaves,
+        Writer::TreeNodes,
+        Writer::Checkpoints,
+        Writer::QuotaCounts,
+        Writer::QuotaLeases,
+        Writer::Heartbeats,
+    ];
+
+    /// The table whose writes fail.
+    pub fn table(self) -> &'static str {
+        match self {
+            Writer::Leaves => "log_meta",
+            Writer::TreeNodes => "log_nodes",
+            Writer::Checkpoints => "log_checkpoints",
+            Writer::QuotaCounts => "quota_usage",
+            Writer::QuotaLeases => "quota_leases",
+            Writer::Heartbeats => "nodes",
+        }
+    }
+}
+
+/// Real write failures, injected into a test store from outside the process's
+/// connections: triggers on each writer's table that fail every insert, update
+/// and delete while the table is named in `test_faults`. On SQLite the trigger
+/// raises `ROLLBACK`, which ends the writer's whole transaction the way a full
+/// disk (`SQLITE_FULL`) does; on PostgreSQL it raises `disk_full` (53100).
+/// The code under test runs unchanged: its statements fail in the database.
+#[derive(Debug)]
+pub struct Faults {
+    conn: sqlx::AnyConnection,
+}
+
+impl Faults {
+    /// Installs the triggers in the (migrated) store at `url`, every fault off.
+    pub async fn install(url: &str) -> Result<Faults, StoreError> {
+        use sqlx::Connection as _;
+        install_default_drivers();
+        let what = "installing fault triggers";
+        let mut conn = sqlx::AnyConnection::connect(url)
+            .await
+            .map_err(StoreError::Connect)?;
+        let postgres = !url.starts_with("sqlite:");
+        let mut script =
+            String::from("CREATE TABLE IF NOT EXISTS test_faults (tbl TEXT PRIMARY KEY);\n");
+        if postgres {
+            script.push_str(
+                "CREATE OR REPLACE FUNCTION test_fault() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN IF EXISTS (SELECT 1 FROM test_faults WHERE tbl = TG_TABLE_NAME) THEN \
+                 RAISE EXCEPTION 'injected fault: % is not writable', TG_TABLE_NAME \
+                 USING ERRCODE = '53100'; END IF; RETURN COALESCE(NEW, OLD); END $$;\n",
+            );
+        }
+        for writer in Writer::ALL {
+            let t = writer.table();
+            if postgres {
+                script.push_str(&format!(
+                    "CREATE TRIGGER test_fault BEFORE INSERT OR UPDATE OR DELETE ON {t} \
+                     FOR EACH ROW EXECUTE FUNCTION test_fault();\n"
+                ));
+            } else {
+                for op in ["INSERT", "UPDATE", "DELETE"] {
+                    script.push_str(&format!(
+                        "CREATE TRIGGER test_fault_{t}_{op} BEFORE {op} ON {t} \
+                         WHEN EXISTS (SELECT 1 FROM test_faults WHERE tbl = '{t}') \
+                         BEGIN SELECT RAISE(ROLLBACK, 'injected fault: {t} is not writable'); END;\n"
+                    ));
+                }
+            }
+        }
+        if !postgres {
+            sqlx::raw_sql("PRAGMA busy_timeout = 10000")
+                .execute(&mut conn)
+                .await
+                .map_err(StoreError::query(what))?;
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+            .execute(&mut conn)
+            .await
+            .map_err(StoreError::query(what))?;
+        Ok(Faults { conn })
+    }
+
+    /// Makes every write of `writer` fail from now on.
+    pub async fn fail(&mut self, writer: Writer) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO test_faults (tbl) VALUES ($1) ON CONFLICT (tbl) DO NOTHING")
+            .bind(writer.table())
+            .execute(&mut self.conn)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::query("injecting a fault"))
+    }
+
+    /// Lets `writer` write again.
+    pub async fn clear(&mut self, writer: Writer) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM test_faults WHERE tbl = $1")
+            .bind(writer.table())
+            .execute(&mut self.conn)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::query("clearing a fault"))
+    }
+}
+
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

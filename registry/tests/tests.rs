@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use sqlx::{Connection as _, Executor as _, Row as _};
 
+mod faults;
 mod tree;
 
 use yrdx_registry::testing::{fresh_postgres, postgres_url};

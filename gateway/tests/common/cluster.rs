@@ -30,6 +30,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `/readyz` of the admin port at `admin` as (status, body); `None` if it
+/// does not answer within 4 s.
+pub async fn readyz(admin: &str) -> Option<(u16, String)> {
+    let get = async {
+        let mut tcp = tokio::net::TcpStream::connect(admin).await.ok()?;
+        tcp.write_all(b"GET /readyz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut buf = Vec::new();
+        tcp.read_to_end(&mut buf).await.ok()?;
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let status = text.split(' ').nth(1)?.parse().ok()?;
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+        Some((status, body))
+    };
+    tokio::time::timeout(Duration::from_secs(4), get)
+        .await
+        .ok()
+        .flatten()
+}
+
 /// One `yrdx serve` child process.
 pub struct Node {
     pub name: String,
@@ -74,22 +95,7 @@ impl Node {
 
     /// `/readyz` as (status, body); `None` if the admin port does not answer.
     pub async fn readyz(&self) -> Option<(u16, String)> {
-        let get = async {
-            let mut tcp = tokio::net::TcpStream::connect(&self.admin).await.ok()?;
-            tcp.write_all(b"GET /readyz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
-                .await
-                .ok()?;
-            let mut buf = Vec::new();
-            tcp.read_to_end(&mut buf).await.ok()?;
-            let text = String::from_utf8_lossy(&buf).into_owned();
-            let status = text.split(' ').nth(1)?.parse().ok()?;
-            let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-            Some((status, body))
-        };
-        tokio::time::timeout(Duration::from_secs(4), get)
-            .await
-            .ok()
-            .flatten()
+        readyz(&self.admin).await
     }
 
     pub async fn is_integrator(&self) -> bool {
