@@ -102,20 +102,27 @@ pub enum RegistryError {
         /// What was wrong, with line and column where the parser gives them.
         message: String,
     },
-    /// A spreadsheet cell or column is wrong.
-    #[error("{file}: sheet {sheet}, row {row}, column {column}: {problem}")]
+    /// A spreadsheet cell or column is wrong, or a row fails a cross-check.
+    #[error(
+        "{file} 工作表 sheet {sheet} 第 row {row} 行 列 column {column} 值 value `{value}`: {problem}"
+    )]
     Sheet {
         /// The file name.
         file: String,
         /// The sheet (a CSV file's name without extension).
         sheet: String,
-        /// The 1-based row, as the spreadsheet numbers it (1 is the header).
+        /// The 1-based row, as the spreadsheet numbers it.
         row: usize,
-        /// The column header.
+        /// The column's Chinese header.
         column: String,
+        /// The cell's value as written (empty for an empty cell).
+        value: String,
         /// What is wrong.
         problem: String,
     },
+    /// Several errors, all of one import, in file and row order.
+    #[error("{} 处错误 errors:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<RegistryError>),
     /// The data is not consistent (a reference to nothing, a duplicate, …).
     #[error("{at}: {problem}")]
     Inconsistent {
