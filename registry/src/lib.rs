@@ -48,6 +48,7 @@ mod model;
 mod nodes;
 mod quota;
 mod report;
+mod report_tables;
 mod sheets;
 mod store;
 pub mod testing;
@@ -72,8 +73,9 @@ pub use nodes::{Heartbeat, NodeRow};
 pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, EntryReport, FulfilmentReport, Latency, Period, QuotaUse, ReportCodes,
-    parse_period, report_csv,
+    cst_time, parse_period,
 };
+pub use report_tables::{ReportCell, ReportLang, Table, report_csv, report_tables, report_xlsx};
 pub use sheets::{
     CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, OPEN_END, add_csv, add_xlsx, to_xlsx,
 };
