@@ -96,10 +96,22 @@ pub fn report_tables(r: &FulfilmentReport, lang: ReportLang) -> Vec<Table> {
         headers: vec![l("项目", "item"), l("值", "value")],
         rows: vec![
             vec![text(l("统计期间", "period")), text(&r.period)],
-            vec![text(l("期间开始（北京时间）", "period start (CST)")), text(&r.period_start)],
-            vec![text(l("期间结束（北京时间）", "period end (CST)")), text(&r.period_end)],
-            vec![text(l("清单版本", "registry version")), text(r.registry_version.to_string())],
-            vec![text(l("交换总数", "exchanges")), ReportCell::Count(r.exchanges)],
+            vec![
+                text(l("期间开始（北京时间）", "period start (CST)")),
+                text(&r.period_start),
+            ],
+            vec![
+                text(l("期间结束（北京时间）", "period end (CST)")),
+                text(&r.period_end),
+            ],
+            vec![
+                text(l("清单版本", "registry version")),
+                text(r.registry_version.to_string()),
+            ],
+            vec![
+                text(l("交换总数", "exchanges")),
+                ReportCell::Count(r.exchanges),
+            ],
             vec![text(l("成功", "served")), ReportCell::Count(r.served)],
             vec![text(l("拒绝", "refused")), ReportCell::Count(r.refused)],
         ],
@@ -132,7 +144,9 @@ pub fn report_tables(r: &FulfilmentReport, lang: ReportLang) -> Vec<Table> {
             .iter()
             .map(|e| {
                 let lat = |f: fn(&crate::report::Latency) -> f64| {
-                    e.latency_ms.as_ref().map_or(ReportCell::Empty, |x| ReportCell::Number(f(x)))
+                    e.latency_ms
+                        .as_ref()
+                        .map_or(ReportCell::Empty, |x| ReportCell::Number(f(x)))
                 };
                 vec![
                     text(&e.entry),
@@ -142,7 +156,8 @@ pub fn report_tables(r: &FulfilmentReport, lang: ReportLang) -> Vec<Table> {
                     ReportCell::Count(e.served),
                     ReportCell::Count(e.refused.values().sum()),
                     ReportCell::Count(e.reached_provider),
-                    e.provider_success_rate.map_or(ReportCell::Empty, ReportCell::Number),
+                    e.provider_success_rate
+                        .map_or(ReportCell::Empty, ReportCell::Number),
                     lat(|x| x.p50),
                     lat(|x| x.p95),
                     lat(|x| x.p99),
@@ -182,7 +197,13 @@ pub fn report_tables(r: &FulfilmentReport, lang: ReportLang) -> Vec<Table> {
         rows: r
             .consumers_refused_most
             .iter()
-            .map(|c| vec![text(&c.consumer), ReportCell::Count(c.refused), by_code(&c.by_code)])
+            .map(|c| {
+                vec![
+                    text(&c.consumer),
+                    ReportCell::Count(c.refused),
+                    by_code(&c.by_code),
+                ]
+            })
             .collect(),
     };
     vec![summary, entries, without, unused, consumers]
@@ -211,7 +232,14 @@ pub fn report_csv(r: &FulfilmentReport, lang: ReportLang) -> String {
         if i > 0 {
             out.push_str(&format!("\n# {}\n", t.name));
         }
-        let line = |cells: Vec<String>| cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",") + "\n";
+        let line = |cells: Vec<String>| {
+            cells
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        };
         out.push_str(&line(t.headers.iter().map(|h| (*h).to_owned()).collect()));
         for row in &t.rows {
             out.push_str(&line(row.iter().map(ReportCell::csv).collect()));

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use sqlx::{Connection as _, Executor as _, Row as _};
 
+mod corpus;
 mod tree;
 
 use yrdx_registry::testing::{fresh_postgres, postgres_url};
@@ -1005,8 +1006,20 @@ fn a_malformed_spreadsheet_names_file_sheet_row_and_column() {
             problem,
         }) => {
             assert_eq!(
-                (file.as_str(), sheet.as_str(), row, column.as_str(), value.as_str()),
-                ("江苏责任清单.xlsx", "责任清单", 3, "答复时限（毫秒）", "三秒")
+                (
+                    file.as_str(),
+                    sheet.as_str(),
+                    row,
+                    column.as_str(),
+                    value.as_str()
+                ),
+                (
+                    "江苏责任清单.xlsx",
+                    "责任清单",
+                    3,
+                    "答复时限（毫秒）",
+                    "三秒"
+                )
             );
             assert!(problem.contains("whole number"), "{problem}");
         }
@@ -1409,16 +1422,28 @@ fn report_tables_hold_the_json_figures(report: &yrdx_registry::FulfilmentReport)
             for (row, e) in entries.iter().zip(json["entries"].as_array().unwrap()) {
                 assert_eq!(row[0], e["entry"], "{source}");
                 for (col, key) in [(3, "calls"), (4, "served"), (6, "reached_provider")] {
-                    assert_eq!(row[col].parse::<u64>().ok(), e[key].as_u64(), "{source} {key}");
+                    assert_eq!(
+                        row[col].parse::<u64>().ok(),
+                        e[key].as_u64(),
+                        "{source} {key}"
+                    );
                 }
                 let rate: f64 = row[7].parse().unwrap();
                 assert!((rate - e["provider_success_rate"].as_f64().unwrap()).abs() < 1e-4);
                 let p50: f64 = row[8].parse().unwrap();
                 assert_eq!(Some(p50), e["latency_ms"]["p50"].as_f64(), "{source}");
-                let refused: u64 = e["refused"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+                let refused: u64 = e["refused"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .map(|v| v.as_u64().unwrap())
+                    .sum();
                 assert_eq!(row[5].parse::<u64>().unwrap(), refused, "{source}");
                 for (code, n) in e["refused"].as_object().unwrap() {
-                    assert!(row[18].contains(&format!("{code}={n}")), "{source}: {row:?}");
+                    assert!(
+                        row[18].contains(&format!("{code}={n}")),
+                        "{source}: {row:?}"
+                    );
                 }
             }
             let without: Vec<(String, u64)> = table(names[2])
@@ -1432,14 +1457,21 @@ fn report_tables_hold_the_json_figures(report: &yrdx_registry::FulfilmentReport)
                 .map(|(c, n)| (c.clone(), n.as_u64().unwrap()))
                 .collect();
             assert_eq!(without, expected, "{source}");
-            let unused: Vec<Value> = table(names[3]).iter().map(|r| Value::from(r[0].clone())).collect();
+            let unused: Vec<Value> = table(names[3])
+                .iter()
+                .map(|r| Value::from(r[0].clone()))
+                .collect();
             assert_eq!(Value::from(unused), json["never_used"], "{source}");
             let consumers = table(names[4]);
             let expected = json["consumers_refused_most"].as_array().unwrap();
             assert_eq!(consumers.len(), expected.len(), "{source}");
             for (row, c) in consumers.iter().zip(expected) {
                 assert_eq!(row[0], c["consumer"], "{source}");
-                assert_eq!(row[1].parse::<u64>().ok(), c["refused"].as_u64(), "{source}");
+                assert_eq!(
+                    row[1].parse::<u64>().ok(),
+                    c["refused"].as_u64(),
+                    "{source}"
+                );
             }
         }
     }

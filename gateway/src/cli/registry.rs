@@ -113,14 +113,15 @@ pub async fn import(
     store.close().await;
     let ((version, created), notes) = result.map_err(StartError::from)?;
     let notes: String = notes.iter().map(|n| format!("注 note: {n}\n")).collect();
-    Ok(notes + &if created {
-        format!(
-            "imported as registry version {version}; running nodes pick it up within {} ms of it taking effect",
-            config.registry.reload_interval.as_millis()
-        )
-    } else {
-        format!("unchanged: registry version {version} already holds this content")
-    })
+    Ok(notes
+        + &if created {
+            format!(
+                "imported as registry version {version}; running nodes pick it up within {} ms of it taking effect",
+                config.registry.reload_interval.as_millis()
+            )
+        } else {
+            format!("unchanged: registry version {version} already holds this content")
+        })
 }
 
 /// `yrdx registry import --dry-run`: checks the files as an import would and

@@ -19,7 +19,8 @@ pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
             lang,
             out,
         } => {
-            let report = super::runtime()?.block_on(fulfilment(&config, &period, &format, &lang))?;
+            let report =
+                super::runtime()?.block_on(fulfilment(&config, &period, &format, &lang))?;
             match (report, out) {
                 (Rendered::Text(text), None) => text,
                 (Rendered::Text(text), Some(out)) => {
