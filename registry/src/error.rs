@@ -116,7 +116,7 @@ pub enum RegistryError {
         /// The column's Chinese header.
         column: String,
         /// The cell's value as written (empty for an empty cell).
-        value: String,
+        value: Box<str>,
         /// What is wrong.
         problem: String,
     },

@@ -219,7 +219,7 @@ impl Import {
                 sheet: o.sheet,
                 row: o.row,
                 column: column.to_owned(),
-                value: f.value.clone(),
+                value: f.value.as_str().into(),
                 problem: f.problem.clone(),
             },
             None => f.to_error(),

@@ -1006,13 +1006,7 @@ fn a_malformed_spreadsheet_names_file_sheet_row_and_column() {
             problem,
         }) => {
             assert_eq!(
-                (
-                    file.as_str(),
-                    sheet.as_str(),
-                    row,
-                    column.as_str(),
-                    value.as_str()
-                ),
+                (file.as_str(), sheet.as_str(), row, column.as_str(), &*value),
                 (
                     "江苏责任清单.xlsx",
                     "责任清单",

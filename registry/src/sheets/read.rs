@@ -49,7 +49,7 @@ impl Sheet<'_> {
             sheet: self.name.clone(),
             row,
             column: column.to_owned(),
-            value: value.to_owned(),
+            value: value.into(),
             problem: problem.into(),
         }
     }
@@ -905,8 +905,10 @@ pub(crate) fn read_xlsx(
             else {
                 continue;
             };
-            for r in m.start.0..=m.end.0.min(top.saturating_add(height as u32)) {
-                for c in m.start.1..=m.end.1.min(left.saturating_add(width as u32)) {
+            let bottom = top.saturating_add(u32::try_from(height).unwrap_or(u32::MAX));
+            let right = left.saturating_add(u32::try_from(width).unwrap_or(u32::MAX));
+            for r in m.start.0..=m.end.0.min(bottom) {
+                for c in m.start.1..=m.end.1.min(right) {
                     if let Some(cell) = at(r, c).and_then(|(r, c)| grid.get_mut(r)?.get_mut(c)) {
                         cell.clone_from(&value);
                     }

@@ -114,7 +114,7 @@ fn list_with_titles(book: &mut Workbook) {
     ws.write_number(3, 10, 3000).unwrap();
     ws.write_number(3, 11, 10000).unwrap();
     let date = Format::new().set_num_format("yyyy-mm-dd");
-    ws.write_datetime_with_format(3, 12, &ExcelDateTime::from_ymd(2026, 1, 1).unwrap(), &date)
+    ws.write_datetime_with_format(3, 12, ExcelDateTime::from_ymd(2026, 1, 1).unwrap(), &date)
         .unwrap();
     row(
         ws,
@@ -256,7 +256,7 @@ fn catalogue_merged(book: &mut Workbook) {
     }
     ws.merge_range(2, 5, 5, 5, "", &merged).unwrap();
     let date = Format::new().set_num_format("yyyy年m月d日");
-    ws.write_datetime_with_format(2, 5, &ExcelDateTime::from_ymd(2026, 1, 15).unwrap(), &date)
+    ws.write_datetime_with_format(2, 5, ExcelDateTime::from_ymd(2026, 1, 15).unwrap(), &date)
         .unwrap();
     let items: &[[&str; 7]] = &[
         [
