@@ -3,7 +3,7 @@
 //! every error — cell errors and the cross-checks alike — naming the file,
 //! sheet, row and the column's Chinese header.
 
-use crate::error::RegistryError;
+use crate::error::{RegistryError, SheetError};
 use crate::model::{Entry, Fault, FieldDoc, Member, Part, Registry, RegistryData, Resource};
 
 /// Where a row came from in a spreadsheet.
@@ -214,14 +214,14 @@ impl Import {
             ),
         };
         match origin {
-            Some(o) => RegistryError::Sheet {
+            Some(o) => RegistryError::Sheet(Box::new(SheetError {
                 file: o.file,
                 sheet: o.sheet,
                 row: o.row,
                 column: column.to_owned(),
-                value: f.value.as_str().into(),
+                value: f.value.clone(),
                 problem: f.problem.clone(),
-            },
+            })),
             None => f.to_error(),
         }
     }
@@ -265,21 +265,7 @@ fn copy_error(e: &RegistryError) -> RegistryError {
             file: file.clone(),
             message: message.clone(),
         },
-        RegistryError::Sheet {
-            file,
-            sheet,
-            row,
-            column,
-            value,
-            problem,
-        } => RegistryError::Sheet {
-            file: file.clone(),
-            sheet: sheet.clone(),
-            row: *row,
-            column: column.clone(),
-            value: value.clone(),
-            problem: problem.clone(),
-        },
+        RegistryError::Sheet(e) => RegistryError::Sheet(e.clone()),
         RegistryError::Inconsistent { at, problem } => RegistryError::Inconsistent {
             at: at.clone(),
             problem: problem.clone(),

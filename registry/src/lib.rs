@@ -58,7 +58,7 @@ mod tree;
 pub use clock::{CST, now, now_ms};
 pub use dates::{format as format_date, parse as parse_date};
 pub use diff::{Change, ChangeKind, FieldChange, diff};
-pub use error::{LogError, Refusal, RegistryError, StoreError};
+pub use error::{LogError, Refusal, RegistryError, SheetError, StoreError};
 pub use files::{add_file, add_toml, to_toml};
 pub use import::{Import, Origin};
 pub use log::{

@@ -997,16 +997,23 @@ fn a_malformed_spreadsheet_names_file_sheet_row_and_column() {
     let bytes = book.save_to_buffer().unwrap();
     let mut out = RegistryData::default();
     match yrdx_registry::add_xlsx(&mut out, "江苏责任清单.xlsx", &bytes) {
-        Err(yrdx_registry::RegistryError::Sheet {
-            file,
-            sheet,
-            row,
-            column,
-            value,
-            problem,
-        }) => {
+        Err(yrdx_registry::RegistryError::Sheet(e)) => {
+            let yrdx_registry::SheetError {
+                file,
+                sheet,
+                row,
+                column,
+                value,
+                problem,
+            } = *e;
             assert_eq!(
-                (file.as_str(), sheet.as_str(), row, column.as_str(), &*value),
+                (
+                    file.as_str(),
+                    sheet.as_str(),
+                    row,
+                    column.as_str(),
+                    value.as_str()
+                ),
                 (
                     "江苏责任清单.xlsx",
                     "责任清单",

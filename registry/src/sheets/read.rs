@@ -15,7 +15,7 @@ use super::{
     CATALOGUE_COLUMNS, CATALOGUE_SHEET, IGNORED_COLUMNS, LIST_COLUMNS, LIST_SHEET, MEMBER_COLUMNS,
     MEMBERS_SHEET, OPEN_END, REMARK,
 };
-use crate::error::RegistryError;
+use crate::error::{RegistryError, SheetError};
 use crate::import::{Import, Origin};
 use crate::model::{
     Entry, EntryStatus, FieldDoc, Member, MemberStatus, Quota, Resource, Role, SharingMethod,
@@ -44,14 +44,14 @@ impl Sheet<'_> {
         value: &str,
         problem: impl Into<String>,
     ) -> RegistryError {
-        RegistryError::Sheet {
+        RegistryError::Sheet(Box::new(SheetError {
             file: self.file.to_owned(),
             sheet: self.name.clone(),
             row,
             column: column.to_owned(),
-            value: value.into(),
+            value: value.to_owned(),
             problem: problem.into(),
-        }
+        }))
     }
 
     fn origin(&self, row: usize) -> Origin {
@@ -1007,13 +1007,14 @@ mod tests {
             "{LIST_HEADER}1,RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,有条件共享,name,js:11320000014000118J:data,p,3000,,2026-13-01,2026-12-31,有效\n"
         );
         match csv(&bad) {
-            Err(RegistryError::Sheet {
-                file,
-                sheet,
-                row,
-                column,
-                ..
-            }) => {
+            Err(RegistryError::Sheet(e)) => {
+                let SheetError {
+                    file,
+                    sheet,
+                    row,
+                    column,
+                    ..
+                } = *e;
                 assert_eq!(
                     (file.as_str(), sheet.as_str(), row, column.as_str()),
                     ("清单.csv", "清单", 2, "生效日期")
@@ -1024,18 +1025,14 @@ mod tests {
         let bad = format!(
             "{LIST_HEADER}1,RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,部分共享,name,js:11320000014000118J:data,p,3000,,2026-01-01,2026-12-31,有效\n"
         );
-        assert!(
-            matches!(csv(&bad), Err(RegistryError::Sheet { column, .. }) if column == "共享类型")
-        );
+        assert!(matches!(csv(&bad), Err(RegistryError::Sheet(e)) if e.column == "共享类型"));
         let bad = LIST_HEADER.replace("用途", "用 途途");
         assert!(matches!(
             csv(&bad),
-            Err(RegistryError::Sheet { row: 1, .. })
+            Err(RegistryError::Sheet(e)) if e.row == 1
         ));
         let missing = LIST_HEADER.replace(",状态", "");
-        assert!(
-            matches!(csv(&missing), Err(RegistryError::Sheet { column, .. }) if column == "状态")
-        );
+        assert!(matches!(csv(&missing), Err(RegistryError::Sheet(e)) if e.column == "状态"));
     }
 
     #[test]
