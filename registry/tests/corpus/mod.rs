@@ -754,3 +754,38 @@ fn export_then_import_is_unchanged_for_every_shape() {
         assert_eq!(back.into_data(), data, "{f}");
     }
 }
+
+#[test]
+fn catalogue_cross_checks_name_the_item_row_and_member_checks_the_member_row() {
+    let catalogue = "信息资源代码,信息资源名称,共享类型,信息项角色,信息项编码,信息项名称,数据类型,代码值\n\
+        YRD-TEST-0003,测试,无条件共享,查询条件,id,号码,字符型,\n\
+        ,,,数据项,name,名称,字符型,\n\
+        ,,,数据项,state,状态,代码型,\n\
+        ,,,数据项,name,名称,字符型,\n";
+    let members = "成员标识,名称,角色,状态,接口地址\n\
+        zj:11330000002482028A:test,测试平台,提供方,正常,http://zj.example\n";
+    let mut import = Import::default();
+    import.add_file("目录.csv", catalogue.as_bytes());
+    import.add_file("成员.csv", members.as_bytes());
+    let got: Vec<String> = import.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            "成员.csv 工作表 sheet 成员 第 row 2 行 列 column 接口地址 值 value `http://zj.example`: must be an https:// URL",
+            "目录.csv 工作表 sheet 目录 第 row 4 行 列 column 代码值 值 value ``: 代码型信息项需要代码值 a code item needs its code list (state)",
+        ]
+    );
+    // Fixed, the duplicate item is the next fault, named at its own row.
+    let mut import = Import::default();
+    import.add_file(
+        "目录.csv",
+        catalogue.replace("代码型,", "代码型,1=有效").as_bytes(),
+    );
+    let got: Vec<String> = import.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            "目录.csv 工作表 sheet 目录 第 row 5 行 列 column 信息项编码 值 value `name`: duplicate item `name`"
+        ]
+    );
+}
