@@ -789,3 +789,31 @@ fn catalogue_cross_checks_name_the_item_row_and_member_checks_the_member_row() {
         ]
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Damaged corpus files (bytes changed, cut short) are read without a
+    /// panic: errors, each naming the file, or data the cross-checks take.
+    #[test]
+    fn damaged_workbooks_give_errors_not_panics(
+        which in 0usize..10,
+        flips in proptest::collection::vec((0usize..100_000, proptest::prelude::any::<u8>()), 0..8),
+        cut in proptest::option::of(0usize..100_000),
+    ) {
+        let (name, mut bytes) = corpus().swap_remove(which);
+        for (at, b) in flips {
+            let len = bytes.len();
+            bytes[at % len] = b;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut % (bytes.len() + 1));
+        }
+        let mut import = Import::default();
+        import.add_file(name, &bytes);
+        for e in import.errors() {
+            let text = e.to_string();
+            proptest::prop_assert!(text.contains(name) || text.contains('['), "{}", text);
+        }
+    }
+}
