@@ -179,12 +179,17 @@ impl Problem {
         Problem::PROVIDER_FAILURES.contains(&code)
     }
 
+    /// Seal and signature failures of what a provider served: a failure of
+    /// the provider in its fulfilment report.
+    pub const SEAL_FAILURES: &'static [&'static str] = &["seal_invalid", "seal_indeterminate"];
+
     /// The codes a fulfilment report weighs.
     pub fn report_codes() -> yrdx_registry::ReportCodes<'static> {
         yrdx_registry::ReportCodes {
             record_not_found: Problem::RecordNotFound.code(),
             quota_exhausted: Problem::QuotaExhausted { retry_after_s: 0 }.code(),
             provider_failures: Problem::PROVIDER_FAILURES,
+            seal_failures: Problem::SEAL_FAILURES,
         }
     }
 
@@ -590,6 +595,20 @@ mod tests {
         ));
         assert_eq!(Problem::report_codes().record_not_found, "record_not_found");
         assert_eq!(Problem::report_codes().quota_exhausted, "quota_exhausted");
+        let seal = |e: Problem| e.code();
+        assert_eq!(
+            Problem::report_codes().seal_failures,
+            [
+                seal(Problem::SealInvalid {
+                    detail: String::new(),
+                    report: Box::default()
+                }),
+                seal(Problem::SealIndeterminate {
+                    detail: String::new(),
+                    report: Box::default()
+                })
+            ]
+        );
     }
 
     #[test]

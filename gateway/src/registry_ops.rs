@@ -25,25 +25,52 @@ pub enum SnapshotError {
     Mappings(#[from] MappingsError),
 }
 
-/// Reads registry files (`.toml`, `.csv`, `.xlsx`) into one import; returns it
-/// with the files' names for the version's source.
-pub fn read_files(paths: &[PathBuf]) -> Result<(RegistryData, String), RegistryError> {
-    let mut data = RegistryData::default();
+/// Registry files read as one import: the data, the files' names for the
+/// version's source, and the notes of what was skipped (instruction sheets).
+#[derive(Debug)]
+pub struct Read {
+    /// The registry the files hold.
+    pub data: RegistryData,
+    /// The files' names.
+    pub source: String,
+    /// What was skipped, and why.
+    pub notes: Vec<String>,
+}
+
+/// Reads registry files (`.toml`, `.csv`, `.xlsx`) into one import and runs
+/// the cross-checks: every error of every file together, each naming the
+/// file, sheet, row and column it is about.
+pub fn read_files(paths: &[PathBuf]) -> Result<Read, RegistryError> {
+    let mut import = yrdx_registry::Import::default();
     let mut names = Vec::new();
     for path in paths {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| RegistryError::File {
-            file: name.clone(),
-            message: e.to_string(),
-        })?;
-        yrdx_registry::add_file(&mut data, &name, &bytes)?;
+        match std::fs::read(path) {
+            Ok(bytes) => import.add_file(&name, &bytes),
+            Err(e) => {
+                return Err(RegistryError::File {
+                    file: name,
+                    message: e.to_string(),
+                });
+            }
+        }
         names.push(
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or(name),
         );
     }
-    Ok((data, names.join(", ")))
+    let mut errors = import.errors();
+    match errors.len() {
+        0 => {}
+        1 => return Err(errors.remove(0)),
+        _ => return Err(RegistryError::Many(errors)),
+    }
+    Ok(Read {
+        notes: import.notes().to_vec(),
+        data: import.into_data(),
+        source: names.join(", "),
+    })
 }
 
 /// Checks `data` whole: consistency, and a checked mapping for every active
@@ -68,11 +95,40 @@ pub async fn import(
     now_ms: i64,
     effective_ms: i64,
 ) -> Result<(i64, bool), SnapshotError> {
-    let (data, source) = read_files(paths)?;
-    check(0, data.clone(), adapters)?;
+    import_read(store, &read_files(paths)?, adapters, now_ms, effective_ms).await
+}
+
+/// [`import`] of files already read.
+pub async fn import_read(
+    store: &Store,
+    read: &Read,
+    adapters: &Path,
+    now_ms: i64,
+    effective_ms: i64,
+) -> Result<(i64, bool), SnapshotError> {
+    check(0, read.data.clone(), adapters)?;
     Ok(store
-        .import_registry(&data, &source, now_ms, effective_ms)
+        .import_registry(&read.data, &read.source, now_ms, effective_ms)
         .await?)
+}
+
+/// What importing `paths` would change against the version in force at
+/// `now_ms` (everything, when none is), after the same checks as
+/// [`import`]; stores nothing. Returns the changes and the notes.
+pub async fn dry_run(
+    store: &Store,
+    paths: &[PathBuf],
+    adapters: &Path,
+    now_ms: i64,
+) -> Result<(Vec<yrdx_registry::Change>, Vec<String>), SnapshotError> {
+    let read = read_files(paths)?;
+    check(0, read.data.clone(), adapters)?;
+    let current = match store.registry_at(now_ms).await {
+        Ok((_, data)) => data,
+        Err(RegistryError::Empty) => RegistryData::default(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((yrdx_registry::diff(&current, &read.data), read.notes))
 }
 
 /// Builds the snapshot of the registry version in force at `now_ms` for one

@@ -1,4 +1,5 @@
-//! `GET /v1/reports/fulfilment?period=YYYY-MM[&format=csv]` — regulators only.
+//! `GET /v1/reports/fulfilment?period=YYYY-MM[&format=csv|xlsx][&lang=en]` —
+//! regulators only.
 //! A read, like the audit API's: not a leaf, but a caller refused for who it
 //! is, is recorded.
 
@@ -41,14 +42,18 @@ impl Handler for Fulfilment {
 }
 
 async fn fulfilment(call: Call<'_>) -> Result<Response, Problem> {
-    let mut query = query::parse(call.query.as_deref(), &["period", "format"])?;
+    let mut query = query::parse(call.query.as_deref(), &["period", "format", "lang"])?;
     let period = query
         .required("period", ": YYYY-MM or YYYY-MM-DD")
         .and_then(|p| yrdx_registry::parse_period(&p).map_err(Problem::BadRequest))?;
     let format = query.take("format");
-    if !matches!(format.as_deref(), None | Some("json" | "csv")) {
-        return Err(Problem::BadRequest("`format` must be json or csv".into()));
+    if !matches!(format.as_deref(), None | Some("json" | "csv" | "xlsx")) {
+        return Err(Problem::BadRequest(
+            "`format` must be json, csv or xlsx".into(),
+        ));
     }
+    let lang = yrdx_registry::ReportLang::parse(query.take("lang").as_deref().unwrap_or("zh"))
+        .map_err(Problem::BadRequest)?;
     let registry = &call.snapshot.registry;
     let report = call
         .app
@@ -62,9 +67,23 @@ async fn fulfilment(call: Call<'_>) -> Result<Response, Problem> {
     Ok(match format.as_deref() {
         Some("csv") => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            yrdx_registry::report_csv(&report),
+            yrdx_registry::report_csv(&report, lang),
         )
             .into_response(),
+        Some("xlsx") => {
+            let bytes = yrdx_registry::report_xlsx(&report, lang).map_err(|e| {
+                tracing::error!(error = %e, "fulfilment report workbook failed");
+                Problem::StoreUnavailable
+            })?;
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                )],
+                bytes,
+            )
+                .into_response()
+        }
         _ => axum::Json(report).into_response(),
     })
 }

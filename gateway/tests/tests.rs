@@ -1108,6 +1108,36 @@ async fn metrics_and_the_fulfilment_report() {
             report["refused_without_entry"]["purpose_not_allowed"].as_u64(),
             Some(1)
         );
+        // The same report as CSV with English headers, and as a workbook.
+        let csv = client::request(
+            &fed.addr(),
+            fed.tls(Some(REGULATOR)),
+            "GET",
+            &format!("{path}&format=csv&lang=en"),
+            &Value::Null,
+        )
+        .await
+        .unwrap();
+        let text = String::from_utf8_lossy(&csv.body);
+        assert!(
+            text.starts_with("entry,resource,provider,calls")
+                && text.contains("\n# refused_without_entry\ncode,count\n"),
+            "{text}"
+        );
+        let xlsx = client::request(
+            &fed.addr(),
+            fed.tls(Some(REGULATOR)),
+            "GET",
+            &format!("{path}&format=xlsx"),
+            &Value::Null,
+        )
+        .await
+        .unwrap();
+        assert!(
+            xlsx.status == 200 && xlsx.body.starts_with(b"PK"),
+            "{}",
+            xlsx.status
+        );
         let a = client::request(&fed.addr(), fed.tls(Some(JS)), "GET", &path, &Value::Null)
             .await
             .unwrap();
@@ -1159,13 +1189,32 @@ async fn registry_and_report_commands() {
         dir.join("registry/catalogue.toml"),
         edited.clone(),
     ];
+    // A dry run shows the change, old → new, and stores nothing.
+    let mut args = vec!["registry", "import", "-c", c, "--dry-run"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let (code, out, err) = yrdx(&args);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("~ entry RL-2026-00001\n    deadline_ms: 3000 → 2500\n")
+            && out.contains("nothing stored"),
+        "{out}"
+    );
+    let (_, out, _) = yrdx(&["registry", "versions", "-c", c]);
+    assert_eq!(
+        out.lines().count(),
+        2,
+        "the dry run stored no version: {out}"
+    );
     let mut args = vec!["registry", "import", "-c", c];
     args.extend(files.iter().map(|f| f.to_str().unwrap()));
     let (code, out, err) = yrdx(&args);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("imported as registry version 2"), "{out}");
     let (_, out, _) = yrdx(&["registry", "diff", "-c", c, "1", "2"]);
-    assert_eq!(out.trim(), "~ entry RL-2026-00001: deadline_ms");
+    assert_eq!(
+        out.trim(),
+        "~ entry RL-2026-00001\n    deadline_ms: 3000 → 2500"
+    );
     let (_, out, _) = yrdx(&["registry", "versions", "-c", c]);
     assert!(
         out.lines().nth(2).unwrap().contains("yes"),
@@ -1197,6 +1246,44 @@ async fn registry_and_report_commands() {
             .any(|l| l.starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,1,1,")),
         "{out}"
     );
+    assert!(
+        out.starts_with("清单编号,信息资源代码,提供方,调用次数"),
+        "{out}"
+    );
+    assert!(out.contains("\n# 总览\n"), "{out}");
+    let (code, out, err) = yrdx(&[
+        "report",
+        "fulfilment",
+        "-c",
+        c,
+        "--period",
+        &period,
+        "--format",
+        "csv",
+        "--lang",
+        "en",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("entry,resource,provider,calls") && out.contains("\n# summary\n"),
+        "{out}"
+    );
+    let report = dir.join("report.xlsx");
+    let (code, out, err) = yrdx(&[
+        "report",
+        "fulfilment",
+        "-c",
+        c,
+        "--period",
+        &period,
+        "--format",
+        "xlsx",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let bytes = std::fs::read(&report).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX workbook");
 }
 
 // ---- Licences and seal verification ----

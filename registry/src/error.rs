@@ -91,6 +91,27 @@ impl StoreError {
     }
 }
 
+/// A spreadsheet cell or column that is wrong, or a row that fails a
+/// cross-check: where, the value, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error(
+    "{file} 工作表 sheet {sheet} 第 row {row} 行 列 column {column} 值 value `{value}`: {problem}"
+)]
+pub struct SheetError {
+    /// The file name.
+    pub file: String,
+    /// The sheet (a CSV file's name without extension).
+    pub sheet: String,
+    /// The 1-based row, as the spreadsheet numbers it.
+    pub row: usize,
+    /// The column's Chinese header.
+    pub column: String,
+    /// The cell's value as written (empty for an empty cell).
+    pub value: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
 /// Loading or checking registry data failed.
 #[derive(Debug, Error)]
 pub enum RegistryError {
@@ -102,20 +123,12 @@ pub enum RegistryError {
         /// What was wrong, with line and column where the parser gives them.
         message: String,
     },
-    /// A spreadsheet cell or column is wrong.
-    #[error("{file}: sheet {sheet}, row {row}, column {column}: {problem}")]
-    Sheet {
-        /// The file name.
-        file: String,
-        /// The sheet (a CSV file's name without extension).
-        sheet: String,
-        /// The 1-based row, as the spreadsheet numbers it (1 is the header).
-        row: usize,
-        /// The column header.
-        column: String,
-        /// What is wrong.
-        problem: String,
-    },
+    /// A spreadsheet cell or column is wrong, or a row fails a cross-check.
+    #[error("{0}")]
+    Sheet(Box<SheetError>),
+    /// Several errors, all of one import, in file and row order.
+    #[error("{} 处错误 errors:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<RegistryError>),
     /// The data is not consistent (a reference to nothing, a duplicate, …).
     #[error("{at}: {problem}")]
     Inconsistent {

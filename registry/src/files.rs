@@ -31,25 +31,12 @@ pub fn add_toml(data: &mut RegistryData, file: &str, text: &str) -> Result<(), R
 }
 
 /// Adds a registry file of any supported kind, by extension: `.toml`, `.csv`
-/// or `.xlsx`.
+/// or `.xlsx`; all the file's errors together, or none. [`crate::Import`]
+/// reads several files as one import and places cross-check errors too.
 pub fn add_file(data: &mut RegistryData, file: &str, bytes: &[u8]) -> Result<(), RegistryError> {
-    let lower = file.to_ascii_lowercase();
-    if lower.ends_with(".xlsx") {
-        crate::sheets::add_xlsx(data, file, bytes)
-    } else if lower.ends_with(".csv") {
-        crate::sheets::add_csv(data, file, bytes)
-    } else if lower.ends_with(".toml") {
-        let text = std::str::from_utf8(bytes).map_err(|e| RegistryError::File {
-            file: file.to_owned(),
-            message: format!("not UTF-8 text: {e}"),
-        })?;
-        add_toml(data, file, text)
-    } else {
-        Err(RegistryError::File {
-            file: file.to_owned(),
-            message: "expected a .toml, .csv or .xlsx file".into(),
-        })
-    }
+    let mut import = crate::Import::default();
+    import.add_file(file, bytes);
+    import.append_to(data)
 }
 
 /// The registry as one TOML file.

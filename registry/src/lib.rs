@@ -42,11 +42,13 @@ mod dates;
 mod diff;
 mod error;
 mod files;
+mod import;
 mod log;
 mod model;
 mod nodes;
 mod quota;
 mod report;
+mod report_tables;
 mod sheets;
 mod store;
 pub mod testing;
@@ -55,24 +57,28 @@ mod tree;
 // The public interface.
 pub use clock::{CST, now, now_ms};
 pub use dates::{format as format_date, parse as parse_date};
-pub use diff::{Change, ChangeKind, diff};
-pub use error::{LogError, Refusal, RegistryError, StoreError};
+pub use diff::{Change, ChangeKind, FieldChange, diff};
+pub use error::{LogError, Refusal, RegistryError, SheetError, StoreError};
 pub use files::{add_file, add_toml, to_toml};
+pub use import::{Import, Origin};
 pub use log::{
     Announced, AuditLog, CheckpointOptions, ExchangeRecord, Failing, LogHealth, LogOptions,
     LogStats, Outcome, Receipt, StoredLeaf,
 };
 pub use model::{
-    Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Quota, Registry, RegistryData,
-    Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
+    Ask, Entry, EntryStatus, Fault, FieldDoc, Grant, Member, MemberStatus, Part, Quota, Registry,
+    RegistryData, Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
 pub use nodes::{Heartbeat, NodeRow};
 pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, EntryReport, FulfilmentReport, Latency, Period, QuotaUse, ReportCodes,
-    parse_period, report_csv,
+    cst_time, parse_period,
 };
-pub use sheets::{CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, add_csv, add_xlsx, to_xlsx};
+pub use report_tables::{ReportCell, ReportLang, Table, report_csv, report_tables, report_xlsx};
+pub use sheets::{
+    CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, OPEN_END, add_csv, add_xlsx, to_xlsx,
+};
 pub use store::{Backend, RegistryVersion, Store, StoreOptions, backend_of, redact};
 pub use tree::{
     AdvisoryLease, EXPORT_CHECKPOINTS, EntryQuery, ExportSummary, INTEGRATE_CHUNK, Integration,

@@ -25,6 +25,10 @@ pub struct ReportCodes<'a> {
     /// The provider was called and failed: unreachable, too slow, an error
     /// status, an answer that does not map.
     pub provider_failures: &'a [&'a str],
+    /// The provider answered, but what it served failed its seal or
+    /// signature check (invalid, or not decidable): a failure of the
+    /// provider all the same.
+    pub seal_failures: &'a [&'a str],
 }
 
 /// A reporting period: a calendar month or day in China Standard Time.
@@ -135,7 +139,8 @@ pub struct EntryReport {
     pub refused: BTreeMap<String, u64>,
     /// Calls that reached the provider.
     pub reached_provider: u64,
-    /// Of those, the share answered properly (data, or a clean "no record").
+    /// Of those, the share answered properly (data, or a clean "no record");
+    /// an answer whose seal or signature failed counts as a failure.
     pub provider_success_rate: Option<f64>,
     /// Latency of served calls.
     pub latency_ms: Option<Latency>,
@@ -163,6 +168,10 @@ pub struct ConsumerRefusals {
 pub struct FulfilmentReport {
     /// The period.
     pub period: String,
+    /// Its first instant, China Standard Time (RFC 3339).
+    pub period_start: String,
+    /// The first instant after it, China Standard Time (RFC 3339).
+    pub period_end: String,
     /// The registry version whose list the report is against.
     pub registry_version: i64,
     /// Exchange records in the period.
@@ -214,6 +223,8 @@ impl Store {
     ) -> Result<FulfilmentReport, StoreError> {
         let mut report = FulfilmentReport {
             period: period.label.clone(),
+            period_start: cst_time(period.start_ms),
+            period_end: cst_time(period.end_ms),
             registry_version: registry.version(),
             ..FulfilmentReport::default()
         };
@@ -316,6 +327,7 @@ impl Store {
             let provider_fail: u64 = codes
                 .provider_failures
                 .iter()
+                .chain(codes.seal_failures)
                 .filter_map(|c| acc.refused.get(*c))
                 .sum();
             let not_found = acc
@@ -367,52 +379,23 @@ impl Store {
     }
 }
 
+/// A Unix millisecond time as RFC 3339 in China Standard Time.
+pub fn cst_time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.to_offset(CST)
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// The China Standard Time day of an RFC 3339 UTC time, `YYYY-MM-DD`.
 fn day_of(time: &str) -> String {
     time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
         .map(|t| crate::dates::format(t.to_offset(CST).date()))
         .unwrap_or_default()
-}
-
-/// The report as CSV, one row per entry.
-pub fn report_csv(report: &FulfilmentReport) -> String {
-    let mut out = String::from(
-        "entry,resource,provider,calls,served,refused,reached_provider,provider_success_rate,p50_ms,p95_ms,p99_ms,deadline_ms,over_deadline,per_day,per_month,max_calls_in_a_day,quota_refused,refused_by_code\n",
-    );
-    let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
-    for e in &report.entries {
-        let refused: u64 = e.refused.values().sum();
-        let codes: Vec<String> = e.refused.iter().map(|(c, n)| format!("{c}={n}")).collect();
-        let (p50, p95, p99) = e
-            .latency_ms
-            .as_ref()
-            .map(|l| (l.p50.to_string(), l.p95.to_string(), l.p99.to_string()))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            e.entry,
-            e.resource,
-            e.provider,
-            e.calls,
-            e.served,
-            refused,
-            e.reached_provider,
-            e.provider_success_rate
-                .map(|r| format!("{r:.4}"))
-                .unwrap_or_default(),
-            p50,
-            p95,
-            p99,
-            e.deadline_ms,
-            e.over_deadline,
-            opt(e.quota.per_day),
-            opt(e.quota.per_month),
-            e.quota.max_calls_in_a_day,
-            e.quota.refused,
-            codes.join(";"),
-        ));
-    }
-    out
 }
 
 #[cfg(test)]

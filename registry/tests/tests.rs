@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use sqlx::{Connection as _, Executor as _, Row as _};
 
+mod corpus;
 mod faults;
 mod tree;
 
@@ -997,18 +998,32 @@ fn a_malformed_spreadsheet_names_file_sheet_row_and_column() {
     let bytes = book.save_to_buffer().unwrap();
     let mut out = RegistryData::default();
     match yrdx_registry::add_xlsx(&mut out, "江苏责任清单.xlsx", &bytes) {
-        Err(yrdx_registry::RegistryError::Sheet {
-            file,
-            sheet,
-            row,
-            column,
-            problem,
-        }) => {
+        Err(yrdx_registry::RegistryError::Sheet(e)) => {
+            let yrdx_registry::SheetError {
+                file,
+                sheet,
+                row,
+                column,
+                value,
+                problem,
+            } = *e;
             assert_eq!(
-                (file.as_str(), sheet.as_str(), row, column.as_str()),
-                ("江苏责任清单.xlsx", "责任清单", 3, "答复时限（毫秒）")
+                (
+                    file.as_str(),
+                    sheet.as_str(),
+                    row,
+                    column.as_str(),
+                    value.as_str()
+                ),
+                (
+                    "江苏责任清单.xlsx",
+                    "责任清单",
+                    3,
+                    "答复时限（毫秒）",
+                    "三秒"
+                )
             );
-            assert!(problem.contains("三秒"), "{problem}");
+            assert!(problem.contains("whole number"), "{problem}");
         }
         other => panic!("{other:?}"),
     }
@@ -1079,6 +1094,15 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
                 Some("record_not_found"),
                 20,
             ),
+            // Served by the provider, but its licence's seal failed: the
+            // provider's failure.
+            (
+                "2026-11-06T01:00:00Z",
+                Some(ah),
+                Some("RL-2026-00001"),
+                Some("seal_invalid"),
+                50,
+            ),
             (
                 "2026-11-04T01:00:00Z",
                 Some(zj),
@@ -1140,7 +1164,7 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
             .unwrap();
         assert_eq!(
             (report.exchanges, report.served, report.refused),
-            (9, 3, 6),
+            (10, 3, 7),
             "{url}"
         );
         let a = report
@@ -1150,10 +1174,10 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
             .unwrap();
         assert_eq!(
             (a.calls, a.served, a.reached_provider, a.over_deadline),
-            (6, 3, 5, 1)
+            (7, 3, 6, 1)
         );
         assert_eq!(a.refused.get("quota_exhausted"), Some(&1));
-        assert_eq!(a.provider_success_rate, Some(0.8));
+        assert_eq!(a.provider_success_rate, Some(4.0 / 6.0));
         let l = a.latency_ms.clone().unwrap();
         assert_eq!((l.p50, l.p95, l.p99), (300.0, 3500.0, 3500.0));
         assert_eq!(
@@ -1162,7 +1186,7 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
                 a.quota.max_calls_in_a_day,
                 a.quota.refused
             ),
-            (5, 3, 1)
+            (6, 3, 1)
         );
         assert_eq!(report.entries.len(), 1, "only entries with calls get a row");
         assert!(report.never_used.contains(&"RL-2026-00002".to_owned()));
@@ -1182,9 +1206,14 @@ async fn fulfilment_figures_match_a_hand_computed_fixture() {
             .iter()
             .map(|c| (c.consumer.as_str(), c.refused))
             .collect();
-        assert_eq!(most, vec![(ah, 2), (zj, 2), (js, 1)]);
-        let csv = yrdx_registry::report_csv(&report);
-        assert!(csv.lines().nth(1).unwrap().starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,6,3,3,5,0.8000,300,3500,3500,3000,1"), "{csv}");
+        assert_eq!(most, vec![(ah, 3), (zj, 2), (js, 1)]);
+        assert_eq!(
+            (report.period_start.as_str(), report.period_end.as_str()),
+            ("2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00")
+        );
+        let csv = yrdx_registry::report_csv(&report, yrdx_registry::ReportLang::En);
+        assert!(csv.lines().nth(1).unwrap().starts_with("RL-2026-00001,YRD-SCJG-0001,zj:11330000002482028A:data,7,3,4,6,0.6667,300,3500,3500,3000,1"), "{csv}");
+        report_tables_hold_the_json_figures(&report);
         // A period the log has no leaf of: an empty report, not an error.
         let empty = store
             .fulfilment(
@@ -1326,4 +1355,126 @@ const REPORT_CODES: yrdx_registry::ReportCodes<'static> = yrdx_registry::ReportC
         "upstream_error",
         "mapping_failed",
     ],
+    seal_failures: &["seal_invalid", "seal_indeterminate"],
 };
+
+/// Every figure of the JSON report is in its CSV (sections) and its XLSX
+/// (sheets), in both languages: the totals, each entry's figures, the
+/// refusals without an entry, the unused entries, the most-refused consumers.
+fn report_tables_hold_the_json_figures(report: &yrdx_registry::FulfilmentReport) {
+    use calamine::Reader as _;
+    use serde_json::Value;
+    let json = serde_json::to_value(report).unwrap();
+    for lang in [yrdx_registry::ReportLang::Zh, yrdx_registry::ReportLang::En] {
+        // Each table as (name, rows of text), read back from CSV and XLSX.
+        let mut from_csv: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+        let csv = yrdx_registry::report_csv(report, lang);
+        let tables = yrdx_registry::report_tables(report, lang);
+        let mut sections = csv.split("\n# ");
+        let entries_name = tables[1].name.to_owned();
+        for (i, section) in sections.by_ref().enumerate() {
+            let (name, body) = if i == 0 {
+                (entries_name.clone(), section)
+            } else {
+                let (n, b) = section.split_once('\n').unwrap();
+                (n.to_owned(), b)
+            };
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(body.as_bytes());
+            let rows = r
+                .records()
+                .map(|x| x.unwrap().iter().map(str::to_owned).collect())
+                .collect();
+            from_csv.push((name, rows));
+        }
+        let bytes = yrdx_registry::report_xlsx(report, lang).unwrap();
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let mut from_xlsx = Vec::new();
+        for name in book.sheet_names() {
+            let range = book.worksheet_range(&name).unwrap();
+            let rows: Vec<Vec<String>> = range
+                .rows()
+                .skip(1)
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect();
+            from_xlsx.push((name, rows));
+        }
+        for (source, tables) in [("csv", &from_csv), ("xlsx", &from_xlsx)] {
+            let table = |name: &str| -> &Vec<Vec<String>> {
+                let zh_en = tables.iter().find(|(n, _)| n == name).map(|(_, r)| r);
+                zh_en.unwrap_or_else(|| panic!("{source}: no table {name}"))
+            };
+            let names: Vec<&str> = yrdx_registry::report_tables(report, lang)
+                .iter()
+                .map(|t| t.name)
+                .collect();
+            let summary = table(names[0]);
+            let figure = |row: usize| summary[row][1].parse::<u64>().unwrap();
+            assert_eq!(summary[0][1], json["period"], "{source}");
+            assert_eq!(summary[1][1], json["period_start"], "{source}");
+            assert_eq!(summary[2][1], json["period_end"], "{source}");
+            assert!(summary[1][1].ends_with("+08:00"), "China Standard Time");
+            for (row, key) in [(4, "exchanges"), (5, "served"), (6, "refused")] {
+                assert_eq!(Some(figure(row)), json[key].as_u64(), "{source} {key}");
+            }
+            let entries = table(names[1]);
+            assert_eq!(entries.len(), json["entries"].as_array().unwrap().len());
+            for (row, e) in entries.iter().zip(json["entries"].as_array().unwrap()) {
+                assert_eq!(row[0], e["entry"], "{source}");
+                for (col, key) in [(3, "calls"), (4, "served"), (6, "reached_provider")] {
+                    assert_eq!(
+                        row[col].parse::<u64>().ok(),
+                        e[key].as_u64(),
+                        "{source} {key}"
+                    );
+                }
+                let rate: f64 = row[7].parse().unwrap();
+                assert!((rate - e["provider_success_rate"].as_f64().unwrap()).abs() < 1e-4);
+                let p50: f64 = row[8].parse().unwrap();
+                assert_eq!(Some(p50), e["latency_ms"]["p50"].as_f64(), "{source}");
+                let refused: u64 = e["refused"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .map(|v| v.as_u64().unwrap())
+                    .sum();
+                assert_eq!(row[5].parse::<u64>().unwrap(), refused, "{source}");
+                for (code, n) in e["refused"].as_object().unwrap() {
+                    assert!(
+                        row[18].contains(&format!("{code}={n}")),
+                        "{source}: {row:?}"
+                    );
+                }
+            }
+            let without: Vec<(String, u64)> = table(names[2])
+                .iter()
+                .map(|r| (r[0].clone(), r[1].parse().unwrap()))
+                .collect();
+            let expected: Vec<(String, u64)> = json["refused_without_entry"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(c, n)| (c.clone(), n.as_u64().unwrap()))
+                .collect();
+            assert_eq!(without, expected, "{source}");
+            let unused: Vec<Value> = table(names[3])
+                .iter()
+                .map(|r| Value::from(r[0].clone()))
+                .collect();
+            assert_eq!(Value::from(unused), json["never_used"], "{source}");
+            let consumers = table(names[4]);
+            let expected = json["consumers_refused_most"].as_array().unwrap();
+            assert_eq!(consumers.len(), expected.len(), "{source}");
+            for (row, c) in consumers.iter().zip(expected) {
+                assert_eq!(row[0], c["consumer"], "{source}");
+                assert_eq!(
+                    row[1].parse::<u64>().ok(),
+                    c["refused"].as_u64(),
+                    "{source}"
+                );
+            }
+        }
+    }
+}

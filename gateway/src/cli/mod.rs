@@ -143,6 +143,9 @@ pub enum RegistryCommand {
         /// When the version takes effect (RFC 3339); now if absent.
         #[arg(long)]
         effective: Option<String>,
+        /// Check the files and show what would change, storing nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// The registry files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -191,9 +194,15 @@ pub enum ReportCommand {
         /// `YYYY-MM` or `YYYY-MM-DD`, China Standard Time.
         #[arg(long)]
         period: String,
-        /// `json` or `csv`.
+        /// `json`, `csv` or `xlsx` (written to --out).
         #[arg(long, default_value = "json")]
         format: String,
+        /// Headers in `zh` (Chinese) or `en` (English), for csv and xlsx.
+        #[arg(long, default_value = "zh")]
+        lang: String,
+        /// The file an xlsx report is written to.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 

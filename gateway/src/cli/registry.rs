@@ -60,7 +60,14 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<ExitCode> {
         match command {
             RegistryCommand::Import {
                 config,
+                dry_run: true,
+                files,
+                ..
+            } => dry_run(&config, &files).await,
+            RegistryCommand::Import {
+                config,
                 effective,
+                dry_run: false,
                 files,
             } => import(&config, &files, effective.as_deref()).await,
             RegistryCommand::Versions { config } => versions(&config).await,
@@ -95,17 +102,47 @@ pub async fn import(
             yrdx_signing::time::unix_ms(t)
         }
     };
-    let result = registry_ops::import(&store, files, &config.adapters.dir, now, effective_ms).await;
+    let result = match registry_ops::read_files(files) {
+        Ok(read) => {
+            registry_ops::import_read(&store, &read, &config.adapters.dir, now, effective_ms)
+                .await
+                .map(|r| (r, read.notes))
+        }
+        Err(e) => Err(e.into()),
+    };
     store.close().await;
-    let (version, created) = result.map_err(StartError::from)?;
-    Ok(if created {
-        format!(
-            "imported as registry version {version}; running nodes pick it up within {} ms of it taking effect",
-            config.registry.reload_interval.as_millis()
-        )
+    let ((version, created), notes) = result.map_err(StartError::from)?;
+    let notes: String = notes.iter().map(|n| format!("注 note: {n}\n")).collect();
+    Ok(notes
+        + &if created {
+            format!(
+                "imported as registry version {version}; running nodes pick it up within {} ms of it taking effect",
+                config.registry.reload_interval.as_millis()
+            )
+        } else {
+            format!("unchanged: registry version {version} already holds this content")
+        })
+}
+
+/// `yrdx registry import --dry-run`: checks the files as an import would and
+/// shows what would change against the version in force; stores nothing.
+pub async fn dry_run(config: &Path, files: &[PathBuf]) -> Result<String, RegistryCliError> {
+    let (config, store) = open(config).await?;
+    let result =
+        registry_ops::dry_run(&store, files, &config.adapters.dir, yrdx_registry::now_ms()).await;
+    store.close().await;
+    let (changes, notes) = result.map_err(StartError::from)?;
+    let mut out: String = notes.iter().map(|n| format!("注 note: {n}\n")).collect();
+    if changes.is_empty() {
+        out.push_str("无变化 unchanged: the version in force already holds this content\n");
     } else {
-        format!("unchanged: registry version {version} already holds this content")
-    })
+        out.extend(changes.iter().map(|c| format!("{c}\n")));
+        out.push_str(&format!(
+            "试运行 dry run: {} 处变化 changes, 未存储 nothing stored\n",
+            changes.len()
+        ));
+    }
+    Ok(out)
 }
 
 /// `yrdx registry versions`.

@@ -16,24 +16,58 @@ pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
             config,
             period,
             format,
-        } => super::runtime()?.block_on(fulfilment(&config, &period, &format))?,
+            lang,
+            out,
+        } => {
+            let report =
+                super::runtime()?.block_on(fulfilment(&config, &period, &format, &lang))?;
+            match (report, out) {
+                (Rendered::Text(text), None) => text,
+                (Rendered::Text(text), Some(out)) => {
+                    std::fs::write(&out, text).map_err(super::file_error(&out))?;
+                    format!("报告已写入 report written to {}", out.display())
+                }
+                (Rendered::Bytes(bytes), Some(out)) => {
+                    std::fs::write(&out, bytes).map_err(super::file_error(&out))?;
+                    format!("报告已写入 report written to {}", out.display())
+                }
+                (Rendered::Bytes(_), None) => {
+                    return Err(RegistryCliError::Usage(
+                        "--format xlsx 需要 --out 文件 needs --out FILE".into(),
+                    )
+                    .into());
+                }
+            }
+        }
     };
     print(&text);
     Ok(ExitCode::SUCCESS)
 }
 
-/// `yrdx report fulfilment`: JSON or CSV on standard output.
+/// A rendered report: text for standard output, or a workbook's bytes.
+#[derive(Debug)]
+pub enum Rendered {
+    /// JSON or CSV.
+    Text(String),
+    /// XLSX.
+    Bytes(Vec<u8>),
+}
+
+/// `yrdx report fulfilment`: JSON, CSV (sections) or XLSX (sheets), headers
+/// in `lang`.
 pub async fn fulfilment(
     config: &Path,
     period: &str,
     format: &str,
-) -> Result<String, RegistryCliError> {
+    lang: &str,
+) -> Result<Rendered, RegistryCliError> {
     let period = yrdx_registry::parse_period(period).map_err(RegistryCliError::Usage)?;
-    if format != "json" && format != "csv" {
+    if !matches!(format, "json" | "csv" | "xlsx") {
         return Err(RegistryCliError::Usage(format!(
-            "--format `{format}`: expected json or csv"
+            "--format `{format}`: expected json, csv or xlsx"
         )));
     }
+    let lang = yrdx_registry::ReportLang::parse(lang).map_err(RegistryCliError::Usage)?;
     let (_, store) = open(config).await?;
     let result = async {
         let (version, data) = store.registry_at(yrdx_registry::now_ms()).await?;
@@ -48,7 +82,8 @@ pub async fn fulfilment(
     store.close().await;
     let report = result?;
     Ok(match format {
-        "csv" => yrdx_registry::report_csv(&report),
-        _ => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        "csv" => Rendered::Text(yrdx_registry::report_csv(&report, lang)),
+        "xlsx" => Rendered::Bytes(yrdx_registry::report_xlsx(&report, lang)?),
+        _ => Rendered::Text(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"),
     })
 }

@@ -1,6 +1,7 @@
 //! The registry documents: members, the shared catalogue and the
 //! data-sharing responsibility list, as imported and stored per version.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,9 @@ pub struct Member {
     /// issued naming it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<String>,
+    /// Remarks (备注), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
 }
 
 impl Member {
@@ -128,10 +132,16 @@ pub struct FieldDoc {
     /// The code list, for `code` items.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<String>,
+    /// The codes' labels (代码值 `1=有效`), by code, where the catalogue gives them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// The authoritative source of this item (一数之源), e.g. the department
     /// whose register is the reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Remarks (备注), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
 }
 
 /// A catalogue resource (信息资源) with the core metadata of the catalogue.
@@ -321,6 +331,9 @@ pub struct Entry {
     /// Quotas per consumer.
     #[serde(default, skip_serializing_if = "Quota::is_unlimited")]
     pub quota: Quota,
+    /// Remarks (备注), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
 }
 
 /// Everything one import brings: members, catalogue and list.
@@ -335,6 +348,20 @@ pub struct RegistryData {
     /// Responsibility-list entries.
     #[serde(default)]
     pub list: Vec<Entry>,
+}
+
+impl FieldDoc {
+    /// The code list as written: `1=有效；2=注销`, or the bare codes.
+    pub fn code_list(&self) -> String {
+        self.codes
+            .iter()
+            .map(|c| match self.labels.get(c) {
+                Some(l) => format!("{c}={l}"),
+                None => c.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("；")
+    }
 }
 
 impl Entry {

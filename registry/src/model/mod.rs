@@ -16,6 +16,7 @@ mod checks;
 mod decision;
 mod documents;
 
+pub use checks::{Fault, Part};
 pub use decision::{Ask, Grant};
 pub use documents::{
     Entry, EntryStatus, FieldDoc, Member, MemberStatus, Quota, RegistryData, Resource, Role,

@@ -8,9 +8,10 @@
 //! - `责任清单` (responsibility list), one row per entry.
 //!
 //! Lists within a cell are separated by `;`, `；`, `、`, `,`, `，` or new lines.
-//! Every error names the file, sheet, row and column. Unknown columns are
-//! refused — a misspelt `用途` column silently ignored would drop a restriction
-//! — except `序号` and `备注`, which carry nothing the registry keeps.
+//! Every error names the file, sheet, row, the column's Chinese header and
+//! the value. Unknown columns are refused — a misspelt `用途` column silently
+//! ignored would drop a restriction — except `序号` (a running number) and
+//! `备注`, which is kept with its row as written.
 //!
 //! [`to_xlsx`] writes the same three sheets, so that export and import round-trip.
 //!
@@ -20,8 +21,38 @@
 mod read;
 mod write;
 
-pub use read::{add_csv, add_xlsx};
+pub(crate) use read::{read_csv, read_xlsx};
 pub use write::to_xlsx;
+
+use crate::error::RegistryError;
+use crate::import::Import;
+use crate::model::RegistryData;
+
+/// The last day of an entry with no end (`长期`, `长期有效`, an empty 失效日期).
+pub const OPEN_END: time::Date = time::macros::date!(9999 - 12 - 31);
+
+/// The remarks column (备注), kept with each row.
+const REMARK: &str = "备注";
+
+/// Reads an XLSX workbook into `data`: all its errors together, or none.
+pub fn add_xlsx(data: &mut RegistryData, file: &str, bytes: &[u8]) -> Result<(), RegistryError> {
+    add_with(data, |import| read_xlsx(import, file, bytes))
+}
+
+/// Reads a CSV file (UTF-8, with or without BOM, or GB18030) into `data`: all
+/// its errors together, or none.
+pub fn add_csv(data: &mut RegistryData, file: &str, bytes: &[u8]) -> Result<(), RegistryError> {
+    add_with(data, |import| read_csv(import, file, bytes))
+}
+
+fn add_with(
+    data: &mut RegistryData,
+    read: impl FnOnce(&mut Import) -> Result<(), RegistryError>,
+) -> Result<(), RegistryError> {
+    let mut import = Import::default();
+    read(&mut import)?;
+    import.append_to(data)
+}
 
 /// The sheet names yrdx writes and recognises first.
 pub const MEMBERS_SHEET: &str = "成员";
