@@ -104,7 +104,8 @@ def parse(path):
 # is). A function the compiler inlined has no count of its own ("-"); the
 # salted digests, for one, are only in the SHA-256 row.
 PARTS = [
-    ("connections: TLS, HTTP and the exchange (server side, all below but the threads)", r"^yrdx_gateway::server::accept_loop::\{\{closure\}\}::\{\{closure\}\}$"),
+    ("connections: TLS and HTTP on the server side (the exchange runs as its own task, below)", r"^yrdx_gateway::server::accept_loop::\{\{closure\}\}::\{\{closure\}\}$"),
+    ("the exchange's task: identify to answer (all below but the threads)", r"^yrdx_gateway::route::serve::\{\{closure\}\}$"),
     ("  quota meter", r"^yrdx_gateway::pipeline::meter::run::\{\{closure\}\}$"),
     ("  request mapping", r"^yrdx_gateway::pipeline::map_request::run$"),
     ("  provider call: TLS client, HTTP", r"^yrdx_gateway::pipeline::upstream::run::\{\{closure\}\}$"),
