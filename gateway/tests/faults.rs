@@ -15,12 +15,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use yrdx_conformance::client;
-use yrdx_gateway::cli::demo::{self, DemoOptions};
+use yrdx_gateway::cli::demo;
 use yrdx_registry::testing::{Faults, Writer, fresh_postgres};
 
 use common::cluster::readyz;
@@ -56,14 +55,7 @@ async fn a_store_fault_makes_the_node_unready_and_refuse_then_it_records_and_che
     }
     for store_url in urls {
         let dir = tempfile::tempdir().unwrap();
-        let demo = demo::start(&DemoOptions {
-            dir: dir.path().to_owned(),
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store_url,
-            provider_port_base: None,
-        })
-        .await
-        .unwrap();
+        let demo = common::start_demo(dir.path(), store_url).await;
         let app = demo.gateway.app().clone();
         let url = app.config.store.url.clone();
         let admin = demo.gateway.admin_addr().to_string();

@@ -28,8 +28,8 @@ use yrdx_registry::testing::fresh_postgres;
 use yrdx_signing::{hex, sha256};
 
 use common::{
-    CHECK, DEMO_QUOTA, JS, REGULATOR, SCJG, body_bytes, demo_manifest, now_ms, postgres_server,
-    refused_body, run_yrdx, served_body, wait_for, wait_until,
+    CHECK, DEMO_QUOTA, JS, SCJG, body_bytes, demo_manifest, now_ms, postgres_server, refused_body,
+    run_yrdx, served_body, wait_for, wait_until,
 };
 
 const ZJ: &str = "zj:11330000002482028A:data";
@@ -51,14 +51,7 @@ impl Fed {
         } else {
             "sqlite"
         };
-        let demo = demo::start(&DemoOptions {
-            dir: dir.path().to_owned(),
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store_url,
-            provider_port_base: None,
-        })
-        .await
-        .unwrap();
+        let demo = common::start_demo(dir.path(), store_url).await;
         Fed {
             demo,
             backend,
@@ -1085,17 +1078,7 @@ async fn metrics_and_the_fulfilment_report() {
             month.year(),
             u8::from(month.month())
         );
-        let a = client::request(
-            &fed.addr(),
-            fed.tls(Some(REGULATOR)),
-            "GET",
-            &path,
-            &Value::Null,
-        )
-        .await
-        .unwrap();
-        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
-        let report = a.json();
+        let report = fed.read(&path).await.json();
         let e = report["entries"]
             .as_array()
             .unwrap()
@@ -1109,35 +1092,15 @@ async fn metrics_and_the_fulfilment_report() {
             Some(1)
         );
         // The same report as CSV with English headers, and as a workbook.
-        let csv = client::request(
-            &fed.addr(),
-            fed.tls(Some(REGULATOR)),
-            "GET",
-            &format!("{path}&format=csv&lang=en"),
-            &Value::Null,
-        )
-        .await
-        .unwrap();
+        let csv = fed.read(&format!("{path}&format=csv&lang=en")).await;
         let text = String::from_utf8_lossy(&csv.body);
         assert!(
             text.starts_with("entry,resource,provider,calls")
                 && text.contains("\n# refused_without_entry\ncode,count\n"),
             "{text}"
         );
-        let xlsx = client::request(
-            &fed.addr(),
-            fed.tls(Some(REGULATOR)),
-            "GET",
-            &format!("{path}&format=xlsx"),
-            &Value::Null,
-        )
-        .await
-        .unwrap();
-        assert!(
-            xlsx.status == 200 && xlsx.body.starts_with(b"PK"),
-            "{}",
-            xlsx.status
-        );
+        let xlsx = fed.read(&format!("{path}&format=xlsx")).await;
+        assert!(xlsx.body.starts_with(b"PK"), "not a workbook");
         let a = client::request(&fed.addr(), fed.tls(Some(JS)), "GET", &path, &Value::Null)
             .await
             .unwrap();

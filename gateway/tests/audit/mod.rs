@@ -29,7 +29,7 @@ impl Fed {
         self.demo.manifest_path.parent().unwrap().to_owned()
     }
 
-    async fn get(&self, member: Option<&str>, path: &str) -> Answer {
+    pub(crate) async fn get(&self, member: Option<&str>, path: &str) -> Answer {
         let mut conn = Connection::open(&self.addr(), self.tls(member))
             .await
             .unwrap();
@@ -37,7 +37,7 @@ impl Fed {
     }
 
     /// GETs as the regulator and expects 200.
-    async fn read(&self, path: &str) -> Answer {
+    pub(crate) async fn read(&self, path: &str) -> Answer {
         let answer = self.get(Some(REGULATOR), path).await;
         assert_eq!(
             answer.status,

@@ -3,7 +3,6 @@
 //! `tests/cluster.rs` and by the `cluster_throughput` benchmark.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,7 +12,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use yrdx_conformance::client::Connection;
 use yrdx_conformance::providers::RunningProvider;
-use yrdx_gateway::cli::demo::{self, Demo, DemoOptions, Manifest};
+use yrdx_gateway::cli::demo::{Demo, Manifest};
 use yrdx_registry::{Store, StoreOptions};
 use yrdx_signing::VerifierKey;
 
@@ -129,14 +128,7 @@ impl Cluster {
             providers,
             manifest,
             ..
-        } = demo::start(&DemoOptions {
-            dir: dir.path().to_owned(),
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store_url: Some(store_url.to_owned()),
-            provider_port_base: None,
-        })
-        .await
-        .unwrap();
+        } = super::start_demo(dir.path(), Some(store_url.to_owned())).await;
         gateway.shutdown(Duration::from_secs(5)).await;
         let key = VerifierKey::parse(
             std::fs::read_to_string(dir.path().join("log.pub"))

@@ -259,3 +259,16 @@ pub fn verify_with_receipts<'a>(
     assert_eq!(report.trusted_leaves_checked, trusted.len(), "{context}");
     report
 }
+
+/// A whole demo federation in `dir` on loopback (any free port), on SQLite or
+/// on the PostgreSQL database at `store_url`.
+pub async fn start_demo(dir: &Path, store_url: Option<String>) -> yrdx_gateway::cli::demo::Demo {
+    yrdx_gateway::cli::demo::start(&yrdx_gateway::cli::demo::DemoOptions {
+        dir: dir.to_owned(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        store_url,
+        provider_port_base: None,
+    })
+    .await
+    .unwrap()
+}
