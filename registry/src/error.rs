@@ -64,6 +64,16 @@ pub enum StoreError {
     /// Could not connect.
     #[error("cannot connect to the store: {0}")]
     Connect(#[source] sqlx::Error),
+    /// Another process runs a node of this name on this store.
+    #[error(
+        "node `{node}` already runs on this store ({how}); stop that process, or give this one its own `node` name in its configuration"
+    )]
+    NodeTaken {
+        /// The node's name.
+        node: String,
+        /// What holds it: the lock file or the PostgreSQL lock.
+        how: String,
+    },
     /// Could not bring the schema up to date.
     #[error("cannot migrate the store: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
@@ -204,7 +214,7 @@ pub enum LogError {
     Write(#[from] std::io::Error),
     /// The store holds a log made with other settings.
     #[error(
-        "the store's log was created with origin `{stored_origin}` and hash {stored_hash}; the configuration says `{origin}` and {hash}"
+        "the store's log was created with origin `{stored_origin}` and hash {stored_hash}; the configuration says `{origin}` and {hash}. The log already holds leaves, so its origin and hash are fixed: set `log.origin` and `log.hash` back to the stored ones (a log still without leaves takes the configured ones at start)"
     )]
     Mismatch {
         /// Origin in the store.

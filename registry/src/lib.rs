@@ -66,7 +66,7 @@ pub use model::{
     Ask, Entry, EntryStatus, FieldDoc, Grant, Member, MemberStatus, Quota, Registry, RegistryData,
     Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
-pub use nodes::{Heartbeat, NodeRow};
+pub use nodes::{Heartbeat, NodeClaim, NodeRow};
 pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, EntryReport, FulfilmentReport, Latency, Period, QuotaUse, ReportCodes,

@@ -103,6 +103,8 @@ pub struct Store {
     /// connections taking turns would each re-read what the others changed.
     /// Writers in other processes still meet the busy handler.
     write_gate: Arc<tokio::sync::Mutex<Option<PoolConnection<sqlx::Any>>>>,
+    /// The SQLite database file; None on PostgreSQL and for in-memory SQLite.
+    sqlite_path: Option<Arc<std::path::Path>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -143,9 +145,13 @@ impl Store {
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         install_default_drivers();
         let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl(redact(url)))?;
+        let mut sqlite_path = None;
         if backend == Backend::Sqlite {
             let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
             let path = path.split('?').next().unwrap_or_default();
+            if !path.is_empty() && !path.contains(":memory:") {
+                sqlite_path = Some(Arc::from(std::path::Path::new(path)));
+            }
             if let Some(parent) = std::path::Path::new(path)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -173,6 +179,7 @@ impl Store {
             usage_pool,
             backend,
             write_gate: Arc::default(),
+            sqlite_path,
         };
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoint_wal(
@@ -186,6 +193,11 @@ impl Store {
     /// The backend.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite database file, if the store is one.
+    pub(crate) fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.sqlite_path.as_deref()
     }
 
     /// The connection pool, for the modules of this crate.

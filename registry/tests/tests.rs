@@ -425,13 +425,74 @@ async fn a_leaf_another_process_appended_is_followed_not_overwritten() {
 #[tokio::test]
 async fn a_log_made_with_other_settings_is_refused() {
     for (url, store) in stores("log_settings").await {
-        open_log(&store).await;
+        let log = open_log(&store).await;
+        log.append(&record(0), 0).await.unwrap();
         let err = AuditLog::open(
             store.clone(),
             "test/log",
             HashAlg::Sm3,
             0,
             LogOptions::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, LogError::Mismatch { .. }), "{url}: {err}");
+        assert!(err.to_string().contains("set `log.origin`"), "{url}: {err}");
+    }
+}
+
+/// An origin mistyped at the first start is not kept for good: while the log
+/// holds no leaf, it takes the configured origin and hash, and the checkpoint
+/// of the empty tree signed under the old origin goes with them.
+#[tokio::test]
+async fn an_empty_log_takes_a_corrected_origin() {
+    for (url, store) in stores("log_origin_change").await {
+        let options = |origin: &str| LogOptions {
+            checkpoints: Some(yrdx_registry::CheckpointOptions {
+                signer: std::sync::Arc::new(
+                    yrdx_signing::NoteSigner::from_seed(origin, &[7; 32]).unwrap(),
+                ),
+                interval: Duration::from_secs(60),
+            }),
+            ..LogOptions::default()
+        };
+        let typo = AuditLog::open(
+            store.clone(),
+            "tets/log",
+            HashAlg::Sha256,
+            0,
+            options("tets/log"),
+        )
+        .await
+        .unwrap();
+        typo.stop_integrator().await;
+        drop(typo);
+        let old = store.latest_checkpoint().await.unwrap().unwrap();
+        assert!(old.note.starts_with("tets/log\n"), "{url}: {}", old.note);
+
+        let log = AuditLog::open(
+            store.clone(),
+            "test/log",
+            HashAlg::Sm3,
+            0,
+            options("test/log"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(log.origin(), "test/log", "{url}");
+        let new = store.latest_checkpoint().await.unwrap().unwrap();
+        assert!(new.note.starts_with("test/log\n"), "{url}: {}", new.note);
+        log.append(&record(0), 0).await.unwrap();
+        log.stop_integrator().await;
+        drop(log);
+
+        // With a leaf stored, the origin is fixed.
+        let err = AuditLog::open(
+            store.clone(),
+            "tets/log",
+            HashAlg::Sm3,
+            0,
+            options("tets/log"),
         )
         .await
         .unwrap_err();
