@@ -58,6 +58,17 @@ pub fn check(
     Ok((registry, mappings))
 }
 
+/// Reads `paths` and checks them with the mappings under `adapters`, as
+/// [`import`] does before it writes anything; returns what it would store.
+pub fn read_checked(
+    paths: &[PathBuf],
+    adapters: &Path,
+) -> Result<(RegistryData, String), SnapshotError> {
+    let (data, source) = read_files(paths)?;
+    check(0, data.clone(), adapters)?;
+    Ok((data, source))
+}
+
 /// Imports `paths` as a new registry version in force from `effective_ms`,
 /// after checking them with the mappings under `adapters`. Returns the version
 /// and whether it is new (the same content makes none).
@@ -68,8 +79,7 @@ pub async fn import(
     now_ms: i64,
     effective_ms: i64,
 ) -> Result<(i64, bool), SnapshotError> {
-    let (data, source) = read_files(paths)?;
-    check(0, data.clone(), adapters)?;
+    let (data, source) = read_checked(paths, adapters)?;
     Ok(store
         .import_registry(&data, &source, now_ms, effective_ms)
         .await?)

@@ -59,11 +59,23 @@ pub enum Refusal {
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// The store URL is not one yrdx knows.
-    #[error("store URL must start with sqlite: or postgres://, got `{0}`")]
+    #[error(
+        "the store URL `{0}` names a database yrdx does not support: use sqlite:PATH (SQLite) or postgres://USER@HOST:PORT/DB (PostgreSQL)"
+    )]
     UnsupportedUrl(String),
     /// Could not connect.
     #[error("cannot connect to the store: {0}")]
     Connect(#[source] sqlx::Error),
+    /// The store could not be reached.
+    #[error(
+        "cannot connect to the store at {target}: {cause}; check that the database runs there and accepts this connection (`store.url`)"
+    )]
+    Unreachable {
+        /// `HOST:PORT` or the SQLite file.
+        target: String,
+        /// What the driver said.
+        cause: String,
+    },
     /// Another process runs a node of this name on this store.
     #[error(
         "node `{node}` already runs on this store ({how}); stop that process, or give this one its own `node` name in its configuration"
@@ -140,8 +152,10 @@ pub enum RegistryError {
     /// There is no such registry version.
     #[error("registry version {0} does not exist")]
     NoSuchVersion(i64),
-    /// No registry version has been imported yet.
-    #[error("no registry version has been imported")]
+    /// No registry version is in force (none imported, or none effective yet).
+    #[error(
+        "no registry version is in force in the store: import one with `yrdx registry import --config yrdx.toml FILE…`, or list the registry files under `registry.files` in the configuration to seed an empty store at start"
+    )]
     Empty,
 }
 

@@ -42,6 +42,7 @@ mod dates;
 mod diff;
 mod error;
 mod files;
+mod inspect;
 mod log;
 mod model;
 mod nodes;
@@ -58,6 +59,7 @@ pub use dates::{format as format_date, parse as parse_date};
 pub use diff::{Change, ChangeKind, diff};
 pub use error::{LogError, Refusal, RegistryError, StoreError};
 pub use files::{add_file, add_toml, to_toml};
+pub use inspect::{NodeName, StoreInfo, inspect, node_name};
 pub use log::{
     Announced, AuditLog, CheckpointOptions, ExchangeRecord, LogOptions, LogStats, Outcome, Receipt,
     StoredLeaf,

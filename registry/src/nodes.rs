@@ -172,7 +172,7 @@ impl NodeClaim {
 
 /// The lock file of node `name` next to the SQLite database `db`; characters
 /// other than letters, digits, `-`, `_` and `.` become `_`.
-fn lock_path(db: &std::path::Path, name: &str) -> std::path::PathBuf {
+pub(crate) fn lock_path(db: &std::path::Path, name: &str) -> std::path::PathBuf {
     let safe: String = name
         .chars()
         .map(|c| {
@@ -187,6 +187,11 @@ fn lock_path(db: &std::path::Path, name: &str) -> std::path::PathBuf {
     file.push(format!(".node-{safe}.lock"));
     file.into()
 }
+
+/// Takes the advisory lock of node name `$1` if free: its key is the first
+/// 64 bits of MD5("yrdx node NAME"), apart from the integrator's key.
+pub(crate) const TRY_CLAIM: &str =
+    "SELECT pg_try_advisory_lock(('x' || substr(md5('yrdx node ' || $1), 1, 16))::bit(64)::bigint)";
 
 impl Store {
     /// Claims the node name `name` on this store for this process, or says
@@ -230,16 +235,12 @@ impl Store {
                     .await
                     .map_err(StoreError::query(what))?
                     .detach();
-                // The key: the first 64 bits of MD5("yrdx node NAME"), apart
-                // from the integrator's key by its prefix.
-                let taken: bool = sqlx::query(
-                    "SELECT pg_try_advisory_lock(('x' || substr(md5('yrdx node ' || $1), 1, 16))::bit(64)::bigint)",
-                )
-                .bind(name)
-                .fetch_one(&mut conn)
-                .await
-                .and_then(|row| sqlx::Row::try_get::<bool, _>(&row, 0))
-                .map_err(StoreError::query(what))?;
+                let taken: bool = sqlx::query(TRY_CLAIM)
+                    .bind(name)
+                    .fetch_one(&mut conn)
+                    .await
+                    .and_then(|row| sqlx::Row::try_get::<bool, _>(&row, 0))
+                    .map_err(StoreError::query(what))?;
                 if taken {
                     Ok(NodeClaim {
                         _file: None,

@@ -110,6 +110,55 @@ pub struct Store {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Registers the database drivers (once; later calls do nothing).
+pub(crate) fn install_drivers() {
+    install_default_drivers();
+}
+
+/// The latest schema migration this build applies on `backend`.
+pub(crate) fn latest_migration(backend: Backend) -> i64 {
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// The database file a `sqlite:` URL names; None for an in-memory database.
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| path.into())
+}
+
+/// Where a store URL points, for an error a person can act on: `HOST:PORT`
+/// (PostgreSQL's port 5432 when none is given) or the SQLite file.
+pub(crate) fn target(url: &str) -> String {
+    if let Some(file) = sqlite_file(url) {
+        return file.display().to_string();
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = if host.is_empty() { "localhost" } else { host };
+    if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+/// The store at `url` cannot be reached, because of `cause`.
+pub(crate) fn unreachable(url: &str, cause: &str) -> StoreError {
+    StoreError::Unreachable {
+        target: target(url),
+        cause: cause.to_owned(),
+    }
+}
+
 /// The backend a URL names, if yrdx supports it.
 pub fn backend_of(url: &str) -> Option<Backend> {
     if url.starts_with("sqlite:") {
@@ -147,11 +196,9 @@ impl Store {
         let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl(redact(url)))?;
         let mut sqlite_path = None;
         if backend == Backend::Sqlite {
+            sqlite_path = sqlite_file(url).map(Arc::from);
             let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
             let path = path.split('?').next().unwrap_or_default();
-            if !path.is_empty() && !path.contains(":memory:") {
-                sqlite_path = Some(Arc::from(std::path::Path::new(path)));
-            }
             if let Some(parent) = std::path::Path::new(path)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -164,7 +211,28 @@ impl Store {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_owned(),
         };
-        let pool = connect(&url, backend, options, "FULL").await?;
+        let pool = match connect(&url, backend, options, "FULL").await {
+            Err(StoreError::Unreachable { target, cause }) if cause.is_empty() => {
+                let attempt = tokio::time::timeout(
+                    options.acquire_timeout,
+                    sqlx::AnyConnection::connect(&url),
+                )
+                .await;
+                let cause = match attempt {
+                    Ok(Err(e)) => e.to_string(),
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                        "the pool timed out though a direct connection succeeded".into()
+                    }
+                    Err(_) => format!(
+                        "no answer within {} ms (store.acquire_timeout_ms)",
+                        options.acquire_timeout.as_millis()
+                    ),
+                };
+                return Err(StoreError::Unreachable { target, cause });
+            }
+            other => other?,
+        };
         let usage_pool = match backend {
             Backend::Sqlite => connect(&url, backend, options, "NORMAL").await?,
             Backend::Postgres => pool.clone(),
@@ -422,7 +490,14 @@ async fn connect(
         })
         .connect(url)
         .await
-        .map_err(StoreError::Connect)
+        .map_err(|e| match e {
+            // The pool says only that it gave up: one direct attempt says why.
+            sqlx::Error::PoolTimedOut => StoreError::Unreachable {
+                target: target(url),
+                cause: String::new(),
+            },
+            e => unreachable(url, &e.to_string()),
+        })
 }
 
 /// Column `i` of `row`, decoded; should that fail, the error says `what` was

@@ -1387,3 +1387,77 @@ const REPORT_CODES: yrdx_registry::ReportCodes<'static> = yrdx_registry::ReportC
         "mapping_failed",
     ],
 };
+
+/// An unreachable PostgreSQL is reported with its host, port and the cause,
+/// not as "pool timed out"; an unsupported scheme says which ones are.
+#[tokio::test]
+async fn an_unreachable_or_unsupported_store_says_where_and_why() {
+    let options = StoreOptions {
+        acquire_timeout: Duration::from_millis(500),
+        ..StoreOptions::default()
+    };
+    // Nothing listens on port 1.
+    let err = Store::open("postgres://postgres:secret@127.0.0.1:1/test", &options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("pool timed out"), "{err}");
+    assert!(err.to_lowercase().contains("refused"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+    let err = Store::open("mysql://root@db/yrdx", &options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sqlite:PATH") && err.contains("postgres://"),
+        "{err}"
+    );
+}
+
+/// Inspecting a store writes nothing: a SQLite file that does not exist is
+/// reported and not created; an existing one tells its schema, registry and
+/// log.
+#[tokio::test]
+async fn inspecting_a_store_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("absent.db");
+    let url = format!("sqlite:{}", file.display());
+    let info = yrdx_registry::inspect(&url, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(!info.exists);
+    assert!(!file.exists(), "inspect created the database");
+    for (url, store) in stores("inspect").await {
+        let log = open_log(&store).await;
+        log.append(&record(0), 0).await.unwrap();
+        let info = yrdx_registry::inspect(&url, Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert!(info.exists, "{url}");
+        assert_eq!(info.schema, info.schema_known, "{url}");
+        assert_eq!(info.registry_versions, 0, "{url}");
+        assert_eq!(
+            info.log,
+            Some((tree::ORIGIN.to_owned(), "sha256".to_owned())),
+            "{url}"
+        );
+        assert_eq!(info.log_size, 1, "{url}");
+        let claim = store.claim_node("gw-1").await.unwrap();
+        assert_eq!(
+            yrdx_registry::node_name(&url, "gw-1", Duration::from_secs(2))
+                .await
+                .unwrap(),
+            yrdx_registry::NodeName::Taken,
+            "{url}"
+        );
+        claim.release().await;
+        assert_eq!(
+            yrdx_registry::node_name(&url, "gw-1", Duration::from_secs(2))
+                .await
+                .unwrap(),
+            yrdx_registry::NodeName::Free,
+            "{url}"
+        );
+    }
+}
