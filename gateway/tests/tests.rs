@@ -12,6 +12,7 @@
 
 mod audit;
 mod common;
+mod operations;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -258,6 +258,28 @@ impl Store {
         Ok(store)
     }
 
+    /// Connects to an existing store to read it, without creating,
+    /// migrating or writing anything (a SQLite database is opened read-only);
+    /// for checks such as `yrdx config check`. Look at it with
+    /// [`crate::inspect`] first: this assumes the schema is current.
+    pub async fn open_read_only(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl(redact(url)))?;
+        let url = match (backend, url.split_once('?')) {
+            (Backend::Sqlite, Some((base, _))) => format!("{base}?mode=ro"),
+            (Backend::Sqlite, None) => format!("{url}?mode=ro"),
+            (Backend::Postgres, _) => url.to_owned(),
+        };
+        let pool = connect(&url, backend, options, "FULL").await?;
+        Ok(Store {
+            usage_pool: pool.clone(),
+            pool,
+            backend,
+            write_gate: Arc::default(),
+            sqlite_path: None,
+        })
+    }
+
     /// The backend.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod audit;
 mod client;
+pub mod config;
 pub mod demo;
 pub mod pki;
 pub mod registry;
@@ -39,6 +40,12 @@ pub enum Command {
         /// The node configuration (yrdx.toml).
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// The node configuration: check it as `serve` would, starting nothing.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Start a whole local federation: PKI, four sample providers, the gateway.
     Demo {
@@ -89,6 +96,20 @@ pub enum Command {
         /// What to do with it.
         #[command(subcommand)]
         command: PkiCommand,
+    },
+}
+
+/// Configuration commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Everything `yrdx serve` checks before it starts (files, keys and their
+    /// permissions, certificates and CRLs per region, the store, the
+    /// registry with its mappings, the listen addresses), one line per
+    /// check, nothing started or written. Exit status 1 if any check fails.
+    Check {
+        /// The node configuration (yrdx.toml).
+        #[arg(long, short)]
+        config: PathBuf,
     },
 }
 
@@ -203,6 +224,9 @@ pub enum ReportCommand {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve::run(&config),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => config::run(&config),
         Command::Demo {
             dir,
             listen,
@@ -221,6 +245,28 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::run(&args, &mut std::io::stdout().lock()),
         Command::Pki { command } => pki::run(command),
     }
+}
+
+/// `t` as a person in China reads it: China Standard Time, with the
+/// offset (`2026-03-01 08:00:00 +08:00`).
+pub fn cst(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(yrdx_signing::time::CST);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +08:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// [`cst`] of a time in Unix milliseconds.
+pub fn cst_ms(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    cst(t)
 }
 
 /// A file a command could not read or write.
