@@ -247,27 +247,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `t` as a person in China reads it: China Standard Time, with the
-/// offset (`2026-03-01 08:00:00 +08:00`).
-pub fn cst(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(yrdx_signing::time::CST);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +08:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// [`cst`] of a time in Unix milliseconds.
-pub fn cst_ms(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    cst(t)
-}
+pub use yrdx_signing::time::{display_cst as cst, display_cst_ms as cst_ms};
 
 /// A file a command could not read or write.
 #[derive(Debug, Error)]

@@ -331,3 +331,63 @@ async fn log_lines_can_be_json() {
     );
     running.gateway.shutdown(Duration::from_secs(2)).await;
 }
+
+/// Trap 4, `yrdx verify`: a text file is unusable input (exit 2), not an
+/// invalid signature; a region prefix that is no region is named; a VALID
+/// result says, in the text too, when revocation was not checked; a chain
+/// that misses its intermediate gets a hint.
+#[test]
+fn yrdx_verify_says_what_it_did_not_check_and_what_is_missing() {
+    let v = |name: &str| format!("{}/{name}", crate::VECTORS);
+    let root = format!("zj={}", v("trust/zj-seal-root.der"));
+    let ca = v("trust/zj-seal-ca.der");
+    let at = "2026-01-01T00:00:00Z";
+
+    let dir = tempfile::tempdir().unwrap();
+    let text_file = dir.path().join("notes.txt");
+    std::fs::write(&text_file, "这不是印章 / not a seal\n").unwrap();
+    let (code, out, err) = run_yrdx(&["verify", path(&text_file), "--trust", &root]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("not a seal, signature or OFD document"),
+        "{err}"
+    );
+    assert!(!out.contains("INVALID"), "{out}");
+
+    let gd = format!("gd={ca}");
+    let (code, _, err) = run_yrdx(&["verify", &v("ofd-valid.ofd"), "--trust", &gd]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unknown region `gd`"), "{err}");
+
+    // No --crl: valid, and the text says revocation was not checked.
+    let (code, out, err) = run_yrdx(&[
+        "verify",
+        &v("seal-v4-valid.esl"),
+        "--trust",
+        &root,
+        "--trust",
+        &ca,
+        "--at",
+        at,
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("VALID") && out.contains("not checked"),
+        "{out}"
+    );
+
+    // Without the issuing CA: the hint names what to add.
+    let (code, out, err) = run_yrdx(&[
+        "verify",
+        &v("seal-v4-valid.esl"),
+        "--trust",
+        &root,
+        "--at",
+        at,
+    ]);
+    assert_ne!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("hint") && out.contains("intermediate"),
+        "{out}"
+    );
+}
