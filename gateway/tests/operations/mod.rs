@@ -391,3 +391,42 @@ fn yrdx_verify_says_what_it_did_not_check_and_what_is_missing() {
         "{out}"
     );
 }
+
+/// Trap 5: a time given as `+08:00` is listed as given, in China Standard
+/// Time with its offset, not converted to UTC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_times_are_shown_in_china_standard_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = demo_in(dir.path(), None).await;
+    running.gateway.shutdown(Duration::from_secs(2)).await;
+    let config = dir.path().join("yrdx.toml");
+    let list = dir.path().join("registry/responsibility-list.toml");
+    let edited = dir.path().join("registry/list-later.toml");
+    std::fs::write(
+        &edited,
+        std::fs::read_to_string(&list)
+            .unwrap()
+            .replace("deadline_ms = 3000\nquota", "deadline_ms = 2500\nquota"),
+    )
+    .unwrap();
+    let (code, out, err) = run_yrdx(&[
+        "registry",
+        "import",
+        "-c",
+        path(&config),
+        "--effective",
+        "2030-01-01T00:00:00+08:00",
+        path(&dir.path().join("registry/members.toml")),
+        path(&dir.path().join("registry/catalogue.toml")),
+        path(&edited),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("in force from 2030-01-01 00:00:00 +08:00"),
+        "{out}"
+    );
+    let (_, out, _) = run_yrdx(&["registry", "versions", "-c", path(&config)]);
+    let line = out.lines().nth(2).unwrap();
+    assert!(line.contains("2030-01-01 00:00:00 +08:00"), "{out}");
+    assert!(!out.contains('Z'), "{out}");
+}
