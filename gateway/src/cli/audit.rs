@@ -29,8 +29,8 @@ use crate::log_key::{self, LogKeyError};
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Make a checkpoint signing key for a new log: writes the private key
-    /// (mode 0600, never overwriting) and prints the public verifier key to
-    /// publish to regulators.
+    /// (mode 0600, never overwriting) and the public verifier key beside it
+    /// (`.pub`), and prints the public key to publish to regulators.
     Keygen {
         /// The log's origin, as `log.origin` in yrdx.toml.
         #[arg(long)]
@@ -217,13 +217,31 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, AuditCliError> {
 
 #[allow(clippy::print_stdout, reason = "the command's output")]
 fn keygen(origin: &str, out: &Path) -> Result<ExitCode, AuditCliError> {
+    // The public key's file is checked first: a key pair is written whole
+    // or not at all.
+    let public = public_key_path(out);
+    if public.exists() {
+        return Err(AuditCliError::Usage(format!(
+            "{} exists; remove it or choose another --out (a log key is never overwritten)",
+            public.display()
+        )));
+    }
     let signer = log_key::generate(origin, out)?;
-    println!("{}", signer.verifier_key());
+    let line = format!("{}\n", signer.verifier_key());
+    std::fs::write(&public, &line).map_err(file_error(&public))?;
+    print!("{line}");
     eprintln!(
-        "wrote the private key to {} (mode 0600); the line above is the public key to give regulators",
-        out.display()
+        "私钥已写入 wrote the private key to {} (mode 0600); 公钥 the public key (the line above) to {}, to give regulators",
+        out.display(),
+        public.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `audit keygen` writes the public key: beside the private key, its
+/// extension `.pub` (`log.key` → `log.pub`, `key` → `key.pub`).
+pub fn public_key_path(private: &Path) -> PathBuf {
+    private.with_extension("pub")
 }
 
 async fn open_store(config: &Path) -> Result<Store, AuditCliError> {

@@ -464,6 +464,11 @@ async fn yrdx_audit_keygen_writes_a_private_key_once() {
     let public = String::from_utf8(out.stdout).unwrap();
     let verifier = VerifierKey::parse(public.trim()).unwrap();
     assert_eq!(verifier.name(), "yrdx.example/exchange");
+    // The public key is written beside the private one.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("log.pub")).unwrap(),
+        public
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
