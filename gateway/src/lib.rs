@@ -43,6 +43,7 @@ pub mod tls;
 pub mod upstream;
 
 // The public interface.
+pub use api::{OPENAPI, OPENAPI_PATH};
 pub use config::{Config, ConfigError};
 pub use problem::Problem;
 pub use server::{RunningGateway, StartError, start};

@@ -430,3 +430,131 @@ async fn registry_times_are_shown_in_china_standard_time() {
     assert!(line.contains("2030-01-01 00:00:00 +08:00"), "{out}");
     assert!(!out.contains('Z'), "{out}");
 }
+
+/// Every route template of the exchange and admin listeners, read from their
+/// sources (axum's `{*path}` as OpenAPI's `{path}`).
+fn route_templates() -> std::collections::BTreeSet<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut out = std::collections::BTreeSet::new();
+    for file in ["api.rs", "audit_api.rs", "reports_api.rs", "admin.rs"] {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        for part in text.split('"').skip(1).step_by(2) {
+            let before = text.split(&format!("\"{part}\"")).next().unwrap_or("");
+            let routed = before.trim_end().ends_with("template:")
+                || before.trim_end().ends_with(".route(")
+                || before.trim_end().ends_with(',') && before.contains("regulator_read!");
+            if part.starts_with('/') && routed {
+                out.insert(part.replace("{*", "{"));
+            }
+        }
+    }
+    out.insert(yrdx_gateway::OPENAPI_PATH.to_owned());
+    out
+}
+
+/// docs/openapi.json (as served at /v1/openapi.json) is an OpenAPI 3.1
+/// document naming every route and every problem code, each operation with
+/// its responses and its path parameters.
+#[test]
+fn the_openapi_document_covers_every_route_and_problem_code() {
+    let doc: serde_json::Value = serde_json::from_str(yrdx_gateway::OPENAPI).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    let paths = doc["paths"].as_object().unwrap();
+    let templates = route_templates();
+    assert!(templates.len() >= 14, "{templates:?}");
+    for t in &templates {
+        assert!(
+            paths.contains_key(t),
+            "route {t} is missing from docs/openapi.json"
+        );
+    }
+    for (path, item) in paths {
+        assert!(
+            templates.contains(path),
+            "{path} is documented but not routed"
+        );
+        let ops: Vec<_> = ["get", "post", "put", "delete", "patch"]
+            .iter()
+            .filter_map(|m| item.get(*m))
+            .collect();
+        assert!(!ops.is_empty(), "{path}: no operation");
+        for op in ops {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(!responses.is_empty(), "{path}: no responses");
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .map(|p| p["name"].as_str().unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for placeholder in path.split('{').skip(1) {
+                let name = placeholder.split('}').next().unwrap();
+                assert!(
+                    declared.contains(&name),
+                    "{path}: parameter {name} not declared"
+                );
+            }
+        }
+    }
+    // Every problem code of problem.rs, with its status.
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/problem.rs")).unwrap();
+    let describe = source.split("fn describe(&self)").nth(1).unwrap();
+    let documented = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .unwrap();
+    let mut found = 0;
+    for chunk in describe.split("StatusCode::").skip(1) {
+        let Some(code) = chunk.split('"').nth(1) else {
+            continue;
+        };
+        if !code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            continue;
+        }
+        found += 1;
+        assert!(
+            documented.iter().any(|c| c == code),
+            "problem code {code} is missing from docs/openapi.json"
+        );
+        assert!(doc["x-problem-codes"][code]["status"].is_u64(), "{code}");
+    }
+    assert!(found >= 36, "{found} problem codes read from problem.rs");
+    // $refs resolve.
+    let text = yrdx_gateway::OPENAPI;
+    for r in text.split("\"$ref\": \"#/").skip(1) {
+        let pointer = format!("/{}", r.split('"').next().unwrap());
+        assert!(doc.pointer(&pointer).is_some(), "unresolved $ref {pointer}");
+    }
+}
+
+/// `GET /v1/openapi.json` serves docs/openapi.json to any member, with no
+/// leaf written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = demo_in(dir.path(), None).await;
+    let m = &running.manifest;
+    let files = &m.members[crate::common::JS];
+    let tls = yrdx_conformance::client::tls_config(
+        &m.ca_bundle,
+        Some((files.cert.as_path(), files.key.as_path())),
+    )
+    .unwrap();
+    let size = running.gateway.app().store.log_size().await.unwrap();
+    let addr = running.gateway.exchange_addr().to_string();
+    let mut conn = yrdx_conformance::client::Connection::open(&addr, tls)
+        .await
+        .unwrap();
+    let answer = conn
+        .send("GET", "/v1/openapi.json", &[], bytes::Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body.as_ref(), yrdx_gateway::OPENAPI.as_bytes());
+    assert_eq!(running.gateway.app().store.log_size().await.unwrap(), size);
+    running.gateway.shutdown(Duration::from_secs(2)).await;
+}
