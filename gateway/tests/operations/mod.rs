@@ -558,3 +558,58 @@ async fn the_openapi_document_is_served() {
     assert_eq!(running.gateway.app().store.log_size().await.unwrap(), size);
     running.gateway.shutdown(Duration::from_secs(2)).await;
 }
+
+/// Trap 4, `yrdx adapters`: run from any folder, the commands take the
+/// catalogue and mappings from a node's configuration, or from flags, and
+/// the catalogue as XLSX too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adapters_commands_work_outside_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = demo_in(dir.path(), None).await;
+    running.gateway.shutdown(Duration::from_secs(2)).await;
+    let config = dir.path().join("yrdx.toml");
+    let yrdx = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yrdx"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("YRDX_LOG", "error")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, out) = yrdx(&["adapters", "check", "-c", path(&config)]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("sh"), "{out}");
+    // Without any source, the repository's defaults are not there: said so.
+    let (code, out) = yrdx(&["adapters", "check"]);
+    assert_eq!(code, Some(2), "{out}");
+
+    let xlsx = dir.path().join("registry.xlsx");
+    let (code, out) = yrdx(&[
+        "registry",
+        "export",
+        "-c",
+        path(&config),
+        "--format",
+        "xlsx",
+        "--out",
+        path(&xlsx),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = yrdx(&[
+        "adapters",
+        "check",
+        "--catalogue",
+        path(&xlsx),
+        "--dir",
+        path(&dir.path().join("adapters")),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+}
