@@ -500,7 +500,8 @@ mod tests {
     fn check_passes_on_the_shipped_mappings_and_prints_hashes() {
         let (code, out) = run_to_string(AdaptersCommand::Check {
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: repo().join(DEFAULT_DIR),
+            dir: Some(repo().join(DEFAULT_DIR)),
+            config: None,
         });
         assert_eq!(code, ExitCode::SUCCESS, "{out}");
         assert!(out.contains("sha256:"), "{out}");
@@ -518,7 +519,8 @@ mod tests {
         std::fs::write(dir.path().join("broken.toml"), "provider = \n").unwrap();
         let (code, out) = run_to_string(AdaptersCommand::Check {
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: dir.path().to_owned(),
+            dir: Some(dir.path().to_owned()),
+            config: None,
         });
         assert_eq!(code, ExitCode::FAILURE);
         let bad = dir.path().join("bad.toml").display().to_string();
@@ -550,7 +552,8 @@ mod tests {
     fn test_runs_every_case_and_shows_a_diff_on_failure() {
         let (code, out) = run_to_string(AdaptersCommand::Test {
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: repo().join(DEFAULT_DIR),
+            dir: Some(repo().join(DEFAULT_DIR)),
+            config: None,
             only: None,
         });
         assert_eq!(code, ExitCode::SUCCESS, "{out}");
@@ -583,7 +586,8 @@ mod tests {
         .unwrap();
         let (code, out) = run_to_string(AdaptersCommand::Test {
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: dir.path().to_owned(),
+            dir: Some(dir.path().to_owned()),
+            config: None,
             only: None,
         });
         assert_eq!(code, ExitCode::FAILURE);
@@ -600,7 +604,8 @@ mod tests {
             resource: resource.into(),
             content_type: None,
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: repo().join(DEFAULT_DIR),
+            dir: Some(repo().join(DEFAULT_DIR)),
+            config: None,
             file: repo().join(DEFAULT_DIR).join(native),
         })
     }
