@@ -106,6 +106,29 @@ pub enum AuditCommand {
         #[arg(long)]
         size: Option<u64>,
     },
+    /// Check an inclusion proof offline (as `audit prove` or
+    /// `/v1/audit/proof/inclusion` gives it): the checkpoint is signed by the
+    /// log's key, the proof is for its tree size, and the receipt's leaf is
+    /// in that tree. Exit 0 proved, 1 not proved, 2 could not check.
+    CheckProof {
+        /// The inclusion proof (JSON `{ "index", "size", "proof" }`).
+        #[arg(long)]
+        proof: PathBuf,
+        /// The signed checkpoint of the proof's tree size (a file as
+        /// `/v1/audit/checkpoint` serves it).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The log's verifier key (`name+keyid+base64`), or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The consumer's receipt (JSON with `leaf_index` and `leaf_hash`, or
+        /// a whole exchange answer).
+        #[arg(long)]
+        receipt: PathBuf,
+        /// The log's tree hash.
+        #[arg(long, default_value = "sha256")]
+        hash: String,
+    },
 }
 
 /// Why an audit command could not run (exit code 2).
@@ -212,7 +235,71 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, AuditCliError> {
             index,
             size,
         } => prove(&config, index, size).await,
+        AuditCommand::CheckProof {
+            proof,
+            checkpoint,
+            key,
+            receipt,
+            hash,
+        } => check_proof(&proof, &checkpoint, &key, &receipt, &hash),
     }
+}
+
+/// `yrdx audit check-proof`: everything from files, nothing from the log.
+#[allow(clippy::print_stdout, reason = "the command's output")]
+fn check_proof(
+    proof: &Path,
+    checkpoint: &Path,
+    key: &str,
+    receipt: &Path,
+    hash: &str,
+) -> Result<ExitCode, AuditCliError> {
+    let alg = HashAlg::from_name(hash)
+        .ok_or_else(|| AuditCliError::Usage("--hash must be sha256 or sm3".into()))?;
+    let key = verifier_key(key)?;
+    let text = std::fs::read(proof).map_err(file_error(proof))?;
+    let proof_value: yrdx_signing::InclusionProof = serde_json::from_slice(&text).map_err(|e| {
+        AuditCliError::Unreadable(format!("{}: not an inclusion proof: {e}", proof.display()))
+    })?;
+    let note = std::fs::read(checkpoint).map_err(file_error(checkpoint))?;
+    let opened = open_checkpoint(&note, &key).map_err(|e| {
+        AuditCliError::Unreadable(format!(
+            "{}: not a checkpoint signed by this key: {e}",
+            checkpoint.display()
+        ))
+    })?;
+    let cp = opened.checkpoint();
+    if cp.size() != proof_value.size {
+        return Err(AuditCliError::Usage(format!(
+            "the proof is for a tree of {} leaves, the checkpoint for {}: ask for the proof at the checkpoint's size (audit prove --size {})",
+            proof_value.size,
+            cp.size(),
+            cp.size()
+        )));
+    }
+    let (index, leaf_hash) = receipts(std::slice::from_ref(&receipt.to_path_buf()))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AuditCliError::Unreadable(format!("{}: no receipt", receipt.display())))?;
+    if index != proof_value.index.get() {
+        return Err(AuditCliError::Usage(format!(
+            "the receipt is for leaf {index}, the proof for leaf {}",
+            proof_value.index.get()
+        )));
+    }
+    Ok(match proof_value.verify(alg, &leaf_hash, &cp.root()) {
+        Ok(()) => {
+            println!(
+                "PROVED: leaf {index} (the receipt's) is in the tree of {} leaves signed in the checkpoint",
+                cp.size()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("NOT PROVED: {e}");
+            ExitCode::from(1)
+        }
+    })
 }
 
 #[allow(clippy::print_stdout, reason = "the command's output")]

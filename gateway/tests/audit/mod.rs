@@ -333,7 +333,7 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         for _ in 0..3 {
             fed.expect_check(served_body(), 200, None).await;
         }
-        let (_, size, root) = fed.checkpoint_covering_everything().await;
+        let (late_note, size, root) = fed.checkpoint_covering_everything().await;
 
         // Export, verify with the published key, against the earlier checkpoint
         // and the consumer's receipt.
@@ -398,6 +398,41 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         let proof: InclusionProof = serde_json::from_slice(&out.stdout).unwrap();
         let leaf = Hash::from_slice(&hex_decode(receipt["leaf_hash"].as_str().unwrap())).unwrap();
         proof.verify(HashAlg::Sha256, &leaf, &root).unwrap();
+        // The same offline, from files: proof, checkpoint, key, receipt.
+        let proof_file = scratch.path().join("proof.json");
+        std::fs::write(&proof_file, &out.stdout).unwrap();
+        let late = scratch.path().join("late.checkpoint");
+        std::fs::write(&late, &late_note).unwrap();
+        let check = async |receipt: &Path| {
+            yrdx(&[
+                "audit",
+                "check-proof",
+                "--proof",
+                path(&proof_file),
+                "--checkpoint",
+                path(&late),
+                "--key",
+                path(&key),
+                "--receipt",
+                path(receipt),
+            ])
+            .await
+        };
+        let out = check(&receipt_file).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(text(&out).contains("PROVED"), "{}", text(&out));
+        let forged = scratch.path().join("forged-receipt.json");
+        let mut other = receipt.clone();
+        other["leaf_hash"] = serde_json::Value::from("00".repeat(32));
+        std::fs::write(&forged, other.to_string()).unwrap();
+        let out = check(&forged).await;
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(text(&out).contains("NOT PROVED"), "{}", text(&out));
+        // A checkpoint of another size: cannot check, and says what to ask for.
+        std::fs::copy(&early, &late).unwrap();
+        let out = check(&receipt_file).await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("audit prove --size"), "{}", text(&out));
 
         // Wrong key: not verified. Not an export: cannot verify.
         let other = yrdx_signing::NoteSigner::from_seed("yrdx.demo/exchange", &[9; 32])
