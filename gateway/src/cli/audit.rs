@@ -56,6 +56,12 @@ pub enum AuditCommand {
         /// signed; the latest checkpoint's by default.
         #[arg(long)]
         to: Option<u64>,
+        /// Also write the exported leaves decoded, for people: one JSON
+        /// object per line, the exchange record with its `index` and its
+        /// time in China Standard Time (`time_cst`). Not for verification:
+        /// only the export's exact bytes are.
+        #[arg(long, value_name = "FILE")]
+        decoded: Option<PathBuf>,
     },
     /// Verify an export file, or a live gateway's regulator API, against the
     /// log's public key: every checkpoint signature, the tree recomputed from
@@ -177,7 +183,8 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, AuditCliError> {
             out,
             from,
             to,
-        } => export(&config, &out, from, to).await,
+            decoded,
+        } => export(&config, &out, from, to, decoded.as_deref()).await,
         AuditCommand::Verify {
             file,
             url,
@@ -349,13 +356,21 @@ async fn export(
     out: &Path,
     from: u64,
     to: Option<u64>,
+    decoded: Option<&Path>,
 ) -> Result<ExitCode, AuditCliError> {
     let store = open_store(config).await?;
     let file = std::fs::File::create(out).map_err(file_error(out))?;
     let mut writer = std::io::BufWriter::new(file);
     let summary = store.export(from, to, &mut writer).await;
+    let decoded_written = match (&summary, decoded) {
+        (Ok(s), Some(path)) => write_decoded(&store, s.start, s.end, path).await.map(Some),
+        _ => Ok(None),
+    };
     store.close().await;
     let summary = summary?;
+    if let (Some(lines), Some(path)) = (decoded_written?, decoded) {
+        println!("decoded {lines} leaves, for reading, to {}", path.display());
+    }
     writer
         .into_inner()
         .map_err(|e| file_error(out)(e.into_error()))?
@@ -370,6 +385,61 @@ async fn export(
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Leaves `start..end` decoded to `path`, one JSON object per line: the
+/// exchange record, its `index`, and its `time` in China Standard Time as
+/// `time_cst`. Returns how many lines were written.
+async fn write_decoded(
+    store: &Store,
+    start: u64,
+    end: u64,
+    path: &Path,
+) -> Result<u64, AuditCliError> {
+    use std::io::Write as _;
+    let file = std::fs::File::create(path).map_err(file_error(path))?;
+    let mut writer = std::io::BufWriter::new(file);
+    let mut written = 0;
+    let mut next = start;
+    while next < end {
+        let page_end = end.min(next.saturating_add(1000));
+        let leaves = store.log_leaves(next, page_end).await?;
+        if leaves.is_empty() {
+            break;
+        }
+        for leaf in leaves {
+            let mut record: serde_json::Value =
+                serde_json::from_slice(&leaf.leaf).unwrap_or_else(|_| {
+                    serde_json::Value::from(String::from_utf8_lossy(&leaf.leaf).into_owned())
+                });
+            if let Some(obj) = record.as_object_mut() {
+                let cst = obj
+                    .get("time")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|t| {
+                        time::OffsetDateTime::parse(
+                            t,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()
+                    })
+                    .map(super::cst);
+                obj.insert("index".into(), leaf.index.into());
+                if let Some(cst) = cst {
+                    obj.insert("time_cst".into(), cst.into());
+                }
+            }
+            writeln!(writer, "{record}").map_err(file_error(path))?;
+            written += 1;
+            next = leaf.index + 1;
+        }
+    }
+    writer
+        .into_inner()
+        .map_err(|e| file_error(path)(e.into_error()))?
+        .sync_all()
+        .map_err(file_error(path))?;
+    Ok(written)
 }
 
 fn verifier_key(arg: &str) -> Result<VerifierKey, AuditCliError> {

@@ -358,6 +358,24 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         );
         assert!(stdout.contains("1 receipt(s) matched"), "{stdout}");
 
+        // The decoded view: each leaf's record, its index, its time in CST.
+        let decoded = scratch.path().join("decoded.jsonl");
+        let again = scratch.path().join("again.jsonl");
+        export_log(&config, &again, &["--decoded", path(&decoded)], fed.backend).await;
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&decoded)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len() as u64, size.get(), "{}", fed.backend);
+        let served = &lines[receipt["leaf_index"].as_u64().unwrap() as usize];
+        assert_eq!(served["index"], receipt["leaf_index"]);
+        assert_eq!(served["request_id"], receipt["request_id"]);
+        assert!(
+            served["time_cst"].as_str().unwrap().ends_with("+08:00"),
+            "{served}"
+        );
+
         // An export of the newest leaves only verifies on its own, but cannot
         // show that it extends a checkpoint it starts after.
         let partial = scratch.path().join("partial.jsonl");
