@@ -24,8 +24,21 @@ pub fn router(app: Arc<App>) -> Router {
         .route(VerifyApi::ROUTE.template, only(post(handle::<VerifyApi>)))
         .merge(crate::reports_api::routes())
         .merge(crate::audit_api::routes())
+        .route(OPENAPI_PATH, only(get(openapi)))
         .fallback(not_found)
         .with_state(app)
+}
+
+/// Where the API's OpenAPI description is served.
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
+/// `docs/openapi.json`: every route and problem code of this API.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// `GET /v1/openapi.json`: public documentation, the same for every caller,
+/// so no exchange and no leaf.
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 /// `POST /v1/exchange/{resource}`: a catalogue exchange.

@@ -195,6 +195,29 @@ pub struct LogConfig {
     pub key: PathBuf,
     /// The longest a durable leaf waits for a signed checkpoint covering it.
     pub checkpoint_interval: Duration,
+    /// How the process writes its own log lines (not the exchange log).
+    pub format: LogFormat,
+}
+
+/// How the process writes its log lines to standard error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    /// `text` or `json`.
+    pub fn from_name(name: &str) -> Option<LogFormat> {
+        match name {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
 }
 
 /// Registry files and reloading.
@@ -459,6 +482,12 @@ struct LogShape {
     key: PathBuf,
     #[serde(default = "ms_1s")]
     checkpoint_interval_ms: u64,
+    #[serde(default = "default_log_format")]
+    format: String,
+}
+
+fn default_log_format() -> String {
+    "text".into()
 }
 
 #[derive(Deserialize)]
@@ -812,6 +841,8 @@ impl LogShape {
                 100,
                 60_000,
             )?,
+            format: LogFormat::from_name(&self.format)
+                .ok_or_else(|| c.invalid("log.format", "text or json"))?,
         })
     }
 }

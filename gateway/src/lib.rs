@@ -44,6 +44,7 @@ pub mod upstream;
 pub mod verifier;
 
 // The public interface.
+pub use api::{OPENAPI, OPENAPI_PATH};
 pub use config::{Config, ConfigError};
 pub use problem::Problem;
 pub use server::{RunningGateway, StartError, start};

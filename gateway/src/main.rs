@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use yrdx_gateway::cli::{self, Cli};
+use yrdx_gateway::config::LogFormat;
 
 /// mimalloc's per-thread free lists, instead of glibc's arenas: a gateway
 /// allocates and frees many small buffers per exchange on every worker thread.
@@ -14,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(log_format(&cli));
     match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -40,15 +41,39 @@ fn describe(e: &anyhow::Error) -> String {
     out
 }
 
-fn init_tracing() {
+/// How log lines are written: `YRDX_LOG_FORMAT` (`text` or `json`) for any
+/// command; otherwise `log.format` of the configuration `serve` runs with.
+fn log_format(cli: &Cli) -> LogFormat {
+    if let Some(format) = std::env::var("YRDX_LOG_FORMAT")
+        .ok()
+        .and_then(|v| LogFormat::from_name(v.trim()))
+    {
+        return format;
+    }
+    match &cli.command {
+        // A configuration that does not load is reported by the command.
+        cli::Command::Serve { config } => yrdx_gateway::Config::load(config)
+            .map(|c| c.log.format)
+            .unwrap_or_default(),
+        _ => LogFormat::Text,
+    }
+}
+
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YRDX_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("warn,yrdx_gateway=info,yrdx_registry=info")
     });
-    // Colour only for a person at a terminal: a log file or journal gets plain
-    // text, not escape sequences around every field.
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        // One JSON object per line (time in UTC, level, target, fields), for
+        // log collectors.
+        LogFormat::Json => builder.json().with_current_span(false).init(),
+        // Colour only for a person at a terminal: a log file or journal gets
+        // plain text, not escape sequences around every field.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 }

@@ -85,6 +85,17 @@ pub fn check(
     Ok((registry, mappings))
 }
 
+/// Reads `paths` and checks them with the mappings under `adapters`, as
+/// [`import`] does before it writes anything; returns what it would store.
+pub fn read_checked(
+    paths: &[PathBuf],
+    adapters: &Path,
+) -> Result<(RegistryData, String), SnapshotError> {
+    let read = read_files(paths)?;
+    check(0, read.data.clone(), adapters)?;
+    Ok((read.data, read.source))
+}
+
 /// Imports `paths` as a new registry version in force from `effective_ms`,
 /// after checking them with the mappings under `adapters`. Returns the version
 /// and whether it is new (the same content makes none).

@@ -308,13 +308,35 @@ fn report_text(out: &mut String, r: &VerificationReport) {
     field(out, "seal id", d.seal_id.as_deref());
     field(out, "seal name", d.seal_name.as_deref());
     field(out, "signer", d.signer.as_deref());
-    let time = d.signing_time.and_then(|t| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    });
+    let time = d.signing_time.map(yrdx_signing::time::display_cst);
     field(out, "signing time", time.as_deref());
     for dev in &d.deviations {
         field(out, "deviation", Some(dev.code()));
+    }
+    // What `--json` says as `revocation: not_checked`, said in words.
+    for chain in [&d.maker_chain, &d.signer_chain].into_iter().flatten() {
+        for note in &chain.revocation {
+            if note.status == yrdx_signing::RevocationStatus::NotChecked {
+                let text = format!(
+                    "吊销未检查 not checked for {} (no CRL of its issuer was given)",
+                    note.subject
+                );
+                field(out, "revocation", Some(&text));
+            }
+        }
+    }
+    if r.steps().iter().any(|s| {
+        s.finding
+            .as_ref()
+            .is_some_and(|f| f.code() == "unknown_anchor")
+    }) {
+        field(
+            out,
+            "hint",
+            Some(
+                "提示 a certificate's issuer is neither a trusted root nor a given intermediate: if it was issued by an intermediate (issuing) CA, give that CA's certificate too (yrdx verify --trust FILE; seal_trust.REGION.intermediates)",
+            ),
+        );
     }
 }
 

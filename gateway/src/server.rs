@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
-use yrdx_registry::{AuditLog, CheckpointOptions, LogOptions, Store, StoreOptions};
+use yrdx_registry::{AuditLog, CheckpointOptions, LogOptions, NodeClaim, Store, StoreOptions};
 
 use crate::config::Config;
 use crate::identity::{self, Peer};
@@ -51,6 +51,18 @@ pub enum StartError {
     /// A seal trust file is unusable.
     #[error("seal trust: {0}")]
     SealTrust(#[from] crate::seals::SealTrustError),
+    /// The log key is named for another log.
+    #[error(
+        "log.key: {path} is the key of log `{key}`, but `log.origin` is `{origin}`: use that log's key, or correct `log.origin`"
+    )]
+    KeyName {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// The key's name.
+        key: String,
+        /// The configured origin.
+        origin: String,
+    },
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -70,6 +82,8 @@ pub struct RunningGateway {
     app: Arc<App>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The node name, held on the store until shutdown.
+    claim: NodeClaim,
 }
 
 impl RunningGateway {
@@ -100,71 +114,91 @@ impl RunningGateway {
         let _ = tokio::time::timeout(grace, self.app.quotas.close()).await;
         let _ = tokio::time::timeout(grace, self.app.log.stop_integrator()).await;
         self.app.store.close().await;
+        self.claim.release().await;
     }
 }
 
-/// Loads everything and starts serving.
-pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
-    let now = yrdx_registry::now();
-    let now_ms = yrdx_signing::time::unix_ms(now);
-    // Seal trust first: a bad anchor file is a configuration error, found
-    // before anything is opened.
-    let seal_trust = crate::seals::load(&config.seal_trust)?;
-    let store = Store::open(
-        &config.store.url,
-        &StoreOptions {
-            max_connections: config.store.max_connections,
-            acquire_timeout: config.store.acquire_timeout,
-        },
-    )
-    .await?;
+/// What a node loads from its configuration's files before it touches the
+/// store: every key, certificate, trust file and the registry files to seed
+/// with, each checked. [`prepare`] makes it; a configuration it refuses has
+/// written nothing anywhere.
+pub struct Prepared {
+    seal_trust: yrdx_signing::TrustStore,
+    signer: yrdx_signing::NoteSigner,
+    server_tls: Arc<rustls::ServerConfig>,
+    federation: Arc<crate::tls::Federation>,
+    upstream: Upstream,
+    /// The registry files read and checked with the mappings, to seed an
+    /// empty store.
+    seed: Option<(yrdx_registry::RegistryData, String)>,
+}
 
-    // Registry: the configured files seed an empty store; after that, versions
-    // come from `yrdx registry import` and reach this node by reload.
-    if !config.registry.files.is_empty() {
-        if store.registry_versions().await?.is_empty() {
-            let (version, _) = registry_ops::import(
-                &store,
-                &config.registry.files,
-                &config.adapters.dir,
-                now_ms,
-                now_ms,
-            )
-            .await?;
-            tracing::info!(version, "registry files imported into an empty store");
-        } else {
-            tracing::info!(
-                "store already holds registry versions; registry.files are not re-imported (use `yrdx registry import`)"
-            );
-        }
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("signer", &self.signer.name())
+            .field("seed", &self.seed.as_ref().map(|(_, source)| source))
+            .finish_non_exhaustive()
     }
-    let live = cluster::live_before_joining(&store, &config.node, config.cluster.live_window).await;
-    let snapshot =
-        registry_ops::load_snapshot(&store, &config.adapters.dir, now_ms, None, live).await?;
-    tracing::info!(
-        version = snapshot.registry.version(),
-        mappings = snapshot.mappings.len(),
-        "registry loaded"
-    );
+}
 
+/// Loads and checks everything the configuration names that is not the
+/// store: seal trust, the log key (its name must be `log.origin`), the TLS
+/// files, the upstream client and the registry files with the mappings.
+pub fn prepare(config: &Config) -> Result<Prepared, StartError> {
+    let seal_trust = crate::seals::load(&config.seal_trust)?;
     let signer = crate::log_key::load(&config.log.key)?;
-    let log = AuditLog::open(
-        store.clone(),
-        &config.log.origin,
-        config.log.hash,
-        now_ms,
-        LogOptions {
-            max_batch: config.log.max_batch,
-            checkpoints: Some(CheckpointOptions {
-                signer: Arc::new(signer),
-                interval: config.log.checkpoint_interval,
-            }),
-            ..LogOptions::default()
-        },
-    )
-    .await?;
-    let (server_tls, federation) = tls::server(&config)?;
-    let upstream = Upstream::new(&config)?;
+    check_key_name(config, &signer)?;
+    let (server_tls, federation) = tls::server(config)?;
+    let upstream = Upstream::new(config)?;
+    let seed = if config.registry.files.is_empty() {
+        None
+    } else {
+        Some(registry_ops::read_checked(
+            &config.registry.files,
+            &config.adapters.dir,
+        )?)
+    };
+    Ok(Prepared {
+        seal_trust,
+        signer,
+        server_tls,
+        federation,
+        upstream,
+        seed,
+    })
+}
+
+/// The log key signs checkpoints in the log's name: its name must be
+/// `log.origin`, checked here so that a mismatch is found before the store
+/// is written.
+pub fn check_key_name(
+    config: &Config,
+    signer: &yrdx_signing::NoteSigner,
+) -> Result<(), StartError> {
+    if signer.name() == config.log.origin {
+        Ok(())
+    } else {
+        Err(StartError::KeyName {
+            path: config.log.key.clone(),
+            key: signer.name().to_owned(),
+            origin: config.log.origin.clone(),
+        })
+    }
+}
+
+/// Loads everything and starts serving. The whole configuration is checked
+/// ([`prepare`]) and the listeners bound before the store is opened; the node
+/// name is claimed on the store before anything is written to it.
+pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
+    let Prepared {
+        seal_trust,
+        signer,
+        server_tls,
+        federation,
+        upstream,
+        seed,
+    } = prepare(&config)?;
 
     let exchange =
         listen(config.listen.exchange, config.limits.listen_backlog).map_err(|source| {
@@ -187,6 +221,66 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         addr: config.listen.admin,
         source,
     })?;
+
+    let store = Store::open(
+        &config.store.url,
+        &StoreOptions {
+            max_connections: config.store.max_connections,
+            acquire_timeout: config.store.acquire_timeout,
+        },
+    )
+    .await?;
+    let claim = store.claim_node(&config.node).await?;
+    let now_ms = yrdx_registry::now_ms();
+
+    // Registry: the configured files seed an empty store; after that, versions
+    // come from `yrdx registry import` and reach this node by reload.
+    if let Some((data, source)) = seed {
+        match store.registry_versions().await?.last() {
+            None => {
+                let (version, _) = store
+                    .import_registry(&data, &source, now_ms, now_ms)
+                    .await?;
+                tracing::info!(version, "registry files imported into an empty store");
+            }
+            Some(latest) if store.registry_version(latest.version).await? == data => {
+                tracing::debug!(
+                    version = latest.version,
+                    "registry.files hold the latest stored version"
+                );
+            }
+            Some(latest) => {
+                tracing::warn!(
+                    latest = latest.version,
+                    "registry.files differ from the latest stored registry version and are not imported: registry.files only seed an empty store; put them in force with `yrdx registry import`"
+                );
+            }
+        }
+    }
+    let live = cluster::live_before_joining(&store, &config.node, config.cluster.live_window).await;
+    let snapshot =
+        registry_ops::load_snapshot(&store, &config.adapters.dir, now_ms, None, live).await?;
+    tracing::info!(
+        version = snapshot.registry.version(),
+        mappings = snapshot.mappings.len(),
+        "registry loaded"
+    );
+
+    let log = AuditLog::open(
+        store.clone(),
+        &config.log.origin,
+        config.log.hash,
+        now_ms,
+        LogOptions {
+            max_batch: config.log.max_batch,
+            checkpoints: Some(CheckpointOptions {
+                signer: Arc::new(signer),
+                interval: config.log.checkpoint_interval,
+            }),
+            ..LogOptions::default()
+        },
+    )
+    .await?;
 
     let app = Arc::new(App::new(
         config, snapshot, log, store, upstream, federation, seal_trust,
@@ -215,6 +309,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         app,
         shutdown,
         tasks,
+        claim,
     })
 }
 

@@ -12,6 +12,7 @@
 
 mod audit;
 mod common;
+mod operations;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -1257,7 +1258,8 @@ use yrdx_conformance::licences::{
     ZJ_TAMPERED_LICENCE,
 };
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/vectors/seals");
+pub(crate) const VECTORS: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/vectors/seals");
 
 fn vector(name: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(VECTORS).join(name)).unwrap()

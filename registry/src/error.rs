@@ -59,11 +59,33 @@ pub enum Refusal {
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// The store URL is not one yrdx knows.
-    #[error("store URL must start with sqlite: or postgres://, got `{0}`")]
+    #[error(
+        "the store URL `{0}` names a database yrdx does not support: use sqlite:PATH (SQLite) or postgres://USER@HOST:PORT/DB (PostgreSQL)"
+    )]
     UnsupportedUrl(String),
     /// Could not connect.
     #[error("cannot connect to the store: {0}")]
     Connect(#[source] sqlx::Error),
+    /// The store could not be reached.
+    #[error(
+        "cannot connect to the store at {target}: {cause}; check that the database runs there and accepts this connection (`store.url`)"
+    )]
+    Unreachable {
+        /// `HOST:PORT` or the SQLite file.
+        target: String,
+        /// What the driver said.
+        cause: String,
+    },
+    /// Another process runs a node of this name on this store.
+    #[error(
+        "node `{node}` already runs on this store ({how}); stop that process, or give this one its own `node` name in its configuration"
+    )]
+    NodeTaken {
+        /// The node's name.
+        node: String,
+        /// What holds it: the lock file or the PostgreSQL lock.
+        how: String,
+    },
     /// Could not bring the schema up to date.
     #[error("cannot migrate the store: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
@@ -143,8 +165,10 @@ pub enum RegistryError {
     /// There is no such registry version.
     #[error("registry version {0} does not exist")]
     NoSuchVersion(i64),
-    /// No registry version has been imported yet.
-    #[error("no registry version has been imported")]
+    /// No registry version is in force (none imported, or none effective yet).
+    #[error(
+        "no registry version is in force in the store: import one with `yrdx registry import --config yrdx.toml FILE…`, or list the registry files under `registry.files` in the configuration to seed an empty store at start"
+    )]
     Empty,
 }
 
@@ -217,7 +241,7 @@ pub enum LogError {
     Write(#[from] std::io::Error),
     /// The store holds a log made with other settings.
     #[error(
-        "the store's log was created with origin `{stored_origin}` and hash {stored_hash}; the configuration says `{origin}` and {hash}"
+        "the store's log was created with origin `{stored_origin}` and hash {stored_hash}; the configuration says `{origin}` and {hash}. The log already holds leaves, so its origin and hash are fixed: set `log.origin` and `log.hash` back to the stored ones (a log still without leaves takes the configured ones at start)"
     )]
     Mismatch {
         /// Origin in the store.

@@ -43,6 +43,7 @@ mod diff;
 mod error;
 mod files;
 mod import;
+mod inspect;
 mod log;
 mod model;
 mod nodes;
@@ -61,6 +62,7 @@ pub use diff::{Change, ChangeKind, FieldChange, diff};
 pub use error::{LogError, Refusal, RegistryError, SheetError, StoreError};
 pub use files::{add_file, add_toml, to_toml};
 pub use import::{Import, Origin};
+pub use inspect::{NodeName, StoreInfo, inspect, node_name};
 pub use log::{
     Announced, AuditLog, CheckpointOptions, ExchangeRecord, Failing, LogHealth, LogOptions,
     LogStats, Outcome, Receipt, StoredLeaf,
@@ -69,7 +71,7 @@ pub use model::{
     Ask, Entry, EntryStatus, Fault, FieldDoc, Grant, Member, MemberStatus, Part, Quota, Registry,
     RegistryData, Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
-pub use nodes::{Heartbeat, NodeRow};
+pub use nodes::{Heartbeat, NodeClaim, NodeRow};
 pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, EntryReport, FulfilmentReport, Latency, Period, QuotaUse, ReportCodes,

@@ -403,7 +403,9 @@ impl AuditLog {
             .map_err(StoreError::query("reading the exchange log settings"))?;
         let stored_origin: String = column(&row, 0, "reading the exchange log settings")?;
         let stored_hash: String = column(&row, 1, "reading the exchange log settings")?;
-        if stored_origin != origin || stored_hash != alg.name() {
+        if (stored_origin != origin || stored_hash != alg.name())
+            && !reset_empty_log(&store, origin, alg).await?
+        {
             return Err(LogError::Mismatch {
                 stored_origin,
                 stored_hash,
@@ -638,6 +640,49 @@ impl AuditLog {
 }
 
 /// Integrates new leaves until told to stop; see [`CheckpointOptions`].
+/// Gives a log that holds no leaf yet the configured origin and hash: its
+/// settings were a mistake nobody has relied on (only checkpoints of the
+/// empty tree were signed under them, and they go too). Returns false, and
+/// changes nothing, once a leaf is stored. One transaction.
+async fn reset_empty_log(store: &Store, origin: &str, alg: HashAlg) -> Result<bool, LogError> {
+    let what = "changing the settings of the empty exchange log";
+    let mut tx = store
+        .pool()
+        .begin()
+        .await
+        .map_err(StoreError::query(what))?;
+    let changed = sqlx::query(
+        "UPDATE log_meta SET origin = $1, hash_alg = $2 WHERE id = 1 AND size = 0 \
+         AND NOT EXISTS (SELECT 1 FROM log_leaves)",
+    )
+    .bind(origin)
+    .bind(alg.name())
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::query(what))?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(false);
+    }
+    for sql in [
+        "DELETE FROM log_checkpoints",
+        "DELETE FROM log_nodes",
+        "UPDATE log_tree SET size = 0 WHERE id = 1",
+    ] {
+        sqlx::query(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(what))?;
+    }
+    tx.commit().await.map_err(StoreError::query(what))?;
+    tracing::warn!(
+        origin,
+        hash = alg.name(),
+        "the exchange log held no leaf: its origin and hash were changed to the configured ones"
+    );
+    Ok(true)
+}
+
 async fn integrate_loop(
     mut integrator: Integrator,
     interval: Duration,

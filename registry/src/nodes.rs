@@ -149,6 +149,115 @@ impl Store {
     }
 }
 
+/// A node name held by this process for as long as the value lives, so that
+/// no second process runs a node of the same name on the same store: on
+/// SQLite an OS lock on a file next to the database
+/// (`DATABASE.node-NAME.lock`), on PostgreSQL a session advisory lock on a
+/// connection of its own. Both go when the process dies, however it dies.
+#[derive(Debug)]
+pub struct NodeClaim {
+    // Held only to be dropped: closing the file or the session releases it.
+    _file: Option<std::fs::File>,
+    session: Option<sqlx::AnyConnection>,
+}
+
+impl NodeClaim {
+    /// Lets the name go (the PostgreSQL session is closed politely).
+    pub async fn release(self) {
+        if let Some(conn) = self.session {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+    }
+}
+
+/// The lock file of node `name` next to the SQLite database `db`; characters
+/// other than letters, digits, `-`, `_` and `.` become `_`.
+pub(crate) fn lock_path(db: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut file = db.as_os_str().to_owned();
+    file.push(format!(".node-{safe}.lock"));
+    file.into()
+}
+
+/// Takes the advisory lock of node name `$1` if free: its key is the first
+/// 64 bits of MD5("yrdx node NAME"), apart from the integrator's key.
+pub(crate) const TRY_CLAIM: &str =
+    "SELECT pg_try_advisory_lock(('x' || substr(md5('yrdx node ' || $1), 1, 16))::bit(64)::bigint)";
+
+impl Store {
+    /// Claims the node name `name` on this store for this process, or says
+    /// which other process holds it. Take it before the node writes anything.
+    pub async fn claim_node(&self, name: &str) -> Result<NodeClaim, StoreError> {
+        match self.backend() {
+            Backend::Sqlite => {
+                let Some(db) = self.sqlite_path() else {
+                    // An in-memory database belongs to this process alone.
+                    return Ok(NodeClaim {
+                        _file: None,
+                        session: None,
+                    });
+                };
+                let path = lock_path(db, name);
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| StoreError::Connect(sqlx::Error::Io(e)))?;
+                match file.try_lock() {
+                    Ok(()) => Ok(NodeClaim {
+                        _file: Some(file),
+                        session: None,
+                    }),
+                    Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::NodeTaken {
+                        node: name.to_owned(),
+                        how: format!("another process holds the lock {}", path.display()),
+                    }),
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        Err(StoreError::Connect(sqlx::Error::Io(e)))
+                    }
+                }
+            }
+            Backend::Postgres => {
+                let what = "claiming the node name";
+                let mut conn = self
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(StoreError::query(what))?
+                    .detach();
+                let taken: bool = sqlx::query(TRY_CLAIM)
+                    .bind(name)
+                    .fetch_one(&mut conn)
+                    .await
+                    .and_then(|row| sqlx::Row::try_get::<bool, _>(&row, 0))
+                    .map_err(StoreError::query(what))?;
+                if taken {
+                    Ok(NodeClaim {
+                        _file: None,
+                        session: Some(conn),
+                    })
+                } else {
+                    let _ = sqlx::Connection::close(conn).await;
+                    Err(StoreError::NodeTaken {
+                        node: name.to_owned(),
+                        how: "another session holds its PostgreSQL advisory lock".into(),
+                    })
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a panic is a failing test")]
@@ -199,6 +308,23 @@ mod tests {
         assert_eq!(store.nodes(3000, now).await.unwrap().len(), 1);
     }
 
+    /// A node name is held by one claim at a time, on either backend, and
+    /// free again once that claim goes.
+    async fn check_claim(store: &Store, other: &Store) {
+        let name = format!("gw claim {}", crate::now_ms());
+        let first = store.claim_node(&name).await.unwrap();
+        let second = other.claim_node(&name).await.unwrap_err();
+        assert!(
+            matches!(second, StoreError::NodeTaken { ref node, .. } if *node == name),
+            "{second}"
+        );
+        assert!(second.to_string().contains("`node` name"), "{second}");
+        // Another name is free meanwhile.
+        other.claim_node("another").await.unwrap().release().await;
+        first.release().await;
+        other.claim_node(&name).await.unwrap().release().await;
+    }
+
     #[tokio::test]
     async fn heartbeats_count_live_nodes() {
         let dir = tempfile::tempdir().unwrap();
@@ -211,6 +337,23 @@ mod tests {
                 .unwrap();
             let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
             check(&store).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_node_name_is_claimed_by_one_process_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("claim.db").display());
+        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+        let other = Store::open(&url, &StoreOptions::default()).await.unwrap();
+        check_claim(&store, &other).await;
+        if let Some(server) = crate::testing::postgres_url("a_node_name_is_claimed") {
+            let url = crate::testing::fresh_postgres(&server, "claim")
+                .await
+                .unwrap();
+            let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+            let other = Store::open(&url, &StoreOptions::default()).await.unwrap();
+            check_claim(&store, &other).await;
         }
     }
 }

@@ -106,10 +106,61 @@ pub struct Store {
     /// On SQLite, the latest failure of the WAL checkpointing task, while its
     /// rounds fail: `None` once one succeeds, and always on PostgreSQL.
     wal_failing: Arc<std::sync::Mutex<Option<String>>>,
+    /// The SQLite database file; None on PostgreSQL and for in-memory SQLite.
+    sqlite_path: Option<Arc<std::path::Path>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Registers the database drivers (once; later calls do nothing).
+pub(crate) fn install_drivers() {
+    install_default_drivers();
+}
+
+/// The latest schema migration this build applies on `backend`.
+pub(crate) fn latest_migration(backend: Backend) -> i64 {
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// The database file a `sqlite:` URL names; None for an in-memory database.
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| path.into())
+}
+
+/// Where a store URL points, for an error a person can act on: `HOST:PORT`
+/// (PostgreSQL's port 5432 when none is given) or the SQLite file.
+pub(crate) fn target(url: &str) -> String {
+    if let Some(file) = sqlite_file(url) {
+        return file.display().to_string();
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = if host.is_empty() { "localhost" } else { host };
+    if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+/// The store at `url` cannot be reached, because of `cause`.
+pub(crate) fn unreachable(url: &str, cause: &str) -> StoreError {
+    StoreError::Unreachable {
+        target: target(url),
+        cause: cause.to_owned(),
+    }
+}
 
 /// The backend a URL names, if yrdx supports it.
 pub fn backend_of(url: &str) -> Option<Backend> {
@@ -146,7 +197,9 @@ impl Store {
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         install_default_drivers();
         let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl(redact(url)))?;
+        let mut sqlite_path = None;
         if backend == Backend::Sqlite {
+            sqlite_path = sqlite_file(url).map(Arc::from);
             let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
             let path = path.split('?').next().unwrap_or_default();
             if let Some(parent) = std::path::Path::new(path)
@@ -161,7 +214,28 @@ impl Store {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_owned(),
         };
-        let pool = connect(&url, backend, options, "FULL").await?;
+        let pool = match connect(&url, backend, options, "FULL").await {
+            Err(StoreError::Unreachable { target, cause }) if cause.is_empty() => {
+                let attempt = tokio::time::timeout(
+                    options.acquire_timeout,
+                    sqlx::AnyConnection::connect(&url),
+                )
+                .await;
+                let cause = match attempt {
+                    Ok(Err(e)) => e.to_string(),
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                        "the pool timed out though a direct connection succeeded".into()
+                    }
+                    Err(_) => format!(
+                        "no answer within {} ms (store.acquire_timeout_ms)",
+                        options.acquire_timeout.as_millis()
+                    ),
+                };
+                return Err(StoreError::Unreachable { target, cause });
+            }
+            other => other?,
+        };
         let usage_pool = match backend {
             Backend::Sqlite => connect(&url, backend, options, "NORMAL").await?,
             Backend::Postgres => pool.clone(),
@@ -177,6 +251,7 @@ impl Store {
             backend,
             write_gate: Arc::default(),
             wal_failing: Arc::default(),
+            sqlite_path,
         };
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoint_wal(
@@ -188,9 +263,37 @@ impl Store {
         Ok(store)
     }
 
+    /// Connects to an existing store to read it, without creating,
+    /// migrating or writing anything (a SQLite database is opened read-only);
+    /// for checks such as `yrdx config check`. Look at it with
+    /// [`crate::inspect`] first: this assumes the schema is current.
+    pub async fn open_read_only(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl(redact(url)))?;
+        let url = match (backend, url.split_once('?')) {
+            (Backend::Sqlite, Some((base, _))) => format!("{base}?mode=ro"),
+            (Backend::Sqlite, None) => format!("{url}?mode=ro"),
+            (Backend::Postgres, _) => url.to_owned(),
+        };
+        let pool = connect(&url, backend, options, "FULL").await?;
+        Ok(Store {
+            usage_pool: pool.clone(),
+            pool,
+            backend,
+            write_gate: Arc::default(),
+            wal_failing: Arc::default(),
+            sqlite_path: None,
+        })
+    }
+
     /// The backend.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite database file, if the store is one.
+    pub(crate) fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.sqlite_path.as_deref()
     }
 
     /// The connection pool, for the modules of this crate.
@@ -427,7 +530,14 @@ async fn connect(
         })
         .connect(url)
         .await
-        .map_err(StoreError::Connect)
+        .map_err(|e| match e {
+            // The pool says only that it gave up: one direct attempt says why.
+            sqlx::Error::PoolTimedOut => StoreError::Unreachable {
+                target: target(url),
+                cause: String::new(),
+            },
+            e => unreachable(url, &e.to_string()),
+        })
 }
 
 /// Column `i` of `row`, decoded; should that fail, the error says `what` was

@@ -427,13 +427,74 @@ async fn a_leaf_another_process_appended_is_followed_not_overwritten() {
 #[tokio::test]
 async fn a_log_made_with_other_settings_is_refused() {
     for (url, store) in stores("log_settings").await {
-        open_log(&store).await;
+        let log = open_log(&store).await;
+        log.append(&record(0), 0).await.unwrap();
         let err = AuditLog::open(
             store.clone(),
             "test/log",
             HashAlg::Sm3,
             0,
             LogOptions::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, LogError::Mismatch { .. }), "{url}: {err}");
+        assert!(err.to_string().contains("set `log.origin`"), "{url}: {err}");
+    }
+}
+
+/// An origin mistyped at the first start is not kept for good: while the log
+/// holds no leaf, it takes the configured origin and hash, and the checkpoint
+/// of the empty tree signed under the old origin goes with them.
+#[tokio::test]
+async fn an_empty_log_takes_a_corrected_origin() {
+    for (url, store) in stores("log_origin_change").await {
+        let options = |origin: &str| LogOptions {
+            checkpoints: Some(yrdx_registry::CheckpointOptions {
+                signer: std::sync::Arc::new(
+                    yrdx_signing::NoteSigner::from_seed(origin, &[7; 32]).unwrap(),
+                ),
+                interval: Duration::from_secs(60),
+            }),
+            ..LogOptions::default()
+        };
+        let typo = AuditLog::open(
+            store.clone(),
+            "tets/log",
+            HashAlg::Sha256,
+            0,
+            options("tets/log"),
+        )
+        .await
+        .unwrap();
+        typo.stop_integrator().await;
+        drop(typo);
+        let old = store.latest_checkpoint().await.unwrap().unwrap();
+        assert!(old.note.starts_with("tets/log\n"), "{url}: {}", old.note);
+
+        let log = AuditLog::open(
+            store.clone(),
+            "test/log",
+            HashAlg::Sm3,
+            0,
+            options("test/log"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(log.origin(), "test/log", "{url}");
+        let new = store.latest_checkpoint().await.unwrap().unwrap();
+        assert!(new.note.starts_with("test/log\n"), "{url}: {}", new.note);
+        log.append(&record(0), 0).await.unwrap();
+        log.stop_integrator().await;
+        drop(log);
+
+        // With a leaf stored, the origin is fixed.
+        let err = AuditLog::open(
+            store.clone(),
+            "tets/log",
+            HashAlg::Sm3,
+            0,
+            options("tets/log"),
         )
         .await
         .unwrap_err();
@@ -1476,5 +1537,79 @@ fn report_tables_hold_the_json_figures(report: &yrdx_registry::FulfilmentReport)
                 );
             }
         }
+    }
+}
+
+/// An unreachable PostgreSQL is reported with its host, port and the cause,
+/// not as "pool timed out"; an unsupported scheme says which ones are.
+#[tokio::test]
+async fn an_unreachable_or_unsupported_store_says_where_and_why() {
+    let options = StoreOptions {
+        acquire_timeout: Duration::from_millis(500),
+        ..StoreOptions::default()
+    };
+    // Nothing listens on port 1.
+    let err = Store::open("postgres://postgres:secret@127.0.0.1:1/test", &options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("pool timed out"), "{err}");
+    assert!(err.to_lowercase().contains("refused"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+    let err = Store::open("mysql://root@db/yrdx", &options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sqlite:PATH") && err.contains("postgres://"),
+        "{err}"
+    );
+}
+
+/// Inspecting a store writes nothing: a SQLite file that does not exist is
+/// reported and not created; an existing one tells its schema, registry and
+/// log.
+#[tokio::test]
+async fn inspecting_a_store_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("absent.db");
+    let url = format!("sqlite:{}", file.display());
+    let info = yrdx_registry::inspect(&url, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(!info.exists);
+    assert!(!file.exists(), "inspect created the database");
+    for (url, store) in stores("inspect").await {
+        let log = open_log(&store).await;
+        log.append(&record(0), 0).await.unwrap();
+        let info = yrdx_registry::inspect(&url, Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert!(info.exists, "{url}");
+        assert_eq!(info.schema, info.schema_known, "{url}");
+        assert_eq!(info.registry_versions, 0, "{url}");
+        assert_eq!(
+            info.log,
+            Some((tree::ORIGIN.to_owned(), "sha256".to_owned())),
+            "{url}"
+        );
+        assert_eq!(info.log_size, 1, "{url}");
+        let claim = store.claim_node("gw-1").await.unwrap();
+        assert_eq!(
+            yrdx_registry::node_name(&url, "gw-1", Duration::from_secs(2))
+                .await
+                .unwrap(),
+            yrdx_registry::NodeName::Taken,
+            "{url}"
+        );
+        claim.release().await;
+        assert_eq!(
+            yrdx_registry::node_name(&url, "gw-1", Duration::from_secs(2))
+                .await
+                .unwrap(),
+            yrdx_registry::NodeName::Free,
+            "{url}"
+        );
     }
 }

@@ -33,10 +33,40 @@ pub fn unix_ms(t: OffsetDateTime) -> i64 {
     i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
 }
 
+/// `t` as a person in China reads it: China Standard Time with its offset,
+/// to the second (`2026-02-01 00:30:00 +08:00`). Stored forms (log leaves,
+/// JSON) keep RFC 3339 in UTC; this is for text people read.
+pub fn display_cst(t: OffsetDateTime) -> String {
+    let t = t.to_offset(CST);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +08:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// [`display_cst`] of a moment in Unix milliseconds.
+pub fn display_cst_ms(ms: i64) -> String {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    display_cst(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ::time::macros::datetime;
+
+    #[test]
+    fn times_for_people_are_shown_in_china_standard_time() {
+        let t = datetime!(2026-01-31 16:30:05 UTC);
+        assert_eq!(display_cst(t), "2026-02-01 00:30:05 +08:00");
+        assert_eq!(display_cst_ms(unix_ms(t)), "2026-02-01 00:30:05 +08:00");
+    }
 
     #[test]
     fn china_standard_time_is_eight_hours_ahead() {

@@ -1,6 +1,9 @@
 //! `yrdx adapters`: lint the province mapping files against the catalogue,
-//! run their fixture cases, map one native document by hand. The defaults work
-//! from the repository's root: the demo catalogue and `adapters/provinces`.
+//! run their fixture cases, map one native document by hand. The catalogue
+//! and the mapping folder come from `--catalogue` (TOML, CSV or XLSX) and
+//! `--dir`, else from a node's configuration (`--config`: its
+//! `registry.files` and `adapters.dir`); with neither, from the repository's
+//! root: the demo catalogue and `adapters/provinces`.
 //!
 //! Everything here writes to the writer it is given, so tests read the output.
 
@@ -26,22 +29,33 @@ pub enum AdaptersCommand {
     /// catalogue's lists, required items not mapped) and print each file's
     /// content hash, the lineage recorded with every exchange it maps.
     Check {
-        /// Catalogue file(s) whose `[[resource]]` tables the mappings are for.
-        #[arg(long = "catalogue", value_name = "FILE", default_value = DEFAULT_CATALOGUE)]
+        /// Catalogue file(s) whose resources the mappings are for (TOML, CSV
+        /// or XLSX, as `yrdx registry import` reads them).
+        #[arg(long = "catalogue", value_name = "FILE")]
         catalogue: Vec<PathBuf>,
         /// Folder searched recursively for `*.toml` mapping files.
-        #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
-        dir: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// A node configuration (yrdx.toml): the catalogue from its
+        /// `registry.files`, the mappings from its `adapters.dir`, unless
+        /// --catalogue or --dir say otherwise.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
     },
     /// Run every fixture case (`{region}/cases/{mapping}/{case}.native.*`
     /// against `{case}.expected.json`) and show a diff for each failure.
     Test {
         /// Catalogue file(s).
-        #[arg(long = "catalogue", value_name = "FILE", default_value = DEFAULT_CATALOGUE)]
+        #[arg(long = "catalogue", value_name = "FILE")]
         catalogue: Vec<PathBuf>,
         /// Folder of the mapping files.
-        #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
-        dir: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// A node configuration (yrdx.toml): the catalogue from its
+        /// `registry.files`, the mappings from its `adapters.dir`, unless
+        /// --catalogue or --dir say otherwise.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
         /// Only the mappings whose file name contains this text.
         #[arg(long)]
         only: Option<String>,
@@ -60,11 +74,16 @@ pub enum AdaptersCommand {
         #[arg(long)]
         content_type: Option<String>,
         /// Catalogue file(s).
-        #[arg(long = "catalogue", value_name = "FILE", default_value = DEFAULT_CATALOGUE)]
+        #[arg(long = "catalogue", value_name = "FILE")]
         catalogue: Vec<PathBuf>,
         /// Folder of the mapping files.
-        #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
-        dir: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// A node configuration (yrdx.toml): the catalogue from its
+        /// `registry.files`, the mappings from its `adapters.dir`, unless
+        /// --catalogue or --dir say otherwise.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
         /// The native document.
         file: PathBuf,
     },
@@ -73,36 +92,92 @@ pub enum AdaptersCommand {
 /// Runs an adapters command, writing its report to `out`.
 pub fn run(command: AdaptersCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match command {
-        AdaptersCommand::Check { catalogue, dir } => check(&catalogue, &dir, out),
+        AdaptersCommand::Check {
+            catalogue,
+            dir,
+            config,
+        } => {
+            let (catalogue, dir) = sources(catalogue, dir, config.as_deref())?;
+            check(&catalogue, &dir, out)
+        }
         AdaptersCommand::Test {
             catalogue,
             dir,
+            config,
             only,
-        } => test(&catalogue, &dir, only.as_deref(), out),
+        } => {
+            let (catalogue, dir) = sources(catalogue, dir, config.as_deref())?;
+            test(&catalogue, &dir, only.as_deref(), out)
+        }
         AdaptersCommand::Map {
             provider,
             resource,
             content_type,
             catalogue,
             dir,
+            config,
             file,
-        } => map(
-            &catalogue,
-            &dir,
-            &provider,
-            &resource,
-            content_type.as_deref(),
-            &file,
-            out,
-        ),
+        } => {
+            let (catalogue, dir) = sources(catalogue, dir, config.as_deref())?;
+            map(
+                &catalogue,
+                &dir,
+                &provider,
+                &resource,
+                content_type.as_deref(),
+                &file,
+                out,
+            )
+        }
     }
 }
 
+/// The catalogue files and the mapping folder: the flags, else the node
+/// configuration's `registry.files` and `adapters.dir`, else the
+/// repository's demo catalogue and `adapters/provinces`.
+fn sources(
+    catalogue: Vec<PathBuf>,
+    dir: Option<PathBuf>,
+    config: Option<&Path>,
+) -> anyhow::Result<(Vec<PathBuf>, PathBuf)> {
+    let config = config.map(crate::Config::load).transpose()?;
+    let catalogue = match (catalogue.is_empty(), &config) {
+        (false, _) => catalogue,
+        (true, Some(c)) if !c.registry.files.is_empty() => c.registry.files.clone(),
+        (true, Some(c)) => anyhow::bail!(
+            "{}: `registry.files` is empty, so it names no catalogue: give --catalogue FILE",
+            c.source.display()
+        ),
+        (true, None) => vec![PathBuf::from(DEFAULT_CATALOGUE)],
+    };
+    let dir = match (dir, &config) {
+        (Some(d), _) => d,
+        (None, Some(c)) => c.adapters.dir.clone(),
+        (None, None) => PathBuf::from(DEFAULT_DIR),
+    };
+    Ok((catalogue, dir))
+}
+
+/// The resources of the catalogue files: TOML is read for its
+/// `[[resource]]` tables; CSV and XLSX (the Chinese headers departments
+/// publish) are read as `yrdx registry import` reads them.
 fn load_schemas(files: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Schema>> {
     let mut schemas = BTreeMap::new();
     for file in files {
         let name = file.display().to_string();
-        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
+        let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+        let toml_file = file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        let text = if toml_file {
+            String::from_utf8(bytes).with_context(|| format!("{name}: not UTF-8 text"))?
+        } else {
+            let mut data = yrdx_registry::RegistryData::default();
+            yrdx_registry::add_file(&mut data, &name, &bytes)?;
+            data.members.clear();
+            data.list.clear();
+            yrdx_registry::to_toml(&data)?
+        };
         for s in schemas_from_catalogue(&name, &text)? {
             schemas.insert(s.resource.clone(), s);
         }
@@ -425,7 +500,8 @@ mod tests {
     fn check_passes_on_the_shipped_mappings_and_prints_hashes() {
         let (code, out) = run_to_string(AdaptersCommand::Check {
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: repo().join(DEFAULT_DIR),
+            dir: Some(repo().join(DEFAULT_DIR)),
+            config: None,
         });
         assert_eq!(code, ExitCode::SUCCESS, "{out}");
         assert!(out.contains("sha256:"), "{out}");
@@ -443,7 +519,8 @@ mod tests {
         std::fs::write(dir.path().join("broken.toml"), "provider = \n").unwrap();
         let (code, out) = run_to_string(AdaptersCommand::Check {
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: dir.path().to_owned(),
+            dir: Some(dir.path().to_owned()),
+            config: None,
         });
         assert_eq!(code, ExitCode::FAILURE);
         let bad = dir.path().join("bad.toml").display().to_string();
@@ -475,7 +552,8 @@ mod tests {
     fn test_runs_every_case_and_shows_a_diff_on_failure() {
         let (code, out) = run_to_string(AdaptersCommand::Test {
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: repo().join(DEFAULT_DIR),
+            dir: Some(repo().join(DEFAULT_DIR)),
+            config: None,
             only: None,
         });
         assert_eq!(code, ExitCode::SUCCESS, "{out}");
@@ -508,7 +586,8 @@ mod tests {
         .unwrap();
         let (code, out) = run_to_string(AdaptersCommand::Test {
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: dir.path().to_owned(),
+            dir: Some(dir.path().to_owned()),
+            config: None,
             only: None,
         });
         assert_eq!(code, ExitCode::FAILURE);
@@ -525,7 +604,8 @@ mod tests {
             resource: resource.into(),
             content_type: None,
             catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: repo().join(DEFAULT_DIR),
+            dir: Some(repo().join(DEFAULT_DIR)),
+            config: None,
             file: repo().join(DEFAULT_DIR).join(native),
         })
     }

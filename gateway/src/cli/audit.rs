@@ -29,8 +29,8 @@ use crate::log_key::{self, LogKeyError};
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Make a checkpoint signing key for a new log: writes the private key
-    /// (mode 0600, never overwriting) and prints the public verifier key to
-    /// publish to regulators.
+    /// (mode 0600, never overwriting) and the public verifier key beside it
+    /// (`.pub`), and prints the public key to publish to regulators.
     Keygen {
         /// The log's origin, as `log.origin` in yrdx.toml.
         #[arg(long)]
@@ -56,6 +56,12 @@ pub enum AuditCommand {
         /// signed; the latest checkpoint's by default.
         #[arg(long)]
         to: Option<u64>,
+        /// Also write the exported leaves decoded, for people: one JSON
+        /// object per line, the exchange record with its `index` and its
+        /// time in China Standard Time (`time_cst`). Not for verification:
+        /// only the export's exact bytes are.
+        #[arg(long, value_name = "FILE")]
+        decoded: Option<PathBuf>,
     },
     /// Verify an export file, or a live gateway's regulator API, against the
     /// log's public key: every checkpoint signature, the tree recomputed from
@@ -106,6 +112,29 @@ pub enum AuditCommand {
         #[arg(long)]
         size: Option<u64>,
     },
+    /// Check an inclusion proof offline (as `audit prove` or
+    /// `/v1/audit/proof/inclusion` gives it): the checkpoint is signed by the
+    /// log's key, the proof is for its tree size, and the receipt's leaf is
+    /// in that tree. Exit 0 proved, 1 not proved, 2 could not check.
+    CheckProof {
+        /// The inclusion proof (JSON `{ "index", "size", "proof" }`).
+        #[arg(long)]
+        proof: PathBuf,
+        /// The signed checkpoint of the proof's tree size (a file as
+        /// `/v1/audit/checkpoint` serves it).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The log's verifier key (`name+keyid+base64`), or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The consumer's receipt (JSON with `leaf_index` and `leaf_hash`, or
+        /// a whole exchange answer).
+        #[arg(long)]
+        receipt: PathBuf,
+        /// The log's tree hash.
+        #[arg(long, default_value = "sha256")]
+        hash: String,
+    },
 }
 
 /// Why an audit command could not run (exit code 2).
@@ -154,7 +183,8 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, AuditCliError> {
             out,
             from,
             to,
-        } => export(&config, &out, from, to).await,
+            decoded,
+        } => export(&config, &out, from, to, decoded.as_deref()).await,
         AuditCommand::Verify {
             file,
             url,
@@ -212,18 +242,100 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, AuditCliError> {
             index,
             size,
         } => prove(&config, index, size).await,
+        AuditCommand::CheckProof {
+            proof,
+            checkpoint,
+            key,
+            receipt,
+            hash,
+        } => check_proof(&proof, &checkpoint, &key, &receipt, &hash),
     }
+}
+
+/// `yrdx audit check-proof`: everything from files, nothing from the log.
+#[allow(clippy::print_stdout, reason = "the command's output")]
+fn check_proof(
+    proof: &Path,
+    checkpoint: &Path,
+    key: &str,
+    receipt: &Path,
+    hash: &str,
+) -> Result<ExitCode, AuditCliError> {
+    let alg = HashAlg::from_name(hash)
+        .ok_or_else(|| AuditCliError::Usage("--hash must be sha256 or sm3".into()))?;
+    let key = verifier_key(key)?;
+    let text = std::fs::read(proof).map_err(file_error(proof))?;
+    let proof_value: yrdx_signing::InclusionProof = serde_json::from_slice(&text).map_err(|e| {
+        AuditCliError::Unreadable(format!("{}: not an inclusion proof: {e}", proof.display()))
+    })?;
+    let note = std::fs::read(checkpoint).map_err(file_error(checkpoint))?;
+    let opened = open_checkpoint(&note, &key).map_err(|e| {
+        AuditCliError::Unreadable(format!(
+            "{}: not a checkpoint signed by this key: {e}",
+            checkpoint.display()
+        ))
+    })?;
+    let cp = opened.checkpoint();
+    if cp.size() != proof_value.size {
+        return Err(AuditCliError::Usage(format!(
+            "the proof is for a tree of {} leaves, the checkpoint for {}: ask for the proof at the checkpoint's size (audit prove --size {})",
+            proof_value.size,
+            cp.size(),
+            cp.size()
+        )));
+    }
+    let (index, leaf_hash) = receipts(std::slice::from_ref(&receipt.to_path_buf()))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AuditCliError::Unreadable(format!("{}: no receipt", receipt.display())))?;
+    if index != proof_value.index.get() {
+        return Err(AuditCliError::Usage(format!(
+            "the receipt is for leaf {index}, the proof for leaf {}",
+            proof_value.index.get()
+        )));
+    }
+    Ok(match proof_value.verify(alg, &leaf_hash, &cp.root()) {
+        Ok(()) => {
+            println!(
+                "PROVED: leaf {index} (the receipt's) is in the tree of {} leaves signed in the checkpoint",
+                cp.size()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("NOT PROVED: {e}");
+            ExitCode::from(1)
+        }
+    })
 }
 
 #[allow(clippy::print_stdout, reason = "the command's output")]
 fn keygen(origin: &str, out: &Path) -> Result<ExitCode, AuditCliError> {
+    // The public key's file is checked first: a key pair is written whole
+    // or not at all.
+    let public = public_key_path(out);
+    if public.exists() {
+        return Err(AuditCliError::Usage(format!(
+            "{} exists; remove it or choose another --out (a log key is never overwritten)",
+            public.display()
+        )));
+    }
     let signer = log_key::generate(origin, out)?;
-    println!("{}", signer.verifier_key());
+    let line = format!("{}\n", signer.verifier_key());
+    std::fs::write(&public, &line).map_err(file_error(&public))?;
+    print!("{line}");
     eprintln!(
-        "wrote the private key to {} (mode 0600); the line above is the public key to give regulators",
-        out.display()
+        "私钥已写入 wrote the private key to {} (mode 0600); 公钥 the public key (the line above) to {}, to give regulators",
+        out.display(),
+        public.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `audit keygen` writes the public key: beside the private key, its
+/// extension `.pub` (`log.key` → `log.pub`, `key` → `key.pub`).
+pub fn public_key_path(private: &Path) -> PathBuf {
+    private.with_extension("pub")
 }
 
 async fn open_store(config: &Path) -> Result<Store, AuditCliError> {
@@ -244,13 +356,21 @@ async fn export(
     out: &Path,
     from: u64,
     to: Option<u64>,
+    decoded: Option<&Path>,
 ) -> Result<ExitCode, AuditCliError> {
     let store = open_store(config).await?;
     let file = std::fs::File::create(out).map_err(file_error(out))?;
     let mut writer = std::io::BufWriter::new(file);
     let summary = store.export(from, to, &mut writer).await;
+    let decoded_written = match (&summary, decoded) {
+        (Ok(s), Some(path)) => write_decoded(&store, s.start, s.end, path).await.map(Some),
+        _ => Ok(None),
+    };
     store.close().await;
     let summary = summary?;
+    if let (Some(lines), Some(path)) = (decoded_written?, decoded) {
+        println!("decoded {lines} leaves, for reading, to {}", path.display());
+    }
     writer
         .into_inner()
         .map_err(|e| file_error(out)(e.into_error()))?
@@ -265,6 +385,61 @@ async fn export(
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Leaves `start..end` decoded to `path`, one JSON object per line: the
+/// exchange record, its `index`, and its `time` in China Standard Time as
+/// `time_cst`. Returns how many lines were written.
+async fn write_decoded(
+    store: &Store,
+    start: u64,
+    end: u64,
+    path: &Path,
+) -> Result<u64, AuditCliError> {
+    use std::io::Write as _;
+    let file = std::fs::File::create(path).map_err(file_error(path))?;
+    let mut writer = std::io::BufWriter::new(file);
+    let mut written = 0;
+    let mut next = start;
+    while next < end {
+        let page_end = end.min(next.saturating_add(1000));
+        let leaves = store.log_leaves(next, page_end).await?;
+        if leaves.is_empty() {
+            break;
+        }
+        for leaf in leaves {
+            let mut record: serde_json::Value =
+                serde_json::from_slice(&leaf.leaf).unwrap_or_else(|_| {
+                    serde_json::Value::from(String::from_utf8_lossy(&leaf.leaf).into_owned())
+                });
+            if let Some(obj) = record.as_object_mut() {
+                let cst = obj
+                    .get("time")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|t| {
+                        time::OffsetDateTime::parse(
+                            t,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()
+                    })
+                    .map(super::cst);
+                obj.insert("index".into(), leaf.index.into());
+                if let Some(cst) = cst {
+                    obj.insert("time_cst".into(), cst.into());
+                }
+            }
+            writeln!(writer, "{record}").map_err(file_error(path))?;
+            written += 1;
+            next = leaf.index + 1;
+        }
+    }
+    writer
+        .into_inner()
+        .map_err(|e| file_error(path)(e.into_error()))?
+        .sync_all()
+        .map_err(file_error(path))?;
+    Ok(written)
 }
 
 fn verifier_key(arg: &str) -> Result<VerifierKey, AuditCliError> {

@@ -48,6 +48,11 @@ pub enum DemoError {
     /// The log key could not be made or read.
     #[error(transparent)]
     LogKey(#[from] crate::log_key::LogKeyError),
+    /// `--store` names a database yrdx does not support.
+    #[error(
+        "--store {0}: not a store yrdx supports; use sqlite:PATH (SQLite) or postgres://USER@HOST:PORT/DB (PostgreSQL)"
+    )]
+    StoreUrl(String),
     /// The demo seal PKI or licences could not be made.
     #[error("demo seal PKI: {0}")]
     Seal(#[from] yrdx_conformance::seal_maker::MakerError),
@@ -161,6 +166,13 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<ExitCode> {
 
 /// Starts the demo federation.
 pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
+    // The option is checked as given, before any file is written: an error
+    // about the generated yrdx.toml would blame a file the user never wrote.
+    if let Some(url) = &options.store_url
+        && yrdx_registry::backend_of(url).is_none()
+    {
+        return Err(DemoError::StoreUrl(yrdx_registry::redact(url)));
+    }
     let dir = options.dir.as_path();
     std::fs::create_dir_all(dir).map_err(file_error(dir))?;
     let dir = dir.canonicalize().map_err(file_error(dir))?;
@@ -385,6 +397,15 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// How to run this very `yrdx` from any folder: the running binary's own
+/// path (it may not be on `PATH`), or `yrdx` if that cannot be told.
+fn yrdx_command() -> String {
+    std::env::current_exe()
+        .ok()
+        .filter(|p| p.is_absolute())
+        .map_or_else(|| "yrdx".to_owned(), |p| p.display().to_string())
+}
+
 /// What to try, as curl command lines.
 pub fn instructions(demo: &Demo) -> String {
     let m = &demo.manifest;
@@ -439,8 +460,9 @@ pub fn instructions(demo: &Demo) -> String {
             "\nThe regulator ({DEMO_REGULATOR}) reads and verifies the exchange log:\n\
              {curl} {gw}/v1/audit/checkpoint\n\
              {curl} '{gw}/v1/audit/entries?start=0&end=5'\n\
-             yrdx audit export --config {config} --out audit.jsonl\n\
-             yrdx audit verify audit.jsonl --key {key}\n",
+             {yrdx} audit export --config {config} --out audit.jsonl\n\
+             {yrdx} audit verify audit.jsonl --key {key}\n",
+            yrdx = quote(&yrdx_command()),
             gw = m.gateway,
             config = quote(&dir.join("yrdx.toml").display().to_string()),
             key = quote(&dir.join("log.pub").display().to_string()),

@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod audit;
 mod client;
+pub mod config;
 pub mod demo;
 pub mod pki;
 pub mod registry;
@@ -39,6 +40,12 @@ pub enum Command {
         /// The node configuration (yrdx.toml).
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// The node configuration: check it as `serve` would, starting nothing.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Start a whole local federation: PKI, four sample providers, the gateway.
     Demo {
@@ -89,6 +96,20 @@ pub enum Command {
         /// What to do with it.
         #[command(subcommand)]
         command: PkiCommand,
+    },
+}
+
+/// Configuration commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Everything `yrdx serve` checks before it starts (files, keys and their
+    /// permissions, certificates and CRLs per region, the store, the
+    /// registry with its mappings, the listen addresses), one line per
+    /// check, nothing started or written. Exit status 1 if any check fails.
+    Check {
+        /// The node configuration (yrdx.toml).
+        #[arg(long, short)]
+        config: PathBuf,
     },
 }
 
@@ -212,6 +233,9 @@ pub enum ReportCommand {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve::run(&config),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => config::run(&config),
         Command::Demo {
             dir,
             listen,
@@ -231,6 +255,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pki { command } => pki::run(command),
     }
 }
+
+pub use yrdx_signing::time::{display_cst as cst, display_cst_ms as cst_ms};
 
 /// A file a command could not read or write.
 #[derive(Debug, Error)]

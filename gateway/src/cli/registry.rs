@@ -116,7 +116,8 @@ pub async fn import(
     Ok(notes
         + &if created {
             format!(
-                "imported as registry version {version}; running nodes pick it up within {} ms of it taking effect",
+                "imported as registry version {version}, in force from {}; running nodes pick it up within {} ms of it taking effect",
+                super::cst_ms(effective_ms),
                 config.registry.reload_interval.as_millis()
             )
         } else {
@@ -152,18 +153,14 @@ pub async fn versions(config: &Path) -> Result<String, RegistryCliError> {
     let in_force = store.registry_version_at(yrdx_registry::now_ms()).await;
     store.close().await;
     let (versions, in_force) = (versions?, in_force?);
-    let time = |ms: i64| {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .ok()
-            .and_then(|t| t.format(&Rfc3339).ok())
-            .unwrap_or_default()
-    };
+    // Times as people here read them: China Standard Time, with the offset.
+    let time = super::cst_ms;
     let mut out = String::from(
-        "version  in force  effective                 imported                  source\n",
+        "version  in force  effective (CST)            imported (CST)             source\n",
     );
     for v in versions {
         out.push_str(&format!(
-            "{:>7}  {:<8}  {:<24}  {:<24}  {}\n",
+            "{:>7}  {:<8}  {:<25}  {:<25}  {}\n",
             v.version,
             if Some(v.version) == in_force {
                 "yes"

@@ -25,6 +25,14 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> 
     let trust = trust_store(&args.trust, &args.crl)?;
     let bytes = read(&args.file)?;
     let data = args.data.as_deref().map(read).transpose()?;
+    // Not DER and not a ZIP package: no seal, signature or OFD document at
+    // all, which is unusable input (exit 2), not an invalid signature.
+    if seals::Kind::detect(&bytes) == seals::Kind::Unrecognised && bytes.first() != Some(&0x30) {
+        anyhow::bail!(
+            "{}: not a seal, signature or OFD document (neither an OFD package nor a DER SESeal or SES_Signature); nothing was verified",
+            args.file.display()
+        );
+    }
     let verified = seals::verify(&bytes, data.as_deref(), &trust, at)
         .with_context(|| args.file.display().to_string())?;
     if args.json {
@@ -52,12 +60,20 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 fn trust_store(trust: &[String], crls: &[std::path::PathBuf]) -> anyhow::Result<TrustStore> {
     let mut store = TrustStore::new();
     for arg in trust {
-        let (regions, file) = match arg
-            .split_once('=')
-            .and_then(|(r, f)| r.parse::<Region>().ok().map(|r| (vec![r], f)))
-        {
-            Some(prefixed) => prefixed,
-            None => (Region::ALL.to_vec(), arg.as_str()),
+        let (regions, file) = match arg.split_once('=') {
+            Some((r, f)) if r.parse::<Region>().is_ok() => {
+                (r.parse::<Region>().into_iter().collect(), f)
+            }
+            // A short word before `=` is meant as a region, not part of a
+            // file name.
+            Some((r, _))
+                if !r.is_empty() && r.len() <= 8 && r.chars().all(|c| c.is_ascii_alphabetic()) =>
+            {
+                anyhow::bail!(
+                    "--trust {arg}: unknown region `{r}`; the regions are sh, js, zj and ah (or give FILE alone for every region)"
+                )
+            }
+            _ => (Region::ALL.to_vec(), arg.as_str()),
         };
         let path = Path::new(file);
         let key = format!("--trust {arg}");

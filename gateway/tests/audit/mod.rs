@@ -333,7 +333,7 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         for _ in 0..3 {
             fed.expect_check(served_body(), 200, None).await;
         }
-        let (_, size, root) = fed.checkpoint_covering_everything().await;
+        let (late_note, size, root) = fed.checkpoint_covering_everything().await;
 
         // Export, verify with the published key, against the earlier checkpoint
         // and the consumer's receipt.
@@ -357,6 +357,24 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
             "{stdout}"
         );
         assert!(stdout.contains("1 receipt(s) matched"), "{stdout}");
+
+        // The decoded view: each leaf's record, its index, its time in CST.
+        let decoded = scratch.path().join("decoded.jsonl");
+        let again = scratch.path().join("again.jsonl");
+        export_log(&config, &again, &["--decoded", path(&decoded)], fed.backend).await;
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&decoded)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len() as u64, size.get(), "{}", fed.backend);
+        let served = &lines[receipt["leaf_index"].as_u64().unwrap() as usize];
+        assert_eq!(served["index"], receipt["leaf_index"]);
+        assert_eq!(served["request_id"], receipt["request_id"]);
+        assert!(
+            served["time_cst"].as_str().unwrap().ends_with("+08:00"),
+            "{served}"
+        );
 
         // An export of the newest leaves only verifies on its own, but cannot
         // show that it extends a checkpoint it starts after.
@@ -398,6 +416,41 @@ async fn yrdx_audit_exports_verifies_proves_and_names_tampering() {
         let proof: InclusionProof = serde_json::from_slice(&out.stdout).unwrap();
         let leaf = Hash::from_slice(&hex_decode(receipt["leaf_hash"].as_str().unwrap())).unwrap();
         proof.verify(HashAlg::Sha256, &leaf, &root).unwrap();
+        // The same offline, from files: proof, checkpoint, key, receipt.
+        let proof_file = scratch.path().join("proof.json");
+        std::fs::write(&proof_file, &out.stdout).unwrap();
+        let late = scratch.path().join("late.checkpoint");
+        std::fs::write(&late, &late_note).unwrap();
+        let check = async |receipt: &Path| {
+            yrdx(&[
+                "audit",
+                "check-proof",
+                "--proof",
+                path(&proof_file),
+                "--checkpoint",
+                path(&late),
+                "--key",
+                path(&key),
+                "--receipt",
+                path(receipt),
+            ])
+            .await
+        };
+        let out = check(&receipt_file).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(text(&out).contains("PROVED"), "{}", text(&out));
+        let forged = scratch.path().join("forged-receipt.json");
+        let mut other = receipt.clone();
+        other["leaf_hash"] = serde_json::Value::from("00".repeat(32));
+        std::fs::write(&forged, other.to_string()).unwrap();
+        let out = check(&forged).await;
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(text(&out).contains("NOT PROVED"), "{}", text(&out));
+        // A checkpoint of another size: cannot check, and says what to ask for.
+        std::fs::copy(&early, &late).unwrap();
+        let out = check(&receipt_file).await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("audit prove --size"), "{}", text(&out));
 
         // Wrong key: not verified. Not an export: cannot verify.
         let other = yrdx_signing::NoteSigner::from_seed("yrdx.demo/exchange", &[9; 32])
@@ -464,6 +517,11 @@ async fn yrdx_audit_keygen_writes_a_private_key_once() {
     let public = String::from_utf8(out.stdout).unwrap();
     let verifier = VerifierKey::parse(public.trim()).unwrap();
     assert_eq!(verifier.name(), "yrdx.example/exchange");
+    // The public key is written beside the private one.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("log.pub")).unwrap(),
+        public
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
