@@ -24,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route(VerifyApi::ROUTE.template, only(post(handle::<VerifyApi>)))
         .merge(crate::reports_api::routes())
         .merge(crate::audit_api::routes())
+        .merge(crate::console::routes())
         .fallback(not_found)
         .with_state(app)
 }

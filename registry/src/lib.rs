@@ -69,8 +69,8 @@ pub use model::{
 pub use nodes::{Heartbeat, NodeRow};
 pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
-    ConsumerRefusals, EntryReport, FulfilmentReport, Latency, Period, QuotaUse, ReportCodes,
-    parse_period, report_csv,
+    ConsumerRefusals, Count, EntryReport, FulfilmentReport, Latency, LogSummary, Period, QuotaUse,
+    RegionPair, ReportCodes, SizePoint, parse_period, report_csv,
 };
 pub use sheets::{CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, add_csv, add_xlsx, to_xlsx};
 pub use store::{Backend, RegistryVersion, Store, StoreOptions, backend_of, redact};
