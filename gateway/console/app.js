@@ -200,6 +200,13 @@ async function loadCheckpoint() {
 
 // ---- overview ----
 
+// An RFC 3339 UTC time as China Standard Time, `YYYY-MM-DD HH:MM:SS.mmm`.
+function cst(time) {
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms)) return time || "-";
+  return new Date(ms + 8 * 3600e3).toISOString().slice(0, 23).replace("T", " ");
+}
+
 function cstToday() {
   return new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
 }
@@ -293,7 +300,7 @@ async function loadPage(start) {
   for (const r of rows) {
     const proof = el("span", { class: "pending", "data-proof": r.index }, "…");
     const tr = el("tr", { "data-index": r.index },
-      el("td", { class: "num" }, r.index), el("td", {}, r.rec.time), el("td", {}, memberLabel(r.rec.consumer)),
+      el("td", { class: "num" }, r.index), el("td", {}, cst(r.rec.time)), el("td", {}, memberLabel(r.rec.consumer)),
       el("td", {}, r.rec.resource || "-"), el("td", {}, r.rec.entry || "-"),
       el("td", {}, t(r.rec.outcome) || r.rec.outcome), el("td", {}, r.rec.code || "-"), el("td", {}, proof));
     tr.addEventListener("click", () => showLeaf(r));
@@ -328,6 +335,7 @@ function showLeaf(r) {
     let shown = typeof v === "object" ? JSON.stringify(v) : String(v);
     if (k === "consumer" || k === "provider") shown = memberLabel(v);
     if (k === "outcome") shown = `${t(v)} (${v})`;
+    if (k === "time") shown = `${cst(v)} CST (${v})`;
     return [el("span", { title: k }, FIELDS[k] ? FIELDS[k][i] : k), el("code", {}, shown)];
   });
   fillTable($("tbl-leaf"), [st.lang === "zh" ? "字段" : "Field", st.lang === "zh" ? "值" : "Value"], rows);

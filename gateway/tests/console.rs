@@ -297,11 +297,32 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
         body.len()
     )
     .unwrap();
+    // chromedriver may keep the connection open: read the head, then
+    // exactly Content-Length bytes.
     let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out);
-    let (_, body) = text.split_once("\r\n\r\n").unwrap_or(("", ""));
-    serde_json::from_str(body).unwrap_or_else(|_| panic!("webdriver {path}: {text}"))
+    let mut buf = [0u8; 65536];
+    let (head_len, length) = loop {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "webdriver {path}: connection closed in the head");
+        out.extend_from_slice(&buf[..n]);
+        if let Some(at) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&out[..at]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse::<usize>().unwrap())
+                .unwrap_or_else(|| panic!("webdriver {path}: no content-length in {head}"));
+            break (at + 4, length);
+        }
+    };
+    while out.len() < head_len + length {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "webdriver {path}: connection closed in the body");
+        out.extend_from_slice(&buf[..n]);
+    }
+    let body = &out[head_len..head_len + length];
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| panic!("webdriver {path}: {}", String::from_utf8_lossy(&out)))
 }
 
 impl WebDriver {

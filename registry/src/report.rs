@@ -515,7 +515,7 @@ impl Store {
             *busiest.entry(consumer).or_default() += n;
         }
         let mut pairs: Vec<RegionPair> = pairs.into_values().collect();
-        pairs.sort_by(|a, b| (b.served + b.refused).cmp(&(a.served + a.refused)));
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.served + p.refused));
         summary.by_region_pair = pairs;
         summary.by_resource = ranked(resources, usize::MAX);
         summary.refusals_by_code = ranked(codes, usize::MAX);
