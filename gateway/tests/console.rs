@@ -31,7 +31,8 @@ use serde_json::{Value, json};
 use yrdx_conformance::client::{self, Answer};
 use yrdx_gateway::cli::demo::{self, DEMO_P12_PASSWORD, Demo, DemoOptions, REGULATOR_P12};
 
-use common::{JS, REGULATOR, SCJG, refused_body, served_body, wait_until};
+use common::{JS, REGULATOR, SCJG, postgres_server, refused_body, served_body, wait_until};
+use yrdx_registry::testing::fresh_postgres;
 
 /// The policy file that makes Chromium present the one client certificate
 /// of its NSS database to the test gateways, without asking.
@@ -44,11 +45,16 @@ struct Fed {
 
 impl Fed {
     async fn start() -> Fed {
+        Fed::on(None).await
+    }
+
+    /// A federation on the store at `store_url`, SQLite when `None`.
+    async fn on(store_url: Option<String>) -> Fed {
         let dir = tempfile::tempdir().unwrap();
         let demo = demo::start(&DemoOptions {
             dir: dir.path().to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store_url: None,
+            store_url,
             provider_port_base: None,
         })
         .await
@@ -73,6 +79,12 @@ impl Fed {
         conn.send("GET", path, &[("accept", accept)], Bytes::new())
             .await
             .unwrap()
+    }
+
+    /// Today's overview, as the API gives it to the regulator.
+    async fn summary_today(&self) -> Value {
+        let path = format!("/v1/audit/summary?period={}", today_cst());
+        self.get(REGULATOR, &path, "*/*").await.json()
     }
 
     async fn log_size(&self) -> u64 {
@@ -225,25 +237,20 @@ async fn console_pages_are_for_regulators_only_and_refusals_are_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_summary_counts_what_the_log_holds() {
-    let fed = Fed::start().await;
-    let today = today_cst();
-    let before = fed
-        .get(
-            REGULATOR,
-            &format!("/v1/audit/summary?period={today}"),
-            "*/*",
-        )
-        .await
-        .json();
+    let mut feds = vec![Fed::start().await];
+    if let Some(server) = postgres_server("console_summary") {
+        let url = fresh_postgres(&server, "console_summary").await.unwrap();
+        feds.push(Fed::on(Some(url)).await);
+    }
+    for fed in feds {
+        summary_of(&fed).await;
+    }
+}
+
+async fn summary_of(fed: &Fed) {
+    let before = fed.summary_today().await;
     fed.traffic(3, 2).await;
-    let s = fed
-        .get(
-            REGULATOR,
-            &format!("/v1/audit/summary?period={today}"),
-            "*/*",
-        )
-        .await
-        .json();
+    let s = fed.summary_today().await;
     let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
     assert_eq!(n(&s, "exchanges"), n(&before, "exchanges") + 5);
     assert_eq!(n(&s, "served"), n(&before, "served") + 3);
@@ -600,15 +607,7 @@ async fn a_regulator_sees_the_console_verified_in_the_browser() {
     });
 
     // The overview's figures are the API's.
-    let today = today_cst();
-    let s = fed
-        .get(
-            REGULATOR,
-            &format!("/v1/audit/summary?period={today}"),
-            "*/*",
-        )
-        .await
-        .json();
+    let s = fed.summary_today().await;
     tokio::task::block_in_place(|| {
         for (id, field) in [
             ("sum-exchanges", "exchanges"),
