@@ -364,16 +364,19 @@ impl WebDriver {
                          format!("--user-data-dir={}", profile.display())]
             }
         }}});
+        // Owned before the session is asked for, so that a failure there
+        // still ends chromedriver.
+        let mut wd = WebDriver {
+            port,
+            session: String::new(),
+            driver,
+        };
         let v = http(port, "POST", "/session", Some(&caps));
-        let session = v["value"]["sessionId"]
+        wd.session = v["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
             .to_owned();
-        WebDriver {
-            port,
-            session,
-            driver,
-        }
+        wd
     }
 
     fn cmd(&self, method: &str, what: &str, body: Option<&Value>) -> Value {
@@ -437,12 +440,18 @@ impl WebDriver {
 
 impl Drop for WebDriver {
     fn drop(&mut self) {
-        let _ = http(
-            self.port,
-            "DELETE",
-            &format!("/session/{}", self.session),
-            None,
-        );
+        // Never panics: this may run while a failed test unwinds.
+        if self.session.is_empty() {
+            // No session was made: only chromedriver to end.
+        } else if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = write!(
+                s,
+                "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
+                self.session
+            );
+            let _ = s.read(&mut [0u8; 1024]);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
