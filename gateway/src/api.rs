@@ -25,6 +25,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::reports_api::routes())
         .merge(crate::audit_api::routes())
         .route(OPENAPI_PATH, only(get(openapi)))
+        .merge(crate::console::routes())
         .fallback(not_found)
         .with_state(app)
 }

@@ -23,6 +23,7 @@ mod audit_api;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+mod console;
 pub mod context;
 pub mod identity;
 pub mod log_key;

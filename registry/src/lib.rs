@@ -74,8 +74,8 @@ pub use model::{
 pub use nodes::{Heartbeat, NodeClaim, NodeRow};
 pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
-    ConsumerRefusals, EntryReport, FulfilmentReport, Latency, Period, QuotaUse, ReportCodes,
-    cst_time, parse_period,
+    ConsumerRefusals, Count, EntryReport, FulfilmentReport, Latency, LogSummary, Period, QuotaUse,
+    RegionPair, ReportCodes, SizePoint, cst_time, parse_period,
 };
 pub use report_tables::{ReportCell, ReportLang, Table, report_csv, report_tables, report_xlsx};
 pub use sheets::{

@@ -391,6 +391,183 @@ pub fn cst_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A count under one name: a resource, a problem code, a consumer, an outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Count {
+    /// What is counted (`-` when the record has none).
+    pub key: String,
+    /// How many exchange records.
+    pub count: u64,
+}
+
+/// Exchanges from one region to another (consumer's region → provider's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RegionPair {
+    /// The consumer's region code, `-` when unidentified.
+    pub from: String,
+    /// The provider's region code, `-` when no provider was chosen.
+    pub to: String,
+    /// Served.
+    pub served: u64,
+    /// Refused.
+    pub refused: u64,
+}
+
+/// The log's size at the end of an hour (its last checkpoint signed then).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SizePoint {
+    /// When that checkpoint was signed, milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    /// The tree size it commits to.
+    pub size: u64,
+}
+
+/// The overview of a period: counts grouped by the store over the leaves'
+/// indexed columns, never the leaves themselves, so it stays fast on a large
+/// log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LogSummary {
+    /// The period.
+    pub period: String,
+    /// Its first millisecond (Unix).
+    pub start_ms: i64,
+    /// The first millisecond after it.
+    pub end_ms: i64,
+    /// Exchange records in the period.
+    pub exchanges: u64,
+    /// Of which served.
+    pub served: u64,
+    /// Of which refused.
+    pub refused: u64,
+    /// By region pair, most first.
+    pub by_region_pair: Vec<RegionPair>,
+    /// By catalogue resource, most first.
+    pub by_resource: Vec<Count>,
+    /// Refusals by problem code, most first.
+    pub refusals_by_code: Vec<Count>,
+    /// The consumers with the most exchanges, most first (at most ten).
+    pub busiest_consumers: Vec<Count>,
+    /// The consumers refused most, most first (at most ten).
+    pub most_refused_consumers: Vec<Count>,
+    /// The log's size hour by hour over the period, from its checkpoints.
+    pub log_size: Vec<SizePoint>,
+}
+
+/// The region code of a member id, `{region}:{uscc}[:{subsystem}]`.
+fn region_of(member: &str) -> String {
+    member.split(':').next().unwrap_or("-").to_owned()
+}
+
+/// Counts sorted most first, then by name; at most `keep`.
+fn ranked(map: HashMap<String, u64>, keep: usize) -> Vec<Count> {
+    let mut v: Vec<Count> = map
+        .into_iter()
+        .map(|(key, count)| Count { key, count })
+        .collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    v.truncate(keep);
+    v
+}
+
+impl Store {
+    /// The overview of `period`: the leaves received in it, counted by
+    /// outcome, region pair, resource, problem code and consumer, and the
+    /// log's size over it. The store groups; no leaf is read.
+    pub async fn log_summary(&self, period: &Period) -> Result<LogSummary, StoreError> {
+        let what = "summarising a period of the exchange log";
+        let rows = sqlx::query(
+            "SELECT consumer, provider, resource, outcome, code, COUNT(*) FROM log_leaves \
+             WHERE time_ms >= $1 AND time_ms < $2 \
+             GROUP BY consumer, provider, resource, outcome, code",
+        )
+        .bind(period.start_ms)
+        .bind(period.end_ms)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query(what))?;
+        let mut summary = LogSummary {
+            period: period.label.clone(),
+            start_ms: period.start_ms,
+            end_ms: period.end_ms,
+            ..LogSummary::default()
+        };
+        let mut pairs: BTreeMap<(String, String), RegionPair> = BTreeMap::new();
+        let (mut resources, mut codes, mut busiest, mut refused_most) = (
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+        );
+        for row in &rows {
+            let text = |i: usize| -> Result<String, StoreError> {
+                let v: Option<String> = row.try_get(i).map_err(StoreError::query(what))?;
+                Ok(v.unwrap_or_else(|| "-".into()))
+            };
+            let (consumer, provider, resource, outcome, code) =
+                (text(0)?, text(1)?, text(2)?, text(3)?, text(4)?);
+            let n: i64 = row.try_get(5).map_err(StoreError::query(what))?;
+            let n = u64::try_from(n).unwrap_or(0);
+            let served = outcome == "served";
+            summary.exchanges += n;
+            let from = if consumer == "-" {
+                consumer.clone()
+            } else {
+                region_of(&consumer)
+            };
+            let to = if provider == "-" {
+                provider.clone()
+            } else {
+                region_of(&provider)
+            };
+            let pair = pairs
+                .entry((from.clone(), to.clone()))
+                .or_insert(RegionPair {
+                    from,
+                    to,
+                    ..RegionPair::default()
+                });
+            if served {
+                summary.served += n;
+                pair.served += n;
+            } else {
+                summary.refused += n;
+                pair.refused += n;
+                *codes.entry(code).or_default() += n;
+                *refused_most.entry(consumer.clone()).or_default() += n;
+            }
+            *resources.entry(resource).or_default() += n;
+            *busiest.entry(consumer).or_default() += n;
+        }
+        let mut pairs: Vec<RegionPair> = pairs.into_values().collect();
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.served + p.refused));
+        summary.by_region_pair = pairs;
+        summary.by_resource = ranked(resources, usize::MAX);
+        summary.refusals_by_code = ranked(codes, usize::MAX);
+        summary.busiest_consumers = ranked(busiest, 10);
+        summary.most_refused_consumers = ranked(refused_most, 10);
+
+        let what = "reading a period's checkpoints";
+        let rows = sqlx::query(
+            "SELECT MAX(time_ms), MAX(size) FROM log_checkpoints \
+             WHERE time_ms >= $1 AND time_ms < $2 GROUP BY time_ms / 3600000 ORDER BY 1",
+        )
+        .bind(period.start_ms)
+        .bind(period.end_ms)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query(what))?;
+        for row in &rows {
+            let time_ms: i64 = row.try_get(0).map_err(StoreError::query(what))?;
+            let size: i64 = row.try_get(1).map_err(StoreError::query(what))?;
+            summary.log_size.push(SizePoint {
+                time_ms,
+                size: u64::try_from(size).unwrap_or(0),
+            });
+        }
+        Ok(summary)
+    }
+}
+
 /// The China Standard Time day of an RFC 3339 UTC time, `YYYY-MM-DD`.
 fn day_of(time: &str) -> String {
     time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)

@@ -286,6 +286,9 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         members,
         examples: demo_data::examples(),
     };
+    if let Some(files) = manifest.members.get(DEMO_REGULATOR) {
+        write_pkcs12(files, &dir.join(REGULATOR_P12), DEMO_P12_PASSWORD)?;
+    }
     let manifest_path = dir.join("demo.json");
     let json =
         serde_json::to_string_pretty(&manifest).map_err(|e| DemoError::Data(e.to_string()))?;
@@ -296,6 +299,41 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         manifest,
         manifest_path,
     })
+}
+
+/// The regulator's certificate and key as PKCS#12, under the demo folder, for
+/// a browser to import.
+pub const REGULATOR_P12: &str = "regulator.p12";
+
+/// The password of [`REGULATOR_P12`] (a demo's: the file sits beside its PEM
+/// key, which has none).
+pub const DEMO_P12_PASSWORD: &str = "yrdx-demo";
+
+/// Writes a member's certificate and key as one PKCS#12 file (PBES2 with
+/// AES-256, HMAC-SHA-256), what browsers and NSS import.
+pub fn write_pkcs12(files: &MemberFiles, out: &Path, password: &str) -> Result<(), DemoError> {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &Path, e: &dyn std::fmt::Display| {
+        DemoError::Data(format!("{}: {e}", what.display()))
+    };
+    let cert = CertificateDer::from_pem_file(&files.cert).map_err(|e| bad(&files.cert, &e))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| bad(&files.key, &e))?;
+    let cert = p12_keystore::Certificate::from_der(&cert).map_err(|e| bad(&files.cert, &e))?;
+    let key =
+        p12_keystore::PrivateKey::from_der(key.secret_der()).map_err(|e| bad(&files.key, &e))?;
+    let mut store = p12_keystore::KeyStore::new();
+    store.add_entry(
+        "yrdx regulator",
+        p12_keystore::KeyStoreEntry::PrivateKeyChain(p12_keystore::PrivateKeyChain::new(
+            b"yrdx-regulator".to_vec(),
+            key,
+            [cert],
+        )),
+    );
+    let der = store.writer(password).write().map_err(|e| bad(out, &e))?;
+    std::fs::write(out, der).map_err(file_error(out))?;
+    Ok(())
 }
 
 /// The folder (under the demo folder) holding the seal trust files.
@@ -461,11 +499,18 @@ pub fn instructions(demo: &Demo) -> String {
              {curl} {gw}/v1/audit/checkpoint\n\
              {curl} '{gw}/v1/audit/entries?start=0&end=5'\n\
              {yrdx} audit export --config {config} --out audit.jsonl\n\
-             {yrdx} audit verify audit.jsonl --key {key}\n",
+             {yrdx} audit verify audit.jsonl --key {key}\n\n\
+             监管控制台 The regulators' console: {gw}/console/\n\
+             浏览器导入证书 Import into the browser: {p12} (密码 password {DEMO_P12_PASSWORD}),\n\
+             and trust {ca} as a certificate authority; then pin the key in {key}.\n\
+             Chromium/Linux: pk12util -d sql:$HOME/.pki/nssdb -i {p12} -W {DEMO_P12_PASSWORD}\n\
+             \x20         certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n yrdx-demo-ca -i {ca}\n",
             yrdx = quote(&yrdx_command()),
             gw = m.gateway,
             config = quote(&dir.join("yrdx.toml").display().to_string()),
             key = quote(&dir.join("log.pub").display().to_string()),
+            p12 = quote(&dir.join(REGULATOR_P12).display().to_string()),
+            ca = quote(&m.ca_bundle.display().to_string()),
         ));
     }
     out.push_str("\nPress Ctrl-C to stop.\n");
