@@ -29,33 +29,16 @@ pub enum AdaptersCommand {
     /// catalogue's lists, required items not mapped) and print each file's
     /// content hash, the lineage recorded with every exchange it maps.
     Check {
-        /// Catalogue file(s) whose resources the mappings are for (TOML, CSV
-        /// or XLSX, as `yrdx registry import` reads them).
-        #[arg(long = "catalogue", value_name = "FILE")]
-        catalogue: Vec<PathBuf>,
-        /// Folder searched recursively for `*.toml` mapping files.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// A node configuration (yrdx.toml): the catalogue from its
-        /// `registry.files`, the mappings from its `adapters.dir`, unless
-        /// --catalogue or --dir say otherwise.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
+        /// Where the catalogue and the mappings are.
+        #[command(flatten)]
+        sources: Sources,
     },
     /// Run every fixture case (`{region}/cases/{mapping}/{case}.native.*`
     /// against `{case}.expected.json`) and show a diff for each failure.
     Test {
-        /// Catalogue file(s).
-        #[arg(long = "catalogue", value_name = "FILE")]
-        catalogue: Vec<PathBuf>,
-        /// Folder of the mapping files.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// A node configuration (yrdx.toml): the catalogue from its
-        /// `registry.files`, the mappings from its `adapters.dir`, unless
-        /// --catalogue or --dir say otherwise.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
+        /// Where the catalogue and the mappings are.
+        #[command(flatten)]
+        sources: Sources,
         /// Only the mappings whose file name contains this text.
         #[arg(long)]
         only: Option<String>,
@@ -73,52 +56,50 @@ pub enum AdaptersCommand {
         /// decoding when the mapping does not).
         #[arg(long)]
         content_type: Option<String>,
-        /// Catalogue file(s).
-        #[arg(long = "catalogue", value_name = "FILE")]
-        catalogue: Vec<PathBuf>,
-        /// Folder of the mapping files.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// A node configuration (yrdx.toml): the catalogue from its
-        /// `registry.files`, the mappings from its `adapters.dir`, unless
-        /// --catalogue or --dir say otherwise.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
+        /// Where the catalogue and the mappings are.
+        #[command(flatten)]
+        sources: Sources,
         /// The native document.
         file: PathBuf,
     },
 }
 
+/// Where an adapters command finds the catalogue and the mapping files.
+#[derive(Debug, clap::Args)]
+pub struct Sources {
+    /// Catalogue file(s) whose resources the mappings are for (TOML, CSV or
+    /// XLSX, as `yrdx registry import` reads them).
+    #[arg(long = "catalogue", value_name = "FILE")]
+    pub catalogue: Vec<PathBuf>,
+    /// Folder searched recursively for `*.toml` mapping files.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A node configuration (yrdx.toml): the catalogue from its
+    /// `registry.files`, the mappings from its `adapters.dir`, unless
+    /// --catalogue or --dir say otherwise.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
 /// Runs an adapters command, writing its report to `out`.
 pub fn run(command: AdaptersCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match command {
-        AdaptersCommand::Check {
-            catalogue,
-            dir,
-            config,
-        } => {
-            let (catalogue, dir) = sources(catalogue, dir, config.as_deref())?;
+        AdaptersCommand::Check { sources } => {
+            let (catalogue, dir) = sources.resolve()?;
             check(&catalogue, &dir, out)
         }
-        AdaptersCommand::Test {
-            catalogue,
-            dir,
-            config,
-            only,
-        } => {
-            let (catalogue, dir) = sources(catalogue, dir, config.as_deref())?;
+        AdaptersCommand::Test { sources, only } => {
+            let (catalogue, dir) = sources.resolve()?;
             test(&catalogue, &dir, only.as_deref(), out)
         }
         AdaptersCommand::Map {
             provider,
             resource,
             content_type,
-            catalogue,
-            dir,
-            config,
+            sources,
             file,
         } => {
-            let (catalogue, dir) = sources(catalogue, dir, config.as_deref())?;
+            let (catalogue, dir) = sources.resolve()?;
             map(
                 &catalogue,
                 &dir,
@@ -132,30 +113,33 @@ pub fn run(command: AdaptersCommand, out: &mut dyn Write) -> anyhow::Result<Exit
     }
 }
 
-/// The catalogue files and the mapping folder: the flags, else the node
-/// configuration's `registry.files` and `adapters.dir`, else the
-/// repository's demo catalogue and `adapters/provinces`.
-fn sources(
-    catalogue: Vec<PathBuf>,
-    dir: Option<PathBuf>,
-    config: Option<&Path>,
-) -> anyhow::Result<(Vec<PathBuf>, PathBuf)> {
-    let config = config.map(crate::Config::load).transpose()?;
-    let catalogue = match (catalogue.is_empty(), &config) {
-        (false, _) => catalogue,
-        (true, Some(c)) if !c.registry.files.is_empty() => c.registry.files.clone(),
-        (true, Some(c)) => anyhow::bail!(
-            "{}: `registry.files` is empty, so it names no catalogue: give --catalogue FILE",
-            c.source.display()
-        ),
-        (true, None) => vec![PathBuf::from(DEFAULT_CATALOGUE)],
-    };
-    let dir = match (dir, &config) {
-        (Some(d), _) => d,
-        (None, Some(c)) => c.adapters.dir.clone(),
-        (None, None) => PathBuf::from(DEFAULT_DIR),
-    };
-    Ok((catalogue, dir))
+impl Sources {
+    /// The catalogue files and the mapping folder: the flags, else the node
+    /// configuration's `registry.files` and `adapters.dir`, else the
+    /// repository's demo catalogue and `adapters/provinces`.
+    fn resolve(self) -> anyhow::Result<(Vec<PathBuf>, PathBuf)> {
+        let Sources {
+            catalogue,
+            dir,
+            config,
+        } = self;
+        let config = config.as_deref().map(crate::Config::load).transpose()?;
+        let catalogue = match (catalogue.is_empty(), &config) {
+            (false, _) => catalogue,
+            (true, Some(c)) if !c.registry.files.is_empty() => c.registry.files.clone(),
+            (true, Some(c)) => anyhow::bail!(
+                "{}: `registry.files` is empty, so it names no catalogue: give --catalogue FILE",
+                c.source.display()
+            ),
+            (true, None) => vec![PathBuf::from(DEFAULT_CATALOGUE)],
+        };
+        let dir = match (dir, &config) {
+            (Some(d), _) => d,
+            (None, Some(c)) => c.adapters.dir.clone(),
+            (None, None) => PathBuf::from(DEFAULT_DIR),
+        };
+        Ok((catalogue, dir))
+    }
 }
 
 /// The resources of the catalogue files: TOML is read for its
@@ -499,9 +483,11 @@ mod tests {
     #[test]
     fn check_passes_on_the_shipped_mappings_and_prints_hashes() {
         let (code, out) = run_to_string(AdaptersCommand::Check {
-            catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: Some(repo().join(DEFAULT_DIR)),
-            config: None,
+            sources: Sources {
+                catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
+                dir: Some(repo().join(DEFAULT_DIR)),
+                config: None,
+            },
         });
         assert_eq!(code, ExitCode::SUCCESS, "{out}");
         assert!(out.contains("sha256:"), "{out}");
@@ -518,9 +504,11 @@ mod tests {
         std::fs::write(dir.path().join("bad.toml"), &text).unwrap();
         std::fs::write(dir.path().join("broken.toml"), "provider = \n").unwrap();
         let (code, out) = run_to_string(AdaptersCommand::Check {
-            catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: Some(dir.path().to_owned()),
-            config: None,
+            sources: Sources {
+                catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
+                dir: Some(dir.path().to_owned()),
+                config: None,
+            },
         });
         assert_eq!(code, ExitCode::FAILURE);
         let bad = dir.path().join("bad.toml").display().to_string();
@@ -551,9 +539,11 @@ mod tests {
     #[test]
     fn test_runs_every_case_and_shows_a_diff_on_failure() {
         let (code, out) = run_to_string(AdaptersCommand::Test {
-            catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: Some(repo().join(DEFAULT_DIR)),
-            config: None,
+            sources: Sources {
+                catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
+                dir: Some(repo().join(DEFAULT_DIR)),
+                config: None,
+            },
             only: None,
         });
         assert_eq!(code, ExitCode::SUCCESS, "{out}");
@@ -585,9 +575,11 @@ mod tests {
         )
         .unwrap();
         let (code, out) = run_to_string(AdaptersCommand::Test {
-            catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: Some(dir.path().to_owned()),
-            config: None,
+            sources: Sources {
+                catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
+                dir: Some(dir.path().to_owned()),
+                config: None,
+            },
             only: None,
         });
         assert_eq!(code, ExitCode::FAILURE);
@@ -603,9 +595,11 @@ mod tests {
             provider: provider.into(),
             resource: resource.into(),
             content_type: None,
-            catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
-            dir: Some(repo().join(DEFAULT_DIR)),
-            config: None,
+            sources: Sources {
+                catalogue: vec![repo().join(DEFAULT_CATALOGUE)],
+                dir: Some(repo().join(DEFAULT_DIR)),
+                config: None,
+            },
             file: repo().join(DEFAULT_DIR).join(native),
         })
     }
