@@ -63,6 +63,8 @@ const FIELDS = {
 };
 
 const PAGE = 50;
+// The most indices one filtered page reads: the API's window.
+const WINDOW = 1000;
 const st = {
   lang: localStorage.getItem("yrdx.lang") || "zh",
   vkey: null,
@@ -101,6 +103,7 @@ async function api(path, as) {
     } catch (_) {}
     throw new Error(`${path}: ${detail}`);
   }
+  if (as === "response") return r;
   return as === "text" ? r.text() : r.json();
 }
 
@@ -256,12 +259,15 @@ async function loadOverview() {
 
 // ---- log explorer ----
 
+// The explorer's filters, all applied by the store (`/v1/audit/entries`)
+// within the window of indices a page reads.
 function filters() {
   const q = new URLSearchParams();
   const time = (v) => `${v.length === 16 ? `${v}:00` : v}+08:00`;
   if ($("f-from").value) q.set("time_from", time($("f-from").value));
   if ($("f-to").value) q.set("time_to", time($("f-to").value));
-  for (const [id, name] of [["f-consumer", "consumer"], ["f-provider", "provider"], ["f-resource", "resource"], ["f-outcome", "outcome"]]) {
+  for (const [id, name] of [["f-consumer", "consumer"], ["f-provider", "provider"], ["f-resource", "resource"],
+    ["f-outcome", "outcome"], ["f-entry", "entry"], ["f-code", "code"]]) {
     const v = $(id).value.trim();
     if (v) q.set(name, v);
   }
@@ -274,27 +280,33 @@ async function proveLeaf(index, leaf) {
   await Proofs.verifyInclusion(index, st.cp.size, leaf, p.proof.map(Proofs.b64), st.cp.root);
 }
 
+// A page of the explorer: without filters the PAGE indices from `start`;
+// with filters a window of up to WINDOW indices the store filters, of which
+// the first PAGE matches are shown. Without `start`, the latest page — or,
+// with a start time, the window from the first leaf at that time.
 async function loadPage(start) {
   if (!st.cp) await loadCheckpoint();
   const size = st.cp ? st.cp.size : 0;
-  start = Math.max(0, Math.min(start ?? Math.max(0, size - PAGE), size));
-  const end = Math.min(size, start + PAGE);
   const q = filters();
-  q.set("start", start);
-  q.set("end", end);
-  const list = await api(`/v1/audit/entries?${q}`);
-  st.page = { start, end };
-  $("f-start").value = start;
-  const entry = $("f-entry").value.trim();
-  const code = $("f-code").value.trim();
-  const rows = [];
-  for (const e of list) {
-    const leaf = Proofs.b64(e.leaf);
-    const rec = JSON.parse(new TextDecoder().decode(leaf));
-    if (entry && rec.entry !== entry) continue;
-    if (code && rec.code !== code) continue;
-    rows.push({ index: e.index, leaf, rec });
+  const filtered = [...q.keys()].length > 0;
+  const width = filtered ? WINDOW : PAGE;
+  if (start == null && !q.has("time_from")) start = Math.max(0, size - width);
+  if (start != null) {
+    start = Math.max(0, Math.min(start, size));
+    q.set("start", start);
+    q.set("end", Math.min(size, start + width));
   }
+  const r = await api(`/v1/audit/entries?${q}`, "response");
+  const [from, to] = (r.headers.get("yrdx-window") || "").split("-").map(Number);
+  const list = await r.json();
+  const shown = list.slice(0, PAGE);
+  const end = list.length > PAGE ? shown[shown.length - 1].index + 1 : to;
+  st.page = { start: from, end, width };
+  $("f-start").value = from;
+  const rows = shown.map((e) => {
+    const leaf = Proofs.b64(e.leaf);
+    return { index: e.index, leaf, rec: JSON.parse(new TextDecoder().decode(leaf)) };
+  });
   const table = $("tbl-leaves");
   table.replaceChildren(el("tr", {}, ...[t("index"), t("time"), t("f_consumer"), t("f_resource"), t("f_entry"), t("f_outcome"), t("f_code"), t("proof")].map((h) => el("th", {}, h))));
   for (const r of rows) {
@@ -307,7 +319,7 @@ async function loadPage(start) {
     table.append(tr);
     r.proofCell = proof;
   }
-  $("page-info").textContent = `${t("window")} [${start}, ${end}) · ${rows.length} ${t("shown")}`;
+  $("page-info").textContent = `${t("window")} [${from}, ${end}) · ${rows.length} ${t("shown")}`;
   for (const r of rows) {
     try {
       await proveLeaf(r.index, r.leaf);
@@ -428,7 +440,7 @@ async function main() {
     const s = $("f-start").value;
     loadPage(s === "" ? null : Number(s)).catch(fail);
   });
-  $("page-prev").addEventListener("click", () => loadPage(Math.max(0, (st.page.start || 0) - PAGE)).catch(fail));
+  $("page-prev").addEventListener("click", () => loadPage(Math.max(0, (st.page.start || 0) - (st.page.width || PAGE))).catch(fail));
   $("page-next").addEventListener("click", () => loadPage(st.page.end || 0).catch(fail));
   $("page-latest").addEventListener("click", () => loadPage(null).catch(fail));
   $("report-form").addEventListener("submit", (e) => { e.preventDefault(); loadReport().catch(fail); });

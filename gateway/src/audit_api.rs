@@ -175,10 +175,13 @@ struct EntryOut {
     leaf: String,
 }
 
-/// `GET /v1/audit/entries?start=&end=&time_from=&time_to=&consumer=&provider=&resource=&outcome=`:
-/// leaves in `[start, end)` passing the filters. `end` defaults to, and is cut
-/// at, `start` + 1000 and the latest checkpoint's size (filters narrow the
-/// window, never widen it: page on `end`).
+/// `GET /v1/audit/entries?start=&end=&time_from=&time_to=&consumer=&provider=&resource=&outcome=&code=&entry=`:
+/// leaves in `[start, end)` passing the filters, filtered by the store.
+/// `end` defaults to, and is cut at, `start` + 1000 and the latest
+/// checkpoint's size (filters narrow the window, never widen it: page on
+/// `end`). Without `start`, the window begins at the first leaf received at or
+/// after `time_from` (found through the log's time index), or at 0. The window
+/// read is in the `Yrdx-Window` header, `start-end`.
 async fn entries(call: Call<'_>) -> Result<Response, Problem> {
     let app = call.app;
     let mut p = query::parse(
@@ -192,10 +195,23 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
             "provider",
             "resource",
             "outcome",
+            "code",
+            "entry",
         ],
     )?;
     let size = tree_size(app).await?.get();
-    let start = p.number("start")?.unwrap_or(0);
+    let time_from_ms = p.time_ms("time_from")?;
+    let start = match (p.number("start")?, time_from_ms) {
+        (Some(start), _) => start,
+        (None, Some(from)) => app
+            .store
+            .log_first_index_at(from)
+            .await
+            .map_err(internal)?
+            .unwrap_or(size)
+            .min(size),
+        (None, None) => 0,
+    };
     if start > size {
         return Err(bad(format!(
             "`start` is beyond the latest checkpoint's size {size}"
@@ -220,12 +236,14 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
     let query = EntryQuery {
         start,
         end,
-        time_from_ms: p.time_ms("time_from")?,
+        time_from_ms,
         time_to_ms: p.time_ms("time_to")?,
         consumer: p.take("consumer"),
         provider: p.take("provider"),
         resource: p.take("resource"),
         outcome,
+        code: p.take("code"),
+        entry: p.take("entry"),
     };
     let leaves = app.store.log_entries(&query).await.map_err(internal)?;
     let out: Vec<EntryOut> = leaves
@@ -235,8 +253,14 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
             leaf: BASE64.encode(&l.leaf),
         })
         .collect();
-    json(&out)
+    let mut response = json(&out)?;
+    let window = HeaderValue::try_from(format!("{start}-{end}")).map_err(internal)?;
+    response.headers_mut().insert(WINDOW, window);
+    Ok(response)
 }
+
+/// The header naming the window of indices an entries page read.
+const WINDOW: &str = "yrdx-window";
 
 /// `GET /v1/audit/proof/inclusion?index=&size=`: `size` defaults to the
 /// latest checkpoint's.

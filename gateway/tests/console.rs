@@ -38,6 +38,10 @@ use yrdx_registry::testing::fresh_postgres;
 /// of its NSS database to the test gateways, without asking.
 const POLICY: &str = "/etc/chromium/policies/managed/yrdx-console-test.json";
 
+/// How long the browser is given for anything it is waited for: long enough
+/// for two cores shared with the rest of the test suite.
+const WAIT: Duration = Duration::from_secs(60);
+
 struct Fed {
     demo: Demo,
     dir: tempfile::TempDir,
@@ -355,6 +359,7 @@ impl WebDriver {
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -379,7 +384,21 @@ impl WebDriver {
         wd
     }
 
+    /// A WebDriver command; an error WebDriver answers fails the test, with
+    /// the page's text and console log.
     fn cmd(&self, method: &str, what: &str, body: Option<&Value>) -> Value {
+        let v = self.try_cmd(method, what, body);
+        if let Some(error) = v.get("error").and_then(Value::as_str) {
+            panic!(
+                "webdriver {what}: {error}: {}\nbrowser log:\n{}",
+                v["message"],
+                self.browser_log()
+            );
+        }
+        v
+    }
+
+    fn try_cmd(&self, method: &str, what: &str, body: Option<&Value>) -> Value {
         let v = http(
             self.port,
             method,
@@ -387,6 +406,22 @@ impl WebDriver {
             body,
         );
         v["value"].clone()
+    }
+
+    /// What the page wrote to its console since the last call, one line per
+    /// message (chromedriver's log endpoint).
+    fn browser_log(&self) -> String {
+        let v = self.try_cmd("POST", "se/log", Some(&json!({"type": "browser"})));
+        v.as_array().map_or_else(
+            || format!("(no browser log: {v})"),
+            |lines| {
+                lines
+                    .iter()
+                    .map(|l| format!("{} {}", l["level"], l["message"]))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            },
+        )
     }
 
     fn goto(&self, url: &str) {
@@ -401,19 +436,24 @@ impl WebDriver {
         )
     }
 
-    /// Waits for `script` to return something truthy; returns it.
+    /// Waits for `script` to return something truthy; returns it. On a
+    /// timeout the test fails with the page's text and console log, and a
+    /// screenshot `failed-….png`.
     fn wait(&self, what: &str, script: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + WAIT;
         loop {
             let v = self.js(script);
             if !(v.is_null() || v == json!(false) || v == json!("")) {
                 return v;
             }
-            assert!(
-                Instant::now() < deadline,
-                "waited for {what} in vain; page: {}",
-                self.js("return document.body ? document.body.innerText : ''")
-            );
+            if Instant::now() >= deadline {
+                self.screenshot(&format!("failed-{}", what.replace(' ', "-")));
+                panic!(
+                    "waited {WAIT:?} for {what} in vain; page:\n{}\nbrowser log:\n{}",
+                    self.js("return document.body ? document.body.innerText : ''"),
+                    self.browser_log()
+                );
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
