@@ -15,7 +15,7 @@ const T = {
     busiest: "调用最多的成员", refused_most: "被拒绝最多的成员", never_used: "期间内未使用的清单条目",
     log_size: "日志大小（按小时）", f_from: "起", f_to: "止", f_consumer: "调用方", f_provider: "提供方",
     f_resource: "资源", f_entry: "清单条目", f_outcome: "结果", f_code: "问题代码", f_start: "起始序号",
-    search: "查询", prev: "上一页", next: "下一页", latest: "最新", leaf: "日志记录", csv: "下载 CSV",
+    search: "查询", prev: "上一页", next: "下一页", latest: "最新", leaf: "日志记录", csv: "下载 CSV", xlsx: "下载 XLSX",
     drill: "点击条目查看其日志记录。", pin: "固定", show_served: "显示网关提供的公钥（请线下核对）",
     pinned: "已固定", verified: "已验证", failed: "验证失败", unverified: "未验证（未固定公钥）",
     trust_intro: "请输入从日志运营方线下获得的验证公钥（name+keyid+base64）。控制台只信任您固定的公钥，不会仅凭网关提供的公钥验证。",
@@ -36,7 +36,7 @@ const T = {
     never_used: "List entries never used in the period", log_size: "Log size (hourly)", f_from: "From",
     f_to: "To", f_consumer: "Consumer", f_provider: "Provider", f_resource: "Resource", f_entry: "Entry",
     f_outcome: "Outcome", f_code: "Code", f_start: "Start index", search: "Search", prev: "Previous",
-    next: "Next", latest: "Latest", leaf: "Leaf", csv: "Download CSV", drill: "Click an entry to see its leaves.",
+    next: "Next", latest: "Latest", leaf: "Leaf", csv: "Download CSV", xlsx: "Download XLSX", drill: "Click an entry to see its leaves.",
     pin: "Pin", show_served: "Show the key the gateway serves (check it out of band)", pinned: "Pinned",
     verified: "verified", failed: "FAILED", unverified: "not verified (no key pinned)",
     trust_intro: "Enter the verifier key (name+keyid+base64) you got from the log operator out of band. The console trusts only the key you pin, never the key the gateway serves by itself.",
@@ -359,8 +359,12 @@ function showLeaf(r) {
 async function loadReport() {
   const period = $("report-period").value;
   if (!period) return;
-  $("report-csv").href = `/v1/reports/fulfilment?period=${period}&format=csv`;
-  $("report-csv").setAttribute("download", `fulfilment-${period}.csv`);
+  // The downloads, with English headers when the page is in English.
+  const lang = st.lang === "en" ? "&lang=en" : "";
+  for (const format of ["csv", "xlsx"]) {
+    $(`report-${format}`).href = `/v1/reports/fulfilment?period=${period}&format=${format}${lang}`;
+    $(`report-${format}`).setAttribute("download", `fulfilment-${period}.${format}`);
+  }
   const rep = await api(`/v1/reports/fulfilment?period=${period}`);
   const rows = rep.entries.map((e) => {
     const a = el("a", { href: "#" }, e.entry);
@@ -424,6 +428,7 @@ async function main() {
     st.lang = st.lang === "zh" ? "en" : "zh";
     localStorage.setItem("yrdx.lang", st.lang);
     applyLang();
+    loadReport().catch(fail);
   });
   for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => show(b.dataset.view));
   $("period-kind").addEventListener("change", () => {

@@ -690,12 +690,55 @@ async fn a_regulator_sees_the_console_verified_in_the_browser() {
         );
         wd.screenshot("2-explorer-leaf");
 
-        // The fulfilment report, in English too.
+        // The fulfilment report, downloadable as CSV and XLSX, in English too.
         wd.js("document.querySelector('nav button[data-view=report]').click()");
         wd.wait(
             "the report",
             "return document.getElementById('tbl-report').textContent.includes('RL-')",
         );
+        let download = |id: &str| {
+            wd.js(&format!(
+                "const r = new XMLHttpRequest(); r.open('GET', document.getElementById('{id}').href, false); \
+                 r.overrideMimeType('text/plain; charset=x-user-defined'); r.send(); \
+                 return [r.status, r.getResponseHeader('content-type'), r.responseText.slice(0, 2), \
+                         document.getElementById('{id}').getAttribute('download')]"
+            ))
+        };
+        let xlsx = download("report-xlsx");
+        assert_eq!(xlsx[0], 200, "{xlsx}");
+        assert_eq!(
+            xlsx[1],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert_eq!(xlsx[2], "PK", "a workbook is a zip");
+        assert!(xlsx[3].as_str().unwrap().ends_with(".xlsx"), "{xlsx}");
+        let csv = download("report-csv");
+        assert_eq!(
+            (csv[0].clone(), csv[1].clone()),
+            (json!(200), json!("text/csv; charset=utf-8"))
+        );
+
+        // Drill-down: an entry's link opens the explorer on that entry's
+        // leaves, each proved.
+        let entry = wd.js(
+            "const a = document.querySelector('#tbl-report a'); a.click(); return a.textContent",
+        );
+        let entry = entry.as_str().unwrap().to_owned();
+        let rows = wd.wait(
+            "the entry's leaves, proved",
+            "const c = [...document.querySelectorAll('[data-proof]')]; \
+             return !document.getElementById('view-explorer').hidden && c.length > 0 \
+               && c.every(e => e.className === 'ok') \
+               && [...document.querySelectorAll('tr[data-index]')].map(r => r.children[4].textContent)",
+        );
+        let rows = rows.as_array().unwrap();
+        assert!(
+            rows.iter().all(|e| e.as_str() == Some(entry.as_str())),
+            "{entry}: {rows:?}"
+        );
+        assert!(rows.len() >= 4, "{rows:?}");
+        wd.screenshot("3-report-drill-down");
+        wd.js("document.querySelector('nav button[data-view=report]').click()");
         wd.js("document.getElementById('lang').click()");
         assert_eq!(wd.text("lang"), "中文");
         wd.screenshot("3-report-en");
