@@ -1,6 +1,6 @@
 // The regulators' console. Reads the regulator API of the gateway that
 // served it (same origin, the browser's client certificate) and proves what
-// it shows with proofs.js: the checkpoint's signature against the pinned key,
+// it shows with proofs.js (and sm3.js for an SM3 log): the checkpoint's signature against the pinned key,
 // consistency with the last checkpoint this browser verified, the inclusion
 // of every leaf it displays.
 "use strict";
@@ -158,8 +158,12 @@ async function loadCheckpoint() {
   setStatus("cp-consistency", null, "…");
   let cp;
   try {
-    const note = await api("/v1/audit/checkpoint", "text");
-    cp = await Proofs.verifyCheckpoint(note, st.vkey);
+    const r = await api("/v1/audit/checkpoint", "response");
+    // The log's tree hash, as the gateway names it: a wrong name makes every
+    // proof fail, never pass.
+    const alg = r.headers.get("yrdx-log-hash") || "sha256";
+    cp = await Proofs.verifyCheckpoint(await r.text(), st.vkey);
+    cp.alg = alg;
   } catch (e) {
     st.cp = null;
     setStatus("cp-status", false, `${t("failed")}: ${e.message}`);
@@ -174,7 +178,7 @@ async function loadCheckpoint() {
     setStatus("cp-consistency", null, t("unverified"));
     return;
   }
-  setStatus("cp-status", true, `${t("verified")} ✓ (Ed25519)`);
+  setStatus("cp-status", true, `${t("verified")} ✓ (Ed25519, ${cp.alg.toUpperCase()})`);
   const key = `yrdx.cp.${cp.origin}`;
   const last = JSON.parse(localStorage.getItem(key) || "null");
   if (!last) {
@@ -190,7 +194,7 @@ async function loadCheckpoint() {
         const p = await api(`/v1/audit/proof/consistency?from=${last.size}&to=${cp.size}`);
         proof = p.proof.map(Proofs.b64);
       }
-      await Proofs.verifyConsistency(last.size, cp.size, proof, lastRoot, cp.root);
+      await Proofs.verifyConsistency(cp.alg, last.size, cp.size, proof, lastRoot, cp.root);
       setStatus("cp-consistency", true, `${t("verified")} ✓ (${last.size} → ${cp.size})`);
     } catch (e) {
       setStatus("cp-consistency", false, `${t("failed")}: ${e.message}`);
@@ -277,7 +281,7 @@ function filters() {
 async function proveLeaf(index, leaf) {
   if (!st.cp || !st.cp.signed) throw new Error(t("unverified"));
   const p = await api(`/v1/audit/proof/inclusion?index=${index}&size=${st.cp.size}`);
-  await Proofs.verifyInclusion(index, st.cp.size, leaf, p.proof.map(Proofs.b64), st.cp.root);
+  await Proofs.verifyInclusion(st.cp.alg, index, st.cp.size, leaf, p.proof.map(Proofs.b64), st.cp.root);
 }
 
 // A page of the explorer: without filters the PAGE indices from `start`;

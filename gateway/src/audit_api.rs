@@ -144,7 +144,7 @@ fn json(value: &impl Serialize) -> Result<Response, Problem> {
 }
 
 /// `GET /v1/audit/checkpoint`: the latest signed checkpoint, a C2SP signed
-/// note.
+/// note, with the log's hash in `Yrdx-Log-Hash`.
 async fn checkpoint(call: Call<'_>) -> Result<Response, Problem> {
     query::parse(call.query.as_deref(), &[])?;
     let cp = call
@@ -154,8 +154,18 @@ async fn checkpoint(call: Call<'_>) -> Result<Response, Problem> {
         .await
         .map_err(internal)?
         .ok_or_else(|| internal("no checkpoint has been signed yet"))?;
-    Ok(no_store(with_type(cp.note, "text/plain; charset=utf-8")))
+    let mut response = no_store(with_type(cp.note, "text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        LOG_HASH,
+        HeaderValue::from_static(call.app.log.hash_alg().name()),
+    );
+    Ok(response)
 }
+
+/// The header naming the log's tree hash (`sha256` or `sm3`, `log.hash`) on
+/// the checkpoint: the checkpoint itself does not say, and a verifier in a
+/// browser needs to know which hash its proofs use.
+const LOG_HASH: &str = "yrdx-log-hash";
 
 /// `GET /v1/audit/key`: the checkpoints' verifier key, `name+keyid+base64`.
 /// Regulators should pin the key they got out of band; this is a convenience.

@@ -53,6 +53,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../console/proofs.js"),
     ),
     (
+        "sm3.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../console/sm3.js"),
+    ),
+    (
         "app.css",
         "text/css; charset=utf-8",
         include_str!("../console/app.css"),

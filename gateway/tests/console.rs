@@ -458,6 +458,22 @@ impl WebDriver {
         }
     }
 
+    /// Runs `body`, an async function body, in the page; returns what it
+    /// returns, or `error: …` if it throws.
+    fn js_async(&self, body: &str) -> Value {
+        self.cmd(
+            "POST",
+            "execute/async",
+            Some(&json!({
+                "script": format!(
+                    "const done = arguments[arguments.length - 1]; \
+                     (async () => {{ {body} }})().then(done, (e) => done('error: ' + e.message));"
+                ),
+                "args": []
+            })),
+        )
+    }
+
     fn text(&self, id: &str) -> String {
         self.js(&format!(
             "return document.getElementById('{id}').textContent"
@@ -615,12 +631,19 @@ async fn a_regulator_sees_the_console_verified_in_the_browser() {
         );
         wd.screenshot("0-no-key");
 
+        sm3_in_the_page(&wd);
+
         // The console's own headers, read by the page's own fetch.
         let headers = wd.js(
             "const r = new XMLHttpRequest(); r.open('GET', '/console/', false); r.send(); \
              return [r.getResponseHeader('content-security-policy'), r.getResponseHeader('x-frame-options'), r.getResponseHeader('set-cookie')]",
         );
         assert_eq!(headers[0], json!(yrdx_gateway_csp()));
+        let hash = wd.js(
+            "const r = new XMLHttpRequest(); r.open('GET', '/v1/audit/checkpoint', false); r.send(); \
+             return r.getResponseHeader('yrdx-log-hash')",
+        );
+        assert_eq!(hash, "sha256");
         assert_eq!(headers[1], "DENY");
         assert!(headers[2].is_null());
 
@@ -836,6 +859,81 @@ async fn a_regulator_sees_the_console_verified_in_the_browser() {
         let r: Value = serde_json::from_slice(&l.leaf).unwrap();
         r["api"] == "console" && r["code"] == "not_a_regulator" && r["consumer"] == JS
     }));
+}
+
+/// The page's SM3 (gateway/console/sm3.js) equals the gateway's on inputs of
+/// every padding case, and the page proves inclusion and consistency in a
+/// tree hashed with SM3 — as for a log with `log.hash = "sm3"` — and refuses
+/// the same proofs taken as SHA-256.
+fn sm3_in_the_page(wd: &WebDriver) {
+    use yrdx_signing::{HashAlg, LeafIndex, MemoryNodes, TreeSize, hex, sm3};
+    let inputs: Vec<Vec<u8>> = [0usize, 1, 3, 55, 56, 63, 64, 65, 119, 120, 1000]
+        .iter()
+        .map(|&n| {
+            (0..n)
+                .map(|i| u8::try_from((i * 7 + n) % 256).unwrap())
+                .collect()
+        })
+        .collect();
+    let got = wd.js(&format!(
+        "return {}.map((a) => Proofs.hex(Sm3.digest(Uint8Array.from(a))))",
+        json!(inputs)
+    ));
+    let want: Vec<String> = inputs.iter().map(|i| hex(&sm3(i))).collect();
+    assert_eq!(got, json!(want));
+    // GB/T 32905's own example.
+    assert_eq!(
+        wd.js("return Proofs.hex(Sm3.digest(new TextEncoder().encode('abc')))"),
+        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    );
+
+    let mut tree = MemoryNodes::new(HashAlg::Sm3);
+    let leaves: Vec<String> = (0..13).map(|i| format!("{{\"leaf\":{i}}}")).collect();
+    for l in &leaves {
+        tree.push_leaf(l.as_bytes()).unwrap();
+    }
+    let size = TreeSize::new(13).unwrap();
+    let b64 = |h: &yrdx_signing::Hash| h.to_base64();
+    let root = b64(&tree.root());
+    let proofs: Vec<Vec<String>> = (0..13)
+        .map(|i| {
+            let p = tree
+                .inclusion_proof(LeafIndex::new(i).unwrap(), size)
+                .unwrap();
+            p.proof.iter().map(b64).collect()
+        })
+        .collect();
+    let from = TreeSize::new(5).unwrap();
+    let old_root = b64(&tree.root_at(from).unwrap());
+    let consistency: Vec<String> = tree
+        .consistency_proof(from, size)
+        .unwrap()
+        .proof
+        .iter()
+        .map(b64)
+        .collect();
+    let checks = wd.js_async(&format!(
+        "const leaves = {leaves}; const proofs = {proofs}; const root = Proofs.b64({root}); \
+         const enc = new TextEncoder(); const out = []; \
+         for (const alg of ['sm3', 'sha256']) {{ \
+           for (let i = 0; i < leaves.length; i++) {{ \
+             try {{ await Proofs.verifyInclusion(alg, i, 13, enc.encode(leaves[i]), proofs[i].map(Proofs.b64), root); out.push('ok'); }} \
+             catch (e) {{ out.push(e.message); }} \
+           }} \
+           try {{ await Proofs.verifyConsistency(alg, 5, 13, {consistency}.map(Proofs.b64), Proofs.b64({old_root}), root); out.push('ok'); }} \
+           catch (e) {{ out.push(e.message); }} \
+         }} \
+         return out;",
+        leaves = json!(leaves),
+        proofs = json!(proofs),
+        root = json!(root),
+        consistency = json!(consistency),
+        old_root = json!(old_root),
+    ));
+    let checks = checks.as_array().unwrap_or_else(|| panic!("{checks}"));
+    let (sm3_checks, sha_checks) = checks.split_at(14);
+    assert!(sm3_checks.iter().all(|c| c == "ok"), "{checks:?}");
+    assert!(sha_checks.iter().all(|c| c != "ok"), "{checks:?}");
 }
 
 /// The console's Content-Security-Policy, as documented.
