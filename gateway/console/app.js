@@ -239,10 +239,7 @@ async function loadOverview() {
   const kind = $("period-kind").value;
   const period = kind === "day" ? $("period-day").value : $("period-month").value;
   if (!period) return;
-  const [s, rep] = await Promise.all([
-    api(`/v1/audit/summary?period=${period}`),
-    api(`/v1/reports/fulfilment?period=${period}`),
-  ]);
+  const s = await api(`/v1/audit/summary?period=${period}`);
   $("sum-exchanges").textContent = s.exchanges;
   $("sum-served").textContent = s.served;
   $("sum-refused").textContent = s.refused;
@@ -255,7 +252,7 @@ async function loadOverview() {
   const named = (list) => list.map((c) => ({ key: memberLabel(c.key), count: c.count }));
   counts($("tbl-busiest"), named(s.busiest_consumers), t("member"));
   counts($("tbl-refused"), named(s.most_refused_consumers), t("member"));
-  fillTable($("tbl-never"), [t("entry")], rep.never_used.map((e) => [e]));
+  fillTable($("tbl-never"), [t("entry")], s.never_used.map((e) => [e]));
   fillTable($("tbl-size"), [t("hour"), t("size")], s.log_size.map((p) => [
     new Date(p.time_ms + 8 * 3600e3).toISOString().slice(0, 16).replace("T", " "), p.size,
   ]));

@@ -283,6 +283,19 @@ async fn summary_of(fed: &Fed) {
         .unwrap();
     assert!(n(code, "count") >= 2);
     assert_eq!(s["busiest_consumers"][0]["key"], JS);
+    // The entries never used are the fulfilment report's, from the hourly
+    // counts instead of the leaves.
+    let path = format!("/v1/reports/fulfilment?period={}", today_cst());
+    let report = fed.get(REGULATOR, &path, "*/*").await.json();
+    assert_eq!(s["never_used"], report["never_used"]);
+    assert!(
+        !s["never_used"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "RL-2026-00001"),
+        "{s}"
+    );
     assert!(!s["log_size"].as_array().unwrap().is_empty());
     // The log's checkpoints say how large the log grew.
     let last = s["log_size"].as_array().unwrap().last().unwrap().clone();

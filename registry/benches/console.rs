@@ -173,7 +173,7 @@ async fn reads(backend: &str, store: &Store, registry: &Registry, n: u64) {
     println!("{backend}, {n} leaves over {DAY}:");
     let day = parse_period(DAY).unwrap();
     let summary = time("GET /v1/audit/summary (the day's overview)", async || {
-        store.log_summary(&day).await.unwrap()
+        store.log_summary(registry, &day).await.unwrap()
     })
     .await;
     assert_eq!(summary.exchanges, n);

@@ -928,6 +928,14 @@ async fn write(
             .await
             .map_err(StoreError::query("inserting tree nodes"))?;
     }
+    // The leaves' hourly counts (migration 0008), in the same transaction:
+    // they cover exactly what the checkpoint does.
+    sqlx::query(sqlx::AssertSqlSafe(count_hours(store.backend())))
+        .bind(to_i64(from.get())?)
+        .bind(to_i64(to.get())?)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query("counting the leaves per hour"))?;
     sqlx::query(
         "INSERT INTO log_checkpoints (size, root, note, time_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (size) DO NOTHING",
@@ -943,6 +951,26 @@ async fn write(
         .await
         .map_err(StoreError::query("committing a tree integration"))?;
     Ok(true)
+}
+
+/// The statement adding leaves `[$1, $2)` to the hourly counts `log_hours`
+/// reads: by hour of `time_ms`, consumer, provider, resource, list entry (the
+/// record's `entry`, which has no column of its own), outcome and code, `-`
+/// for what a record lacks. Built from fixed text only.
+fn count_hours(backend: Backend) -> String {
+    let entry = match backend {
+        Backend::Sqlite => "json_extract(CAST(leaf AS TEXT), '$.entry')",
+        Backend::Postgres => "convert_from(leaf, 'UTF8')::jsonb ->> 'entry'",
+    };
+    format!(
+        "INSERT INTO log_hours (hour_ms, consumer, provider, resource, entry, outcome, code, count) \
+         SELECT (time_ms / 3600000) * 3600000, COALESCE(consumer, '-'), COALESCE(provider, '-'), \
+                COALESCE(resource, '-'), COALESCE({entry}, '-'), outcome, COALESCE(code, '-'), COUNT(*) \
+         FROM log_leaves WHERE idx >= $1 AND idx < $2 \
+         GROUP BY 1, 2, 3, 4, 5, 6, 7 \
+         ON CONFLICT (hour_ms, consumer, provider, resource, entry, outcome, code) \
+         DO UPDATE SET count = log_hours.count + excluded.count"
+    )
 }
 
 #[cfg(test)]
