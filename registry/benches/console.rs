@@ -12,6 +12,8 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
     clippy::print_stdout,
     reason = "benchmark harness"
 )]
@@ -204,13 +206,19 @@ async fn reads(backend: &str, store: &Store, registry: &Registry, n: u64) {
     )
     .await;
     assert!(!page.is_empty());
+    // A refusal under the last leaf's entry, and its code.
+    let refusal = (size - 1000..size)
+        .rev()
+        .map(|i| record(registry, i, n).0)
+        .find(|r| r.entry == last.entry && r.code.is_some())
+        .unwrap();
     let page = time(
         "GET /v1/audit/entries, the last 1,000 indices by list entry and code",
         async || {
             store
                 .log_entries(&EntryQuery {
-                    entry: last.entry.clone(),
-                    code: Some("quota_exhausted".into()),
+                    entry: refusal.entry.clone(),
+                    code: refusal.code.clone(),
                     ..window.clone()
                 })
                 .await
