@@ -53,10 +53,14 @@ const Proofs = (() => {
   const nodeHash = (alg, l, r) => hash(alg, concat(Uint8Array.of(1), l, r));
 
   // A verifier key `name+keyid+base64(0x01 ‖ public key)`, its key id checked.
+  // Split at the first two `+` only: the base64 may hold `+` itself (the name
+  // cannot, the hex key id does not).
   async function parseVerifierKey(text) {
-    const parts = text.trim().split("+");
-    if (parts.length !== 3) throw new Error("verifier key is not name+keyid+base64");
-    const [name, idHex, keyB64] = parts;
+    const line = text.trim();
+    const first = line.indexOf("+");
+    const second = first < 0 ? -1 : line.indexOf("+", first + 1);
+    if (first <= 0 || second < 0) throw new Error("verifier key is not name+keyid+base64");
+    const [name, idHex, keyB64] = [line.slice(0, first), line.slice(first + 1, second), line.slice(second + 1)];
     if (!/^[0-9a-f]{8}$/.test(idHex)) throw new Error("verifier key id is not 8 hex digits");
     let raw;
     try {
@@ -70,7 +74,7 @@ const Proofs = (() => {
     const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, [
       "verify",
     ]);
-    return { name, id: want, key, text: text.trim() };
+    return { name, id: want, key, text: line };
   }
 
   // A C2SP checkpoint in a signed note: its text is verified against the
