@@ -1,6 +1,6 @@
 // The regulators' console. Reads the regulator API of the gateway that
 // served it (same origin, the browser's client certificate) and proves what
-// it shows with proofs.js: the checkpoint's signature against the pinned key,
+// it shows with proofs.js (and sm3.js for an SM3 log): the checkpoint's signature against the pinned key,
 // consistency with the last checkpoint this browser verified, the inclusion
 // of every leaf it displays.
 "use strict";
@@ -15,7 +15,7 @@ const T = {
     busiest: "调用最多的成员", refused_most: "被拒绝最多的成员", never_used: "期间内未使用的清单条目",
     log_size: "日志大小（按小时）", f_from: "起", f_to: "止", f_consumer: "调用方", f_provider: "提供方",
     f_resource: "资源", f_entry: "清单条目", f_outcome: "结果", f_code: "问题代码", f_start: "起始序号",
-    search: "查询", prev: "上一页", next: "下一页", latest: "最新", leaf: "日志记录", csv: "下载 CSV",
+    search: "查询", prev: "上一页", next: "下一页", latest: "最新", leaf: "日志记录", csv: "下载 CSV", xlsx: "下载 XLSX",
     drill: "点击条目查看其日志记录。", pin: "固定", show_served: "显示网关提供的公钥（请线下核对）",
     pinned: "已固定", verified: "已验证", failed: "验证失败", unverified: "未验证（未固定公钥）",
     trust_intro: "请输入从日志运营方线下获得的验证公钥（name+keyid+base64）。控制台只信任您固定的公钥，不会仅凭网关提供的公钥验证。",
@@ -36,7 +36,7 @@ const T = {
     never_used: "List entries never used in the period", log_size: "Log size (hourly)", f_from: "From",
     f_to: "To", f_consumer: "Consumer", f_provider: "Provider", f_resource: "Resource", f_entry: "Entry",
     f_outcome: "Outcome", f_code: "Code", f_start: "Start index", search: "Search", prev: "Previous",
-    next: "Next", latest: "Latest", leaf: "Leaf", csv: "Download CSV", drill: "Click an entry to see its leaves.",
+    next: "Next", latest: "Latest", leaf: "Leaf", csv: "Download CSV", xlsx: "Download XLSX", drill: "Click an entry to see its leaves.",
     pin: "Pin", show_served: "Show the key the gateway serves (check it out of band)", pinned: "Pinned",
     verified: "verified", failed: "FAILED", unverified: "not verified (no key pinned)",
     trust_intro: "Enter the verifier key (name+keyid+base64) you got from the log operator out of band. The console trusts only the key you pin, never the key the gateway serves by itself.",
@@ -63,6 +63,8 @@ const FIELDS = {
 };
 
 const PAGE = 50;
+// The most indices one filtered page reads: the API's window.
+const WINDOW = 1000;
 const st = {
   lang: localStorage.getItem("yrdx.lang") || "zh",
   vkey: null,
@@ -101,6 +103,7 @@ async function api(path, as) {
     } catch (_) {}
     throw new Error(`${path}: ${detail}`);
   }
+  if (as === "response") return r;
   return as === "text" ? r.text() : r.json();
 }
 
@@ -155,8 +158,12 @@ async function loadCheckpoint() {
   setStatus("cp-consistency", null, "…");
   let cp;
   try {
-    const note = await api("/v1/audit/checkpoint", "text");
-    cp = await Proofs.verifyCheckpoint(note, st.vkey);
+    const r = await api("/v1/audit/checkpoint", "response");
+    // The log's tree hash, as the gateway names it: a wrong name makes every
+    // proof fail, never pass.
+    const alg = r.headers.get("yrdx-log-hash") || "sha256";
+    cp = await Proofs.verifyCheckpoint(await r.text(), st.vkey);
+    cp.alg = alg;
   } catch (e) {
     st.cp = null;
     setStatus("cp-status", false, `${t("failed")}: ${e.message}`);
@@ -171,7 +178,7 @@ async function loadCheckpoint() {
     setStatus("cp-consistency", null, t("unverified"));
     return;
   }
-  setStatus("cp-status", true, `${t("verified")} ✓ (Ed25519)`);
+  setStatus("cp-status", true, `${t("verified")} ✓ (Ed25519, ${cp.alg.toUpperCase()})`);
   const key = `yrdx.cp.${cp.origin}`;
   const last = JSON.parse(localStorage.getItem(key) || "null");
   if (!last) {
@@ -187,7 +194,7 @@ async function loadCheckpoint() {
         const p = await api(`/v1/audit/proof/consistency?from=${last.size}&to=${cp.size}`);
         proof = p.proof.map(Proofs.b64);
       }
-      await Proofs.verifyConsistency(last.size, cp.size, proof, lastRoot, cp.root);
+      await Proofs.verifyConsistency(cp.alg, last.size, cp.size, proof, lastRoot, cp.root);
       setStatus("cp-consistency", true, `${t("verified")} ✓ (${last.size} → ${cp.size})`);
     } catch (e) {
       setStatus("cp-consistency", false, `${t("failed")}: ${e.message}`);
@@ -232,10 +239,7 @@ async function loadOverview() {
   const kind = $("period-kind").value;
   const period = kind === "day" ? $("period-day").value : $("period-month").value;
   if (!period) return;
-  const [s, rep] = await Promise.all([
-    api(`/v1/audit/summary?period=${period}`),
-    api(`/v1/reports/fulfilment?period=${period}`),
-  ]);
+  const s = await api(`/v1/audit/summary?period=${period}`);
   $("sum-exchanges").textContent = s.exchanges;
   $("sum-served").textContent = s.served;
   $("sum-refused").textContent = s.refused;
@@ -248,7 +252,7 @@ async function loadOverview() {
   const named = (list) => list.map((c) => ({ key: memberLabel(c.key), count: c.count }));
   counts($("tbl-busiest"), named(s.busiest_consumers), t("member"));
   counts($("tbl-refused"), named(s.most_refused_consumers), t("member"));
-  fillTable($("tbl-never"), [t("entry")], rep.never_used.map((e) => [e]));
+  fillTable($("tbl-never"), [t("entry")], s.never_used.map((e) => [e]));
   fillTable($("tbl-size"), [t("hour"), t("size")], s.log_size.map((p) => [
     new Date(p.time_ms + 8 * 3600e3).toISOString().slice(0, 16).replace("T", " "), p.size,
   ]));
@@ -256,12 +260,15 @@ async function loadOverview() {
 
 // ---- log explorer ----
 
+// The explorer's filters, all applied by the store (`/v1/audit/entries`)
+// within the window of indices a page reads.
 function filters() {
   const q = new URLSearchParams();
   const time = (v) => `${v.length === 16 ? `${v}:00` : v}+08:00`;
   if ($("f-from").value) q.set("time_from", time($("f-from").value));
   if ($("f-to").value) q.set("time_to", time($("f-to").value));
-  for (const [id, name] of [["f-consumer", "consumer"], ["f-provider", "provider"], ["f-resource", "resource"], ["f-outcome", "outcome"]]) {
+  for (const [id, name] of [["f-consumer", "consumer"], ["f-provider", "provider"], ["f-resource", "resource"],
+    ["f-outcome", "outcome"], ["f-entry", "entry"], ["f-code", "code"]]) {
     const v = $(id).value.trim();
     if (v) q.set(name, v);
   }
@@ -271,30 +278,36 @@ function filters() {
 async function proveLeaf(index, leaf) {
   if (!st.cp || !st.cp.signed) throw new Error(t("unverified"));
   const p = await api(`/v1/audit/proof/inclusion?index=${index}&size=${st.cp.size}`);
-  await Proofs.verifyInclusion(index, st.cp.size, leaf, p.proof.map(Proofs.b64), st.cp.root);
+  await Proofs.verifyInclusion(st.cp.alg, index, st.cp.size, leaf, p.proof.map(Proofs.b64), st.cp.root);
 }
 
+// A page of the explorer: without filters the PAGE indices from `start`;
+// with filters a window of up to WINDOW indices the store filters, of which
+// the first PAGE matches are shown. Without `start`, the latest page — or,
+// with a start time, the window from the first leaf at that time.
 async function loadPage(start) {
   if (!st.cp) await loadCheckpoint();
   const size = st.cp ? st.cp.size : 0;
-  start = Math.max(0, Math.min(start ?? Math.max(0, size - PAGE), size));
-  const end = Math.min(size, start + PAGE);
   const q = filters();
-  q.set("start", start);
-  q.set("end", end);
-  const list = await api(`/v1/audit/entries?${q}`);
-  st.page = { start, end };
-  $("f-start").value = start;
-  const entry = $("f-entry").value.trim();
-  const code = $("f-code").value.trim();
-  const rows = [];
-  for (const e of list) {
-    const leaf = Proofs.b64(e.leaf);
-    const rec = JSON.parse(new TextDecoder().decode(leaf));
-    if (entry && rec.entry !== entry) continue;
-    if (code && rec.code !== code) continue;
-    rows.push({ index: e.index, leaf, rec });
+  const filtered = [...q.keys()].length > 0;
+  const width = filtered ? WINDOW : PAGE;
+  if (start == null && !q.has("time_from")) start = Math.max(0, size - width);
+  if (start != null) {
+    start = Math.max(0, Math.min(start, size));
+    q.set("start", start);
+    q.set("end", Math.min(size, start + width));
   }
+  const r = await api(`/v1/audit/entries?${q}`, "response");
+  const [from, to] = (r.headers.get("yrdx-window") || "").split("-").map(Number);
+  const list = await r.json();
+  const shown = list.slice(0, PAGE);
+  const end = list.length > PAGE ? shown[shown.length - 1].index + 1 : to;
+  st.page = { start: from, end, width };
+  $("f-start").value = from;
+  const rows = shown.map((e) => {
+    const leaf = Proofs.b64(e.leaf);
+    return { index: e.index, leaf, rec: JSON.parse(new TextDecoder().decode(leaf)) };
+  });
   const table = $("tbl-leaves");
   table.replaceChildren(el("tr", {}, ...[t("index"), t("time"), t("f_consumer"), t("f_resource"), t("f_entry"), t("f_outcome"), t("f_code"), t("proof")].map((h) => el("th", {}, h))));
   for (const r of rows) {
@@ -307,7 +320,7 @@ async function loadPage(start) {
     table.append(tr);
     r.proofCell = proof;
   }
-  $("page-info").textContent = `${t("window")} [${start}, ${end}) · ${rows.length} ${t("shown")}`;
+  $("page-info").textContent = `${t("window")} [${from}, ${end}) · ${rows.length} ${t("shown")}`;
   for (const r of rows) {
     try {
       await proveLeaf(r.index, r.leaf);
@@ -347,8 +360,12 @@ function showLeaf(r) {
 async function loadReport() {
   const period = $("report-period").value;
   if (!period) return;
-  $("report-csv").href = `/v1/reports/fulfilment?period=${period}&format=csv`;
-  $("report-csv").setAttribute("download", `fulfilment-${period}.csv`);
+  // The downloads, with English headers when the page is in English.
+  const lang = st.lang === "en" ? "&lang=en" : "";
+  for (const format of ["csv", "xlsx"]) {
+    $(`report-${format}`).href = `/v1/reports/fulfilment?period=${period}&format=${format}${lang}`;
+    $(`report-${format}`).setAttribute("download", `fulfilment-${period}.${format}`);
+  }
   const rep = await api(`/v1/reports/fulfilment?period=${period}`);
   const rows = rep.entries.map((e) => {
     const a = el("a", { href: "#" }, e.entry);
@@ -412,6 +429,7 @@ async function main() {
     st.lang = st.lang === "zh" ? "en" : "zh";
     localStorage.setItem("yrdx.lang", st.lang);
     applyLang();
+    loadReport().catch(fail);
   });
   for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => show(b.dataset.view));
   $("period-kind").addEventListener("change", () => {
@@ -428,7 +446,7 @@ async function main() {
     const s = $("f-start").value;
     loadPage(s === "" ? null : Number(s)).catch(fail);
   });
-  $("page-prev").addEventListener("click", () => loadPage(Math.max(0, (st.page.start || 0) - PAGE)).catch(fail));
+  $("page-prev").addEventListener("click", () => loadPage(Math.max(0, (st.page.start || 0) - (st.page.width || PAGE))).catch(fail));
   $("page-next").addEventListener("click", () => loadPage(st.page.end || 0).catch(fail));
   $("page-latest").addEventListener("click", () => loadPage(null).catch(fail));
   $("report-form").addEventListener("submit", (e) => { e.preventDefault(); loadReport().catch(fail); });

@@ -1,8 +1,10 @@
-// The console's checks, done in the browser with WebCrypto: the C2SP signed
-// note and checkpoint, the verifier key, Ed25519 signatures, and RFC 9162
-// inclusion and consistency proofs over SHA-256 (leaf hash H(0x00 ‖ leaf),
-// node hash H(0x01 ‖ left ‖ right)). Nothing here trusts the gateway: every
-// function either proves its claim or throws an Error saying what failed.
+// The console's checks, done in the browser: the C2SP signed note and
+// checkpoint, the verifier key, Ed25519 signatures (WebCrypto), and RFC 9162
+// inclusion and consistency proofs (leaf hash H(0x00 ‖ leaf), node hash
+// H(0x01 ‖ left ‖ right)) with H the log's hash, `sha256` (WebCrypto) or
+// `sm3` (sm3.js). Nothing here trusts the gateway: every function either
+// proves its claim or throws an Error saying what failed. A wrong hash named
+// by the gateway makes proofs fail, never pass.
 "use strict";
 
 const Proofs = (() => {
@@ -40,14 +42,25 @@ const Proofs = (() => {
     return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   }
 
-  const leafHash = (leaf) => sha256(concat(Uint8Array.of(0), leaf));
-  const nodeHash = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
+  // The log's tree hash `alg` of `bytes`.
+  async function hash(alg, bytes) {
+    if (alg === "sha256") return sha256(bytes);
+    if (alg === "sm3") return Sm3.digest(bytes);
+    throw new Error(`unknown log hash ${alg}`);
+  }
+
+  const leafHash = (alg, leaf) => hash(alg, concat(Uint8Array.of(0), leaf));
+  const nodeHash = (alg, l, r) => hash(alg, concat(Uint8Array.of(1), l, r));
 
   // A verifier key `name+keyid+base64(0x01 ‖ public key)`, its key id checked.
+  // Split at the first two `+` only: the base64 may hold `+` itself (the name
+  // cannot, the hex key id does not).
   async function parseVerifierKey(text) {
-    const parts = text.trim().split("+");
-    if (parts.length !== 3) throw new Error("verifier key is not name+keyid+base64");
-    const [name, idHex, keyB64] = parts;
+    const line = text.trim();
+    const first = line.indexOf("+");
+    const second = first < 0 ? -1 : line.indexOf("+", first + 1);
+    if (first <= 0 || second < 0) throw new Error("verifier key is not name+keyid+base64");
+    const [name, idHex, keyB64] = [line.slice(0, first), line.slice(first + 1, second), line.slice(second + 1)];
     if (!/^[0-9a-f]{8}$/.test(idHex)) throw new Error("verifier key id is not 8 hex digits");
     let raw;
     try {
@@ -61,7 +74,7 @@ const Proofs = (() => {
     const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, [
       "verify",
     ]);
-    return { name, id: want, key, text: text.trim() };
+    return { name, id: want, key, text: line };
   }
 
   // A C2SP checkpoint in a signed note: its text is verified against the
@@ -103,21 +116,21 @@ const Proofs = (() => {
   }
 
   // RFC 9162 §2.1.3.2.
-  async function verifyInclusion(index, size, leaf, proof, root) {
+  async function verifyInclusion(alg, index, size, leaf, proof, root) {
     if (index >= size) throw new Error(`index ${index} is not below tree size ${size}`);
     let fn = index;
     let sn = size - 1;
-    let r = await leafHash(leaf);
+    let r = await leafHash(alg, leaf);
     for (const p of proof) {
       if (sn === 0) throw new Error("inclusion proof is longer than the tree is deep");
       if (fn % 2 === 1 || fn === sn) {
-        r = await nodeHash(p, r);
+        r = await nodeHash(alg, p, r);
         while (fn % 2 === 0 && fn !== 0) {
           fn = Math.floor(fn / 2);
           sn = Math.floor(sn / 2);
         }
       } else {
-        r = await nodeHash(r, p);
+        r = await nodeHash(alg, r, p);
       }
       fn = Math.floor(fn / 2);
       sn = Math.floor(sn / 2);
@@ -127,7 +140,7 @@ const Proofs = (() => {
   }
 
   // RFC 9162 §2.1.4.2.
-  async function verifyConsistency(first, second, proof, firstRoot, secondRoot) {
+  async function verifyConsistency(alg, first, second, proof, firstRoot, secondRoot) {
     if (first > second) throw new Error(`the log shrank from ${first} to ${second} leaves`);
     if (first === second) {
       if (!equal(firstRoot, secondRoot)) throw new Error("two different roots for one size");
@@ -150,14 +163,14 @@ const Proofs = (() => {
     for (const c of path.slice(1)) {
       if (sn === 0) throw new Error("consistency proof is too long");
       if (fn % 2 === 1 || fn === sn) {
-        fr = await nodeHash(c, fr);
-        sr = await nodeHash(c, sr);
+        fr = await nodeHash(alg, c, fr);
+        sr = await nodeHash(alg, c, sr);
         while (fn % 2 === 0 && fn !== 0) {
           fn = Math.floor(fn / 2);
           sn = Math.floor(sn / 2);
         }
       } else {
-        sr = await nodeHash(sr, c);
+        sr = await nodeHash(alg, sr, c);
       }
       fn = Math.floor(fn / 2);
       sn = Math.floor(sn / 2);
@@ -167,5 +180,5 @@ const Proofs = (() => {
     if (!equal(sr, secondRoot)) throw new Error("consistency proof does not lead to the new root");
   }
 
-  return { b64, hex, sha256, leafHash, parseVerifierKey, verifyCheckpoint, verifyInclusion, verifyConsistency };
+  return { b64, hex, sha256, hash, leafHash, nodeHash, parseVerifierKey, verifyCheckpoint, verifyInclusion, verifyConsistency };
 })();

@@ -144,7 +144,7 @@ fn json(value: &impl Serialize) -> Result<Response, Problem> {
 }
 
 /// `GET /v1/audit/checkpoint`: the latest signed checkpoint, a C2SP signed
-/// note.
+/// note, with the log's hash in `Yrdx-Log-Hash`.
 async fn checkpoint(call: Call<'_>) -> Result<Response, Problem> {
     query::parse(call.query.as_deref(), &[])?;
     let cp = call
@@ -154,8 +154,18 @@ async fn checkpoint(call: Call<'_>) -> Result<Response, Problem> {
         .await
         .map_err(internal)?
         .ok_or_else(|| internal("no checkpoint has been signed yet"))?;
-    Ok(no_store(with_type(cp.note, "text/plain; charset=utf-8")))
+    let mut response = no_store(with_type(cp.note, "text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        LOG_HASH,
+        HeaderValue::from_static(call.app.log.hash_alg().name()),
+    );
+    Ok(response)
 }
+
+/// The header naming the log's tree hash (`sha256` or `sm3`, `log.hash`) on
+/// the checkpoint: the checkpoint itself does not say, and a verifier in a
+/// browser needs to know which hash its proofs use.
+const LOG_HASH: &str = "yrdx-log-hash";
 
 /// `GET /v1/audit/key`: the checkpoints' verifier key, `name+keyid+base64`.
 /// Regulators should pin the key they got out of band; this is a convenience.
@@ -175,10 +185,13 @@ struct EntryOut {
     leaf: String,
 }
 
-/// `GET /v1/audit/entries?start=&end=&time_from=&time_to=&consumer=&provider=&resource=&outcome=`:
-/// leaves in `[start, end)` passing the filters. `end` defaults to, and is cut
-/// at, `start` + 1000 and the latest checkpoint's size (filters narrow the
-/// window, never widen it: page on `end`).
+/// `GET /v1/audit/entries?start=&end=&time_from=&time_to=&consumer=&provider=&resource=&outcome=&code=&entry=`:
+/// leaves in `[start, end)` passing the filters, filtered by the store.
+/// `end` defaults to, and is cut at, `start` + 1000 and the latest
+/// checkpoint's size (filters narrow the window, never widen it: page on
+/// `end`). Without `start`, the window begins at the first leaf received at or
+/// after `time_from` (found through the log's time index), or at 0. The window
+/// read is in the `Yrdx-Window` header, `start-end`.
 async fn entries(call: Call<'_>) -> Result<Response, Problem> {
     let app = call.app;
     let mut p = query::parse(
@@ -192,10 +205,23 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
             "provider",
             "resource",
             "outcome",
+            "code",
+            "entry",
         ],
     )?;
     let size = tree_size(app).await?.get();
-    let start = p.number("start")?.unwrap_or(0);
+    let time_from_ms = p.time_ms("time_from")?;
+    let start = match (p.number("start")?, time_from_ms) {
+        (Some(start), _) => start,
+        (None, Some(from)) => app
+            .store
+            .log_first_index_at(from)
+            .await
+            .map_err(internal)?
+            .unwrap_or(size)
+            .min(size),
+        (None, None) => 0,
+    };
     if start > size {
         return Err(bad(format!(
             "`start` is beyond the latest checkpoint's size {size}"
@@ -220,12 +246,14 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
     let query = EntryQuery {
         start,
         end,
-        time_from_ms: p.time_ms("time_from")?,
+        time_from_ms,
         time_to_ms: p.time_ms("time_to")?,
         consumer: p.take("consumer"),
         provider: p.take("provider"),
         resource: p.take("resource"),
         outcome,
+        code: p.take("code"),
+        entry: p.take("entry"),
     };
     let leaves = app.store.log_entries(&query).await.map_err(internal)?;
     let out: Vec<EntryOut> = leaves
@@ -235,8 +263,14 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
             leaf: BASE64.encode(&l.leaf),
         })
         .collect();
-    json(&out)
+    let mut response = json(&out)?;
+    let window = HeaderValue::try_from(format!("{start}-{end}")).map_err(internal)?;
+    response.headers_mut().insert(WINDOW, window);
+    Ok(response)
 }
+
+/// The header naming the window of indices an entries page read.
+const WINDOW: &str = "yrdx-window";
 
 /// `GET /v1/audit/proof/inclusion?index=&size=`: `size` defaults to the
 /// latest checkpoint's.

@@ -53,6 +53,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../console/proofs.js"),
     ),
     (
+        "sm3.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../console/sm3.js"),
+    ),
+    (
         "app.css",
         "text/css; charset=utf-8",
         include_str!("../console/app.css"),
@@ -221,8 +226,9 @@ fn escape(s: &str) -> String {
 }
 
 /// `GET /v1/audit/summary?period=YYYY-MM|YYYY-MM-DD`: the period's exchanges
-/// by outcome, region pair, resource, problem code and consumer, and the
-/// log's size hour by hour, grouped by the store.
+/// by outcome, region pair, resource, problem code and consumer, the list
+/// entries never used, and the log's size hour by hour, from the hourly
+/// counts the store keeps.
 #[derive(Debug)]
 struct Summary;
 
@@ -234,10 +240,16 @@ impl Handler for Summary {
         let period = query
             .required("period", ": YYYY-MM or YYYY-MM-DD")
             .and_then(|p| yrdx_registry::parse_period(&p).map_err(Problem::BadRequest))?;
-        let summary = call.app.store.log_summary(&period).await.map_err(|e| {
-            tracing::error!(error = %e, "log summary failed");
-            Problem::StoreUnavailable
-        })?;
+        let registry = &call.snapshot.registry;
+        let summary = call
+            .app
+            .store
+            .log_summary(registry, &period)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "log summary failed");
+                Problem::StoreUnavailable
+            })?;
         Ok(Reply::Raw(axum::Json(summary).into_response()))
     }
 }

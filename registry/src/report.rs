@@ -422,9 +422,9 @@ pub struct SizePoint {
     pub size: u64,
 }
 
-/// The overview of a period: counts grouped by the store over the leaves'
-/// indexed columns, never the leaves themselves, so it stays fast on a large
-/// log.
+/// The overview of a period: counts of the exchanges the latest checkpoint
+/// covers, read from the hourly counts the integrator keeps (`log_hours`),
+/// never from the leaves, so it stays fast on a large log.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LogSummary {
     /// The period.
@@ -449,6 +449,9 @@ pub struct LogSummary {
     pub busiest_consumers: Vec<Count>,
     /// The consumers refused most, most first (at most ten).
     pub most_refused_consumers: Vec<Count>,
+    /// Active list entries no exchange in the period went under (as the
+    /// fulfilment report's `never_used`).
+    pub never_used: Vec<String>,
     /// The log's size hour by hour over the period, from its checkpoints.
     pub log_size: Vec<SizePoint>,
 }
@@ -470,15 +473,25 @@ fn ranked(map: HashMap<String, u64>, keep: usize) -> Vec<Count> {
 }
 
 impl Store {
-    /// The overview of `period`: the leaves received in it, counted by
-    /// outcome, region pair, resource, problem code and consumer, and the
-    /// log's size over it. The store groups; no leaf is read.
-    pub async fn log_summary(&self, period: &Period) -> Result<LogSummary, StoreError> {
+    /// The overview of `period`: the leaves received in it that the latest
+    /// checkpoint covers, counted by outcome, region pair, resource, problem
+    /// code and consumer; the active entries of `registry`'s list none of
+    /// them went under; and the log's size over it. It sums the hourly
+    /// counts the integrator keeps — at most 24 × 31 hours of them for a
+    /// month — and reads no leaf.
+    pub async fn log_summary(
+        &self,
+        registry: &Registry,
+        period: &Period,
+    ) -> Result<LogSummary, StoreError> {
         let what = "summarising a period of the exchange log";
+        // A period starts and ends on an hour (China Standard Time is a whole
+        // number of hours from UTC), so its hours are exactly its leaves'.
         let rows = sqlx::query(
-            "SELECT consumer, provider, resource, outcome, code, COUNT(*) FROM log_leaves \
-             WHERE time_ms >= $1 AND time_ms < $2 \
-             GROUP BY consumer, provider, resource, outcome, code",
+            "SELECT consumer, provider, resource, outcome, code, entry, \
+             CAST(SUM(count) AS BIGINT) FROM log_hours \
+             WHERE hour_ms >= $1 AND hour_ms < $2 \
+             GROUP BY consumer, provider, resource, outcome, code, entry",
         )
         .bind(period.start_ms)
         .bind(period.end_ms)
@@ -492,6 +505,7 @@ impl Store {
             ..LogSummary::default()
         };
         let mut pairs: BTreeMap<(String, String), RegionPair> = BTreeMap::new();
+        let mut used = std::collections::HashSet::new();
         let (mut resources, mut codes, mut busiest, mut refused_most) = (
             HashMap::new(),
             HashMap::new(),
@@ -505,7 +519,8 @@ impl Store {
             };
             let (consumer, provider, resource, outcome, code) =
                 (text(0)?, text(1)?, text(2)?, text(3)?, text(4)?);
-            let n: i64 = row.try_get(5).map_err(StoreError::query(what))?;
+            used.insert(text(5)?);
+            let n: i64 = row.try_get(6).map_err(StoreError::query(what))?;
             let n = u64::try_from(n).unwrap_or(0);
             let served = outcome == "served";
             summary.exchanges += n;
@@ -545,6 +560,12 @@ impl Store {
         summary.refusals_by_code = ranked(codes, usize::MAX);
         summary.busiest_consumers = ranked(busiest, 10);
         summary.most_refused_consumers = ranked(refused_most, 10);
+        summary.never_used = registry
+            .entries()
+            .iter()
+            .filter(|e| e.status == EntryStatus::Active && !used.contains(&e.id))
+            .map(|e| e.id.clone())
+            .collect();
 
         let what = "reading a period's checkpoints";
         let rows = sqlx::query(

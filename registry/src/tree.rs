@@ -98,6 +98,20 @@ pub struct EntryQuery {
     pub resource: Option<String>,
     /// Only `served` or only `refused`.
     pub outcome: Option<crate::Outcome>,
+    /// Only refusals with this problem code.
+    pub code: Option<String>,
+    /// Only exchanges under this responsibility-list entry. The leaves keep
+    /// no column for it: the window's leaves are read and their records'
+    /// `entry` compared, which a window of at most [`MAX_ENTRIES_PAGE`]
+    /// leaves keeps cheap.
+    pub entry: Option<String>,
+}
+
+/// The one field of an exchange record the entry filter reads.
+#[derive(serde::Deserialize)]
+struct EntryOf<'a> {
+    #[serde(default, borrow)]
+    entry: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// What [`Store::export`] wrote.
@@ -390,6 +404,19 @@ impl Store {
         }
     }
 
+    /// The first index of a leaf received at or after `time_ms`, found
+    /// through the log's time index; `None` if there is none.
+    pub async fn log_first_index_at(&self, time_ms: i64) -> Result<Option<u64>, StoreError> {
+        let what = "finding the first leaf at a time";
+        let row = sqlx::query("SELECT MIN(idx) FROM log_leaves WHERE time_ms >= $1")
+            .bind(time_ms)
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::query(what))?;
+        let idx: Option<i64> = row.try_get(0).map_err(StoreError::query(what))?;
+        idx.map(|i| to_u64(i, "leaf index")).transpose()
+    }
+
     /// Leaves in `[query.start, query.end)` that pass the filters, in index
     /// order. The window is at most [`MAX_ENTRIES_PAGE`] leaves.
     pub async fn log_entries(&self, query: &EntryQuery) -> Result<Vec<StoredLeaf>, LogError> {
@@ -426,6 +453,9 @@ impl Store {
         if query.outcome.is_some() {
             cond(&mut sql, "outcome =");
         }
+        if query.code.is_some() {
+            cond(&mut sql, "code =");
+        }
         sql.push_str(" ORDER BY idx");
         // Built from fixed clauses and placeholders only; every value is bound.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -446,14 +476,26 @@ impl Store {
         if let Some(o) = query.outcome {
             q = q.bind(o.as_str());
         }
+        if let Some(code) = &query.code {
+            q = q.bind(code.clone());
+        }
         let rows = q
             .fetch_all(self.pool())
             .await
             .map_err(StoreError::query("reading log leaves"))?;
-        Ok(rows
-            .iter()
-            .map(leaf_row)
-            .collect::<Result<Vec<_>, StoreError>>()?)
+        let mut leaves = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let leaf = leaf_row(row)?;
+            if let Some(want) = &query.entry {
+                let record: EntryOf<'_> = serde_json::from_slice(&leaf.leaf)
+                    .map_err(|e| StoreError::Corrupt(format!("log leaf {}: {e}", leaf.index)))?;
+                if record.entry.as_deref() != Some(want.as_str()) {
+                    continue;
+                }
+            }
+            leaves.push(leaf);
+        }
+        Ok(leaves)
     }
 
     /// Writes a `yrdx-audit-export` of leaves `[from, to)` to `out`: the
@@ -886,6 +928,14 @@ async fn write(
             .await
             .map_err(StoreError::query("inserting tree nodes"))?;
     }
+    // The leaves' hourly counts (migration 0008), in the same transaction:
+    // they cover exactly what the checkpoint does.
+    sqlx::query(sqlx::AssertSqlSafe(count_hours(store.backend())))
+        .bind(to_i64(from.get())?)
+        .bind(to_i64(to.get())?)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query("counting the leaves per hour"))?;
     sqlx::query(
         "INSERT INTO log_checkpoints (size, root, note, time_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (size) DO NOTHING",
@@ -901,6 +951,26 @@ async fn write(
         .await
         .map_err(StoreError::query("committing a tree integration"))?;
     Ok(true)
+}
+
+/// The statement adding leaves `[$1, $2)` to the hourly counts `log_hours`
+/// reads: by hour of `time_ms`, consumer, provider, resource, list entry (the
+/// record's `entry`, which has no column of its own), outcome and code, `-`
+/// for what a record lacks. Built from fixed text only.
+fn count_hours(backend: Backend) -> String {
+    let entry = match backend {
+        Backend::Sqlite => "json_extract(CAST(leaf AS TEXT), '$.entry')",
+        Backend::Postgres => "convert_from(leaf, 'UTF8')::jsonb ->> 'entry'",
+    };
+    format!(
+        "INSERT INTO log_hours (hour_ms, consumer, provider, resource, entry, outcome, code, count) \
+         SELECT (time_ms / 3600000) * 3600000, COALESCE(consumer, '-'), COALESCE(provider, '-'), \
+                COALESCE(resource, '-'), COALESCE({entry}, '-'), outcome, COALESCE(code, '-'), COUNT(*) \
+         FROM log_leaves WHERE idx >= $1 AND idx < $2 \
+         GROUP BY 1, 2, 3, 4, 5, 6, 7 \
+         ON CONFLICT (hour_ms, consumer, provider, resource, entry, outcome, code) \
+         DO UPDATE SET count = log_hours.count + excluded.count"
+    )
 }
 
 #[cfg(test)]

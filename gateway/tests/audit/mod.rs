@@ -217,6 +217,68 @@ async fn the_regulator_api_serves_checkpoints_proofs_and_tiles_that_verify() {
                 (Some(JS), Some("served"))
             );
         }
+        // By a refusal's code and by list entry, filtered by the store.
+        let by_code = fed
+            .read(&format!(
+                "/v1/audit/entries?start=0&end={size}&code=purpose_not_allowed"
+            ))
+            .await
+            .json();
+        let by_code = by_code.as_array().unwrap();
+        assert!(!by_code.is_empty(), "{}", fed.backend);
+        let records: Vec<Value> = entries
+            .iter()
+            .map(|e| serde_json::from_slice(&base64_decode(e["leaf"].as_str().unwrap())).unwrap())
+            .collect();
+        let expected: Vec<usize> = (0..records.len())
+            .filter(|i| records[*i]["code"] == "purpose_not_allowed")
+            .collect();
+        let got: Vec<usize> = by_code
+            .iter()
+            .map(|e| usize::try_from(e["index"].as_u64().unwrap()).unwrap())
+            .collect();
+        assert_eq!(got, expected, "{}", fed.backend);
+        let entry = records
+            .iter()
+            .find_map(|r| r["entry"].as_str())
+            .expect("a leaf under a list entry")
+            .to_owned();
+        let by_entry = fed
+            .read(&format!(
+                "/v1/audit/entries?start=0&end={size}&entry={entry}"
+            ))
+            .await
+            .json();
+        let expected: Vec<usize> = (0..records.len())
+            .filter(|i| records[*i]["entry"] == entry.as_str())
+            .collect();
+        let got: Vec<usize> = by_entry
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| usize::try_from(e["index"].as_u64().unwrap()).unwrap())
+            .collect();
+        assert_eq!(got, expected, "{}", fed.backend);
+        let none = fed
+            .read(&format!(
+                "/v1/audit/entries?start=0&end={size}&entry=RL-none"
+            ))
+            .await
+            .json();
+        assert_eq!(none, json!([]));
+        // Without `start`, the window begins at the first leaf received at or
+        // after `time_from`: none after a future time, from the first leaf
+        // after a past one.
+        let future = fed
+            .read("/v1/audit/entries?time_from=2100-01-01T00:00:00Z")
+            .await
+            .json();
+        assert_eq!(future, json!([]));
+        let past = fed
+            .read("/v1/audit/entries?time_from=2000-01-01T00:00:00Z")
+            .await
+            .json();
+        assert_eq!(past[0]["index"], 0, "{}", fed.backend);
         let none = fed
             .read("/v1/audit/entries?time_to=2000-01-01T00:00:00Z")
             .await

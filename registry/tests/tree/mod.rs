@@ -538,7 +538,7 @@ async fn tiles_hold_the_stored_hashes_and_entries() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn entries_filter_by_time_member_resource_and_outcome() {
+async fn entries_filter_by_time_member_resource_outcome_code_and_entry() {
     for (url, store) in stores("entries_filter").await {
         let log = super::open_log(&store).await;
         let records: Vec<ExchangeRecord> = (0..12)
@@ -550,7 +550,12 @@ async fn entries_filter_by_time_member_resource_and_outcome() {
                 if i % 4 == 0 {
                     r.outcome = Outcome::Served;
                     r.code = None;
+                } else if i % 4 == 1 {
+                    r.code = Some("quota_exhausted".into());
                 }
+                // An entry for some; none for the rest (refused before one
+                // was found).
+                r.entry = (i % 5 != 4).then(|| format!("RL-{}", i % 2));
                 r
             })
             .collect();
@@ -590,6 +595,29 @@ async fn entries_filter_by_time_member_resource_and_outcome() {
             ..Default::default()
         };
         assert_eq!(get(q).await, vec![4]);
+        let q = EntryQuery {
+            code: Some("quota_exhausted".into()),
+            ..Default::default()
+        };
+        assert_eq!(get(q).await, vec![1, 5, 9]);
+        let q = EntryQuery {
+            entry: Some("RL-1".into()),
+            ..Default::default()
+        };
+        assert_eq!(get(q).await, vec![1, 3, 5, 7, 11]);
+        let q = EntryQuery {
+            entry: Some("RL-0".into()),
+            code: Some("quota_exhausted".into()),
+            ..Default::default()
+        };
+        assert_eq!(get(q).await, Vec::<u64>::new());
+        let q = EntryQuery {
+            entry: Some("RL-0".into()),
+            consumer: Some("js:a".into()),
+            start: 3,
+            ..Default::default()
+        };
+        assert_eq!(get(q).await, vec![6, 8, 10]);
         let q = EntryQuery {
             start: 3,
             ..Default::default()
