@@ -129,6 +129,10 @@ pub enum Problem {
     CertificateUntrusted,
     /// The TLS handshake refused the client's certificate for another reason.
     CertificateInvalid,
+    /// The TLS handshake refused the client's certificate because its
+    /// region's CRLs are past their nextUpdate and `tls.crl_grace_hours`:
+    /// whether it is revoked is unknown.
+    CertificateRevocationUnknown,
 }
 
 /// An RFC 9457 problem body.
@@ -206,6 +210,10 @@ impl Problem {
                 // CA's name (the signature then fails), is untrusted either way.
                 rustls::CertificateError::UnknownIssuer
                 | rustls::CertificateError::BadSignature => Problem::CertificateUntrusted,
+                rustls::CertificateError::ExpiredRevocationList
+                | rustls::CertificateError::ExpiredRevocationListContext { .. } => {
+                    Problem::CertificateRevocationUnknown
+                }
                 _ => Problem::CertificateInvalid,
             }),
             _ => None,
@@ -474,6 +482,12 @@ impl Problem {
                 "certificate_invalid",
                 "客户端证书无效。",
                 "The client certificate is invalid.",
+            ),
+            CertificateRevocationUnknown => (
+                StatusCode::FORBIDDEN,
+                "certificate_revocation_unknown",
+                "客户端证书所属地区的吊销列表已过期（超出宽限期），无法确认证书未被吊销。",
+                "The client certificate's region's CRL is past its next update and the grace period; whether it is revoked is unknown.",
             ),
         }
     }

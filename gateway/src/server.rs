@@ -1,6 +1,7 @@
 //! Starting and stopping a node: load everything the configuration names, bind
 //! the listeners, run the accept loops, and shut down gracefully.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,13 +17,14 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use yrdx_registry::{AuditLog, CheckpointOptions, LogOptions, NodeClaim, Store, StoreOptions};
+use yrdx_signing::Region;
 
 use crate::config::Config;
 use crate::identity::{self, Peer};
 use crate::pipeline::audit;
 use crate::problem::Problem;
 use crate::state::App;
-use crate::tls::{self, TlsError};
+use crate::tls::{self, CrlState, TlsError};
 use crate::upstream::Upstream;
 use crate::{admin, api};
 use crate::{cluster, registry_ops};
@@ -295,6 +297,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         )),
         tokio::spawn(admin_loop(app.clone(), admin, stop.clone())),
         tokio::spawn(reload_loop(app.clone(), stop.clone())),
+        tokio::spawn(crl_watch_loop(app.clone(), stop.clone())),
         tokio::spawn(cluster::heartbeat_loop(
             app.clone(),
             exchange_addr,
@@ -423,6 +426,49 @@ async fn accept_loop(
     }
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+}
+
+/// How often the TLS CRLs' nextUpdate is compared with the clock.
+const CRL_WATCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Watches each region's TLS CRLs against their nextUpdate: a log line when
+/// a region's CRLs fall into the grace (warning) and when the grace ends
+/// (error: the region's members are refused from then on), and the
+/// `yrdx_tls_crl_state` metric. The refusal itself happens in the handshake.
+async fn crl_watch_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut known: BTreeMap<Region, CrlState> = BTreeMap::new();
+    loop {
+        let status = app.federation.crl_status(time::OffsetDateTime::now_utc());
+        app.metrics.tls_crls(&status);
+        for s in &status {
+            let was = known.insert(s.region, s.state).unwrap_or(CrlState::Current);
+            if was == s.state {
+                continue;
+            }
+            let grace_hours = app.config.tls.crl_grace.as_secs() / 3600;
+            match s.state {
+                CrlState::Current => {}
+                CrlState::InGrace => tracing::warn!(
+                    region = s.region.code(),
+                    next_update = %s.next_update,
+                    grace_ends = %s.grace_ends,
+                    grace_hours,
+                    "TLS CRL past its nextUpdate: still used until the grace ends; install a fresh CRL and restart"
+                ),
+                CrlState::PastGrace => tracing::error!(
+                    region = s.region.code(),
+                    next_update = %s.next_update,
+                    grace_ends = %s.grace_ends,
+                    grace_hours,
+                    "TLS CRL past its nextUpdate and the grace: the region's members are refused at the handshake (certificate_revocation_unknown) and /readyz answers 503"
+                ),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CRL_WATCH_INTERVAL) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Polls the store for a newer registry version and puts it in force. A

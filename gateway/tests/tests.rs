@@ -714,6 +714,93 @@ async fn http2_is_served() {
     assert_eq!(v["data"]["name"], "上海浦江智慧物流有限公司");
 }
 
+/// A plain-HTTP GET on the admin listener: status line and body.
+async fn admin_get(fed: &Fed, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(fed.demo.gateway.admin_addr())
+        .await
+        .unwrap();
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).await.unwrap();
+    text
+}
+
+/// A region's TLS CRL past its nextUpdate and the grace (24 h by default):
+/// the node fails closed for that region — its members are refused at the
+/// handshake (recorded as `certificate_revocation_unknown`), `/readyz` says
+/// 503 naming the region, the metric says 2 — while other regions' members
+/// are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_tls_crl_fails_closed_for_its_region_and_says_so() {
+    use yrdx_conformance::pki::{self, Oddities, PkiLayout};
+    let dir = tempfile::tempdir().unwrap();
+    let options = DemoOptions {
+        dir: dir.path().to_owned(),
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        store_url: None,
+        provider_port_base: None,
+    };
+    let first = demo::start(&options).await.unwrap();
+    first.gateway.shutdown(Duration::from_secs(2)).await;
+    drop(first.providers);
+    // Anhui's CRL, reissued as it was 40 days ago: due 10 days ago.
+    let layout = PkiLayout {
+        dir: dir.path().join("pki"),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let ah: yrdx_signing::MemberId = AH.parse().unwrap();
+    let other = pki::issue_odd_client(
+        &layout,
+        yrdx_signing::Region::Ah,
+        "ah_other",
+        &Oddities::none(&ah, now),
+    )
+    .unwrap();
+    pki::revoke(
+        &layout,
+        yrdx_signing::Region::Ah,
+        &other.cert,
+        now - time::Duration::days(40),
+    )
+    .unwrap();
+    let fed = Fed {
+        demo: demo::start(&options).await.unwrap(),
+        backend: "sqlite",
+        _dir: dir,
+    };
+    let ready = admin_get(&fed, "/readyz").await;
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(ready.contains("region ah's TLS CRL"), "{ready}");
+    let metrics = admin_get(&fed, "/metrics").await;
+    assert!(
+        metrics.contains("yrdx_tls_crl_state{region=\"ah\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("yrdx_tls_crl_state{region=\"js\"} 0"));
+    let size = fed.log_size().await;
+    let refused = client::request(
+        &fed.addr(),
+        fed.tls(Some(AH)),
+        "POST",
+        SCJG,
+        &json!({"key": {"uscc": "91310115MA1K4DT67F"}, "purpose": CHECK}),
+    )
+    .await;
+    assert!(refused.is_err(), "served on a stale CRL: {refused:?}");
+    fed.log_grown_past(size).await;
+    let r = fed.leaf(size).await;
+    assert_eq!(
+        (r["api"].as_str(), r["code"].as_str()),
+        (Some("tls"), Some("certificate_revocation_unknown"))
+    );
+    fed.expect_check(served_body(), 200, None).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_certificate_is_refused_after_a_restart_in_the_same_folder() {
     let dir = tempfile::tempdir().unwrap();
