@@ -56,6 +56,9 @@ pub enum Problem {
     ServiceItemNotAllowed,
     /// The entry requires a case number.
     CaseNumberRequired,
+    /// The case number is not one: it does not have the shape the list entry
+    /// sets, or it is a resident identity number or a credit code.
+    CaseNumberInvalid(String),
     /// The resource (or this provider's row) is not shared.
     NotShared {
         /// The legal basis the list cites.
@@ -345,6 +348,12 @@ impl Problem {
                 "责任清单要求提供办件编号。",
                 "The responsibility list requires a case number for this resource.",
             ),
+            CaseNumberInvalid(_) => (
+                StatusCode::BAD_REQUEST,
+                "case_number_invalid",
+                "办件编号不符合责任清单规定的格式，或是身份证号码、统一社会信用代码。",
+                "The case number does not have the shape the responsibility list sets, or is an identity number or a credit code.",
+            ),
             NotShared { .. } => (
                 StatusCode::FORBIDDEN,
                 "not_shared",
@@ -495,6 +504,7 @@ impl Problem {
     fn detail(&self) -> Option<String> {
         match self {
             Problem::BadRequest(d)
+            | Problem::CaseNumberInvalid(d)
             | Problem::MappingFailed(d)
             | Problem::UnreadableDocument(d)
             | Problem::SealInvalid { detail: d, .. }
@@ -570,6 +580,10 @@ impl From<Refusal> for Problem {
             Refusal::ServiceItemRequired => Problem::ServiceItemRequired,
             Refusal::ServiceItemNotAllowed => Problem::ServiceItemNotAllowed,
             Refusal::CaseNumberRequired => Problem::CaseNumberRequired,
+            Refusal::CaseNumberInvalid { pattern } => Problem::CaseNumberInvalid(format!(
+                "the responsibility-list entry sets the case-number pattern `{pattern}` \
+                 (# a digit, @ a capital letter, * one or more code characters)"
+            )),
             invalid @ Refusal::InvalidRoutingKey { .. } => Problem::BadRequest(invalid.to_string()),
         }
     }

@@ -1548,6 +1548,92 @@ async fn licence_identifiers_and_uses_are_checked_before_the_list() {
     .await;
 }
 
+/// Case numbers and service items reach the permanent log only when the list
+/// vouches for them: a case number matching the granting entry's pattern and
+/// a listed service item as sent; anything else as a salted digest. An
+/// identity number sent as a case number is refused before the list, and a
+/// service item sent for an entry that lists none is refused, not ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_numbers_and_service_items_are_checked_and_kept_only_when_vouched_for() {
+    let fed = Fed::start(None).await;
+    let digested = |v: &Value, raw: &str| {
+        let s = v.as_str().unwrap_or_default();
+        assert!(s.starts_with("sha256:") && s.len() == 71, "{v}");
+        assert!(!s.contains(raw), "{v}");
+    };
+    // The zhejiang licence entry sets `@@-####-######`.
+    let (_, record) = fed
+        .expect_get(
+            Some(SH_SERVICES),
+            &licence_path(ZJ_LICENCE, "SH-2026-000311"),
+            200,
+            None,
+        )
+        .await;
+    assert_eq!(record["case_no"], "SH-2026-000311");
+    assert_eq!(record["service_item"], "SX-SCJG-002");
+    let (answer, record) = fed
+        .expect_get(
+            Some(SH_SERVICES),
+            &licence_path(ZJ_LICENCE, "SH-26-11"),
+            400,
+            Some("case_number_invalid"),
+        )
+        .await;
+    assert!(
+        answer.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("@@-####-######")
+    );
+    digested(&record["case_no"], "SH-26-11");
+    assert!(record["provider"].is_null());
+    // An identity number as the case number: refused, and not in the log.
+    let id_number = "310115198801011236";
+    for path in [
+        licence_path(ZJ_LICENCE, id_number),
+        licence_path(AH_LICENCE, id_number),
+    ] {
+        let (_, record) = fed
+            .expect_get(Some(SH_SERVICES), &path, 400, Some("case_number_invalid"))
+            .await;
+        assert!(!record.to_string().contains(id_number), "{record}");
+    }
+    let (_, record) = fed
+        .expect(
+            Some(SH_SERVICES),
+            SCJG,
+            json!({"key": {"uscc": "91340100MA2NH3AL0C"}, "purpose": "政务服务办理", "case_no": "91330106MA27Y9KE3E"}),
+            400,
+            Some("case_number_invalid"),
+        )
+        .await;
+    assert!(!record.to_string().contains("91330106MA27Y9KE3E"));
+    // The anhui licence entry sets no pattern: served, the case number digested.
+    let (_, record) = fed
+        .expect_get(
+            Some(SH_SERVICES),
+            &licence_path(AH_LICENCE, "free-text.1"),
+            200,
+            None,
+        )
+        .await;
+    digested(&record["case_no"], "free-text.1");
+    // An enterprise record's entries list no service item: one sent is refused,
+    // and kept only as a digest.
+    let (_, record) = fed
+        .expect(
+            Some(SH_SERVICES),
+            SCJG,
+            json!({"key": {"uscc": "91340100MA2NH3AL0C"}, "purpose": "政务服务办理", "service_item": "SX-SCJG-002", "case_no": "SH-2026-000312"}),
+            403,
+            Some("service_item_not_allowed"),
+        )
+        .await;
+    digested(&record["service_item"], "SX-SCJG-002");
+    digested(&record["case_no"], "SH-2026-000312");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verify_endpoint_reports_on_uploaded_files_and_signatures() {
     for fed in federations("verify_endpoint").await {
