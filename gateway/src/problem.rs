@@ -224,17 +224,22 @@ impl Problem {
     }
 
     /// The problem a request refused by the HTTP layer itself is recorded as:
-    /// a head too large (headers, URL) or malformed framing. Other connection
-    /// ends (the client leaving, a timeout) are not refusals.
+    /// a head too large (headers, URL) or malformed HTTP/1.1 framing, or an
+    /// HTTP/2 connection the server closed (GOAWAY) for the client's protocol
+    /// error. Other connection ends (the client leaving, a timeout) are not
+    /// refusals.
     pub fn from_connection(e: &(dyn std::error::Error + 'static)) -> Option<Problem> {
         let e = e.downcast_ref::<hyper::Error>()?;
         if e.is_parse_too_large() {
-            Some(Problem::HeadTooLarge)
-        } else if e.is_parse() {
-            Some(Problem::BadRequest("malformed HTTP request".into()))
-        } else {
-            None
+            return Some(Problem::HeadTooLarge);
         }
+        if e.is_parse() {
+            return Some(Problem::BadRequest("malformed HTTP request".into()));
+        }
+        let h2 = std::error::Error::source(e)?.downcast_ref::<h2::Error>()?;
+        let reason = h2.reason().filter(|r| *r != h2::Reason::NO_ERROR)?;
+        (h2.is_go_away() && h2.is_library())
+            .then(|| Problem::BadRequest(format!("malformed HTTP/2: {reason}")))
     }
 
     /// The HTTP status.

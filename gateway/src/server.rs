@@ -332,20 +332,27 @@ fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
+/// The HTTP layer's own head limits, as a multiple of `limits.max_header_bytes`
+/// and `limits.max_headers`: heads between the configured limits and these
+/// reach [`crate::route::head_limit`], which answers them in problem+json
+/// and records them; beyond these the HTTP layer refuses them itself.
+const BACKSTOP: usize = 2;
+
 fn http_builder(app: &App) -> auto::Builder<TokioExecutor> {
     let limits = &app.config.limits;
+    let head_bytes = limits.max_header_bytes.saturating_mul(BACKSTOP);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes)
-        .max_headers(limits.max_headers);
+        .max_buf_size(head_bytes.max(8192))
+        .max_headers(limits.max_headers.saturating_mul(BACKSTOP));
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.http2_max_concurrent_streams)
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_header_list_size(u32::try_from(head_bytes).unwrap_or(u32::MAX))
         .keep_alive_interval(Duration::from_secs(30));
     builder
 }

@@ -411,38 +411,72 @@ async fn list_refusals_have_their_codes() {
     }
 }
 
-/// Requests the HTTP layer refuses before any route — a head over the size
-/// limit, more headers than allowed, a huge URL, malformed framing — are
-/// answered with their status and recorded, with the connection's member.
+/// Requests refused before any route — a head over the size limit, more
+/// headers than allowed, a huge URL, malformed framing — are answered with
+/// their status and recorded, with the connection's member: in problem+json
+/// up to twice the limits, with the HTTP layer's bare status beyond (and for
+/// malformed framing), which hyper gives no way to replace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_refused_below_the_routes_are_recorded() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     for fed in federations("below_routes").await {
-        let big_header = format!("X-Big: {}\r\n", "a".repeat(20_000));
+        let header = |n: usize| format!("X-Big: {}\r\n", "a".repeat(n));
         let many_headers: String = (0..80).map(|i| format!("X-H{i}: v\r\n")).collect();
+        let too_many_headers: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
         let long_url = format!("/v1/exchange/{}", "a".repeat(100_000));
-        for (request, status, code) in [
+        let url_over = format!("/v1/exchange/{}", "a".repeat(20_000));
+        for (request, status, code, problem_json) in [
             (
-                format!("GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{big_header}\r\n"),
+                format!(
+                    "GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                    header(20_000)
+                ),
                 "431",
                 "header_too_large",
+                true,
             ),
             (
                 format!("GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
                 "431",
                 "header_too_large",
+                true,
+            ),
+            (
+                format!("GET {url_over} HTTP/1.1\r\nHost: x\r\n\r\n"),
+                "431",
+                "header_too_large",
+                true,
+            ),
+            (
+                format!(
+                    "GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                    header(40_000)
+                ),
+                "431",
+                "header_too_large",
+                false,
+            ),
+            (
+                format!("GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{too_many_headers}\r\n"),
+                "431",
+                "header_too_large",
+                false,
             ),
             (
                 format!("GET {long_url} HTTP/1.1\r\nHost: x\r\n\r\n"),
                 "431",
                 "header_too_large",
+                false,
             ),
             (
                 "GET /v1/audit/key HTTP/1.1\r\nHost x\r\n\r\n".to_owned(),
                 "400",
                 "bad_request",
+                false,
             ),
         ] {
+            // The connection closes after the answer either way.
+            let request = request.replacen("Host: x\r\n", "Host: x\r\nConnection: close\r\n", 1);
             let before = fed.log_size().await;
             let mut tls = (*fed.tls(Some(JS))).clone();
             tls.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -455,10 +489,17 @@ async fn requests_refused_below_the_routes_are_recorded() {
             let mut answer = Vec::new();
             let _ =
                 tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut answer)).await;
-            let head = String::from_utf8_lossy(&answer);
+            let text = String::from_utf8_lossy(&answer).to_lowercase();
             assert!(
-                head.starts_with(&format!("HTTP/1.1 {status}")),
-                "{}: {code}: {head}",
+                text.starts_with(&format!("http/1.1 {status}")),
+                "{}: {code}: {text}",
+                fed.backend
+            );
+            assert_eq!(
+                text.contains("content-type: application/problem+json")
+                    && text.contains(&format!("\"code\":\"{code}\"")),
+                problem_json,
+                "{}: {code}: {text}",
                 fed.backend
             );
             let size = fed.log_grown_past(before).await;
