@@ -12,6 +12,7 @@
 
 mod audit;
 mod common;
+mod hostile;
 mod operations;
 
 use std::collections::BTreeSet;
