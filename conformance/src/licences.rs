@@ -38,6 +38,11 @@ pub const ZJ_FOREIGN_SEAL_LICENCE: &str =
 /// A well-formed Zhejiang identifier the provider does not hold.
 pub const ZJ_MISSING_LICENCE: &str =
     "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052299.002.B";
+/// A well-formed Zhejiang identifier whose file, as the provider serves it,
+/// is a hostile package: an entry named `../../evil.xml` beside an `OFD.xml`
+/// whose entities would expand a billion times.
+pub const ZJ_HOSTILE_LICENCE: &str =
+    "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052204.002.P";
 /// [`ZJ_LICENCE`] with a wrong check character.
 pub const BAD_CHECK_LICENCE: &str =
     "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052201.002.1";
@@ -246,6 +251,21 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 .ok_or(MakerError::Spec("no seal PKI for js"))?;
             let ofd = sealed(js, "320100000000101", &face(&foreign))?.zip()?;
             add(foreign, ofd);
+
+            let hostile = Face {
+                id: ZJ_HOSTILE_LICENCE,
+                holder: "杭州示例恶意文件有限公司",
+                holder_code: "91330106MA2CC1L84Q",
+                issuer_name: "杭州市西湖区市场监督管理局",
+                area_code: "330106",
+                issue_date: "2025-05-22",
+                established: "2021-01-01",
+            };
+            let ofd = crate::seal_maker::zip_entries([
+                ("OFD.xml", BILLION_LAUGHS.as_bytes()),
+                ("Doc_0/../../evil.xml", b"<x/>".as_slice()),
+            ])?;
+            add(hostile, ofd);
         }
         Region::Sh => {
             let f = Face {
@@ -289,6 +309,21 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
     }
     Ok(out)
 }
+
+/// An `OFD.xml` whose entities would expand to a billion `lol`s.
+pub const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>&lol9;</ofd:DocID></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot><ofd:Signatures>Doc_0/Signatures.xml</ofd:Signatures></ofd:DocBody></ofd:OFD>"#;
 
 fn licence(f: &Face, ofd: Vec<u8>) -> Licence {
     // The issuer code is the identifier's issuer part.
@@ -373,6 +408,7 @@ mod tests {
             (ZJ_TAMPERED_LICENCE, Region::Zj),
             (ZJ_FOREIGN_SEAL_LICENCE, Region::Zj),
             (ZJ_MISSING_LICENCE, Region::Zj),
+            (ZJ_HOSTILE_LICENCE, Region::Zj),
             (SH_LICENCE, Region::Sh),
             (JS_LICENCE, Region::Js),
             (AH_LICENCE, Region::Ah),
@@ -396,7 +432,12 @@ mod tests {
             for l in licences(&pki, region).unwrap() {
                 let id = LicenceId::parse(l.id).unwrap();
                 let issuing = id.issuing_region().unwrap();
-                let report = verify_ofd(&l.ofd, &all.for_region(issuing), at).unwrap();
+                let checked = verify_ofd(&l.ofd, &all.for_region(issuing), at);
+                if l.id == ZJ_HOSTILE_LICENCE {
+                    assert!(checked.is_err(), "a hostile package is not read");
+                    continue;
+                }
+                let report = checked.unwrap();
                 let expected = match l.id {
                     ZJ_TAMPERED_LICENCE => Outcome::Invalid,
                     ZJ_FOREIGN_SEAL_LICENCE => Outcome::Indeterminate,

@@ -6,7 +6,10 @@
 //! node that cannot record, and sends it traffic again once it can. It says
 //! which node it is, how many nodes are live, whether this one integrates the
 //! exchange log and how many leaves wait for a checkpoint; when not ready,
-//! why (Chinese and English). `/metrics` is the Prometheus text exposition.
+//! why (Chinese and English). A region whose client-certificate CRLs are
+//! past their nextUpdate and `tls.crl_grace_hours` makes the node not ready
+//! (its members are refused at the handshake); within the grace `/readyz`
+//! stays 200 with a warning line. `/metrics` is the Prometheus text exposition.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use axum::routing::get;
 use http::StatusCode;
 
 use crate::state::App;
+use crate::tls::CrlState;
 
 /// The admin routes.
 pub fn router(app: Arc<App>) -> Router {
@@ -29,6 +33,8 @@ pub fn router(app: Arc<App>) -> Router {
 
 async fn metrics(State(app): State<Arc<App>>) -> impl axum::response::IntoResponse {
     app.metrics.log_stats(app.log.stats());
+    app.metrics
+        .tls_crls(&app.federation.crl_status(time::OffsetDateTime::now_utc()));
     (
         [(http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         app.metrics.render(),
@@ -44,6 +50,20 @@ async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
         return unready(
             "未就绪：交换日志写入任务已停止\nnot ready: exchange log writer stopped\n".into(),
         );
+    }
+    let crls = app.federation.crl_status(time::OffsetDateTime::now_utc());
+    let grace_hours = app.config.tls.crl_grace.as_secs() / 3600;
+    if let Some(past) = crls.iter().find(|c| c.state == CrlState::PastGrace) {
+        return unready(format!(
+            "未就绪：地区 {r} 的 TLS 吊销列表应于 {due} 更新，宽限期（{grace_hours} 小时）已于 {ends} 结束；\
+             该地区成员的握手被拒绝，请安装新的吊销列表并重启\n\
+             not ready: region {r}'s TLS CRL was due for update at {due}; the grace of \
+             {grace_hours} h ended at {ends}, so its members' handshakes are refused \
+             (install a fresh CRL and restart)\n",
+            r = past.region.code(),
+            due = rfc3339(past.next_update),
+            ends = rfc3339(past.grace_ends),
+        ));
     }
     match tokio::time::timeout(READY_TIMEOUT, app.store.ping()).await {
         Ok(Ok(())) => {}
@@ -74,6 +94,15 @@ async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
             e = failing.error
         ));
     }
+    let mut stale = String::new();
+    for c in crls.iter().filter(|c| c.state == CrlState::InGrace) {
+        stale.push_str(&format!(
+            "warning: region {r}'s TLS CRL was due for update at {due}; still used until {ends}\n",
+            r = c.region.code(),
+            due = rfc3339(c.next_update),
+            ends = rfc3339(c.grace_ends),
+        ));
+    }
     let lag = health
         .checkpoint_lag
         .map_or_else(|| "unknown".to_owned(), |n| n.to_string());
@@ -81,7 +110,7 @@ async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
         StatusCode::OK,
         format!(
             "ready: registry version {}, node {}, live nodes {}, integrator {}, \
-             leaves awaiting a checkpoint {lag}\n",
+             leaves awaiting a checkpoint {lag}\n{stale}",
             app.registry().version(),
             app.config.node,
             app.live_nodes(),
@@ -94,4 +123,10 @@ async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
 fn seconds_since(since_ms: i64) -> String {
     let ms = yrdx_registry::now_ms().saturating_sub(since_ms).max(0);
     format!("{}.{}", ms / 1000, ms % 1000 / 100)
+}
+
+/// A moment as RFC 3339, UTC.
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }

@@ -27,6 +27,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(OPENAPI_PATH, only(get(openapi)))
         .merge(crate::console::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::route::head_limit,
+        ))
         .with_state(app)
 }
 

@@ -111,6 +111,9 @@ pub struct Tls {
     pub key: PathBuf,
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
+    /// How long a region's client-certificate CRLs are still used past their
+    /// nextUpdate; after it the region's members are refused.
+    pub crl_grace: Duration,
 }
 
 /// One region's trust.
@@ -419,6 +422,12 @@ struct TlsShape {
     key: PathBuf,
     #[serde(default = "ms_10s")]
     handshake_timeout_ms: u64,
+    #[serde(default = "hours_24")]
+    crl_grace_hours: u64,
+}
+
+fn hours_24() -> u64 {
+    24
 }
 
 #[derive(Deserialize)]
@@ -664,6 +673,12 @@ impl TlsShape {
                 100,
                 120_000,
             )?,
+            crl_grace: {
+                if self.crl_grace_hours > 720 {
+                    return Err(c.invalid("tls.crl_grace_hours", "0 to 720 hours (30 days)"));
+                }
+                Duration::from_secs(self.crl_grace_hours * 3600)
+            },
         })
     }
 }
@@ -1048,6 +1063,7 @@ dir = "adapters"
         assert_eq!(c.listen.admin, "127.0.0.1:9443".parse().unwrap());
         assert_eq!(c.limits.max_body_bytes, 65536);
         assert_eq!(c.limits.listen_backlog, 1024);
+        assert_eq!(c.tls.crl_grace, Duration::from_secs(24 * 3600));
         assert_eq!(c.tls.cert, dir.path().join("cert.pem"));
         assert_eq!(
             c.store.url,
@@ -1119,6 +1135,13 @@ dir = "adapters"
             (
                 format!("{text}\n[limits]\nlisten_backlog = 8\n"),
                 "limits.listen_backlog",
+            ),
+            (
+                text.replace(
+                    "key = \"key.pem\"",
+                    "key = \"key.pem\"\ncrl_grace_hours = 721",
+                ),
+                "tls.crl_grace_hours",
             ),
             (
                 text.replace(

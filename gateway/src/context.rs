@@ -50,6 +50,28 @@ impl Purpose {
     }
 }
 
+/// A code-like field the consumer sent — the service item, the case number —
+/// as the record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Not (yet) vouched for by the list: only its salted digest, so whatever
+    /// a consumer typed (an identity number, say) never lands in the log.
+    Declared(Digest),
+    /// Vouched for: a service item the granting entry lists, a case number
+    /// that matched the granting entry's pattern.
+    Checked(String),
+}
+
+impl Sent {
+    /// The record's form: `sha256:<hex>` when declared, the value when checked.
+    fn into_record(self) -> String {
+        match self {
+            Sent::Declared(d) => format!("sha256:{}", d.0),
+            Sent::Checked(value) => value,
+        }
+    }
+}
+
 /// A timed stage of a request, in pipeline order. Each has its own histogram
 /// (`yrdx_stage_duration_seconds{stage}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,9 +164,9 @@ pub struct Exchange {
     /// The purpose.
     pub purpose: Option<Purpose>,
     /// The service item code.
-    pub service_item: Option<String>,
+    pub service_item: Option<Sent>,
     /// The case number.
-    pub case_no: Option<String>,
+    pub case_no: Option<Sent>,
     /// The list entry that allowed it.
     pub entry: Option<String>,
     /// Items returned.
@@ -249,6 +271,42 @@ impl Exchange {
     /// The consumer's declared purpose, digested until the list allows it.
     pub fn declare_purpose(&mut self, words: &str) {
         self.purpose = Some(Purpose::Declared(self.digest(words.as_bytes())));
+    }
+
+    /// The service item and case number the consumer sent, digested until
+    /// the list vouches for them ([`Exchange::vouch`]).
+    pub fn declare_use(&mut self, service_item: Option<&str>, case_no: Option<&str>) {
+        self.service_item = service_item.map(|s| Sent::Declared(self.digest(s.as_bytes())));
+        self.case_no = case_no.map(|c| Sent::Declared(self.digest(c.as_bytes())));
+    }
+
+    /// Once `entry` granted the use: the service item (which it lists) is
+    /// kept as sent, and so is the case number if the entry sets a pattern
+    /// (which it matched); a case number without a pattern stays digested.
+    pub fn vouch(
+        &mut self,
+        entry: &yrdx_registry::Entry,
+        service_item: Option<&str>,
+        case_no: Option<&str>,
+    ) {
+        if let Some(s) = service_item
+            && entry.service_items.iter().any(|x| x == s)
+        {
+            self.service_item = Some(Sent::Checked(s.to_owned()));
+        }
+        if let (Some(c), Some(pattern)) = (case_no, &entry.case_no_pattern)
+            && yrdx_registry::case_no::matches(pattern, c)
+        {
+            self.case_no = Some(Sent::Checked(c.to_owned()));
+        }
+    }
+
+    /// The record's service item and case number, taken out of the context.
+    pub(crate) fn take_use(&mut self) -> (Option<String>, Option<String>) {
+        (
+            self.service_item.take().map(Sent::into_record),
+            self.case_no.take().map(Sent::into_record),
+        )
     }
 
     /// The record's purpose, taken out of the context.

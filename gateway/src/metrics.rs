@@ -61,6 +61,13 @@ pub struct StoreLabels {
     pub operation: &'static str,
 }
 
+/// Labels of a per-region figure.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RegionLabels {
+    /// The region's code.
+    pub region: &'static str,
+}
+
 /// The gateway's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -81,6 +88,11 @@ pub struct Metrics {
     pub live_nodes: Gauge,
     /// 1 while this node integrates the exchange log and signs checkpoints.
     pub log_integrator: Gauge,
+    /// Per region with TLS CRLs: 0 current, 1 past nextUpdate within the
+    /// grace, 2 past the grace (members refused); by [`Metrics::tls_crls`].
+    tls_crl_state: Family<RegionLabels, Gauge>,
+    /// Per region with TLS CRLs: their earliest nextUpdate, Unix seconds.
+    tls_crl_next_update: Family<RegionLabels, Gauge>,
     /// Exchange log commits; brought up to date by [`Metrics::log_stats`].
     log_commits: Counter,
     /// Leaves those commits made durable.
@@ -154,6 +166,18 @@ impl Default for Metrics {
             "1 while this node integrates the exchange log and signs checkpoints",
             log_integrator.clone(),
         );
+        let tls_crl_state = Family::<RegionLabels, Gauge>::default();
+        registry.register(
+            "tls_crl_state",
+            "Client-certificate CRLs per region: 0 current, 1 past nextUpdate within tls.crl_grace_hours, 2 past the grace (the region's members are refused)",
+            tls_crl_state.clone(),
+        );
+        let tls_crl_next_update = Family::<RegionLabels, Gauge>::default();
+        registry.register(
+            "tls_crl_next_update_seconds",
+            "The earliest nextUpdate of a region's client-certificate CRLs, Unix time",
+            tls_crl_next_update.clone(),
+        );
         let log_commits = Counter::default();
         registry.register(
             "log_commits",
@@ -176,6 +200,8 @@ impl Default for Metrics {
             registry_version,
             live_nodes,
             log_integrator,
+            tls_crl_state,
+            tls_crl_next_update,
             log_commits,
             log_leaves,
         }
@@ -187,6 +213,21 @@ impl Metrics {
     pub fn stage(&self, stage: Stage, took: Duration) {
         if let Some(h) = self.stages.get(stage.index()) {
             h.observe(took.as_secs_f64());
+        }
+    }
+
+    /// Sets the TLS CRL figures from the federation's status.
+    pub fn tls_crls(&self, status: &[crate::tls::CrlStatus]) {
+        for s in status {
+            let labels = RegionLabels {
+                region: s.region.code(),
+            };
+            self.tls_crl_state
+                .get_or_create(&labels)
+                .set(s.state.gauge());
+            self.tls_crl_next_update
+                .get_or_create(&labels)
+                .set(s.next_update.unix_timestamp());
         }
     }
 

@@ -56,6 +56,9 @@ pub enum Problem {
     ServiceItemNotAllowed,
     /// The entry requires a case number.
     CaseNumberRequired,
+    /// The case number is not one: it does not have the shape the list entry
+    /// sets, or it is a resident identity number or a credit code.
+    CaseNumberInvalid(String),
     /// The resource (or this provider's row) is not shared.
     NotShared {
         /// The legal basis the list cites.
@@ -129,6 +132,10 @@ pub enum Problem {
     CertificateUntrusted,
     /// The TLS handshake refused the client's certificate for another reason.
     CertificateInvalid,
+    /// The TLS handshake refused the client's certificate because its
+    /// region's CRLs are past their nextUpdate and `tls.crl_grace_hours`:
+    /// whether it is revoked is unknown.
+    CertificateRevocationUnknown,
 }
 
 /// An RFC 9457 problem body.
@@ -206,6 +213,10 @@ impl Problem {
                 // CA's name (the signature then fails), is untrusted either way.
                 rustls::CertificateError::UnknownIssuer
                 | rustls::CertificateError::BadSignature => Problem::CertificateUntrusted,
+                rustls::CertificateError::ExpiredRevocationList
+                | rustls::CertificateError::ExpiredRevocationListContext { .. } => {
+                    Problem::CertificateRevocationUnknown
+                }
                 _ => Problem::CertificateInvalid,
             }),
             _ => None,
@@ -213,17 +224,22 @@ impl Problem {
     }
 
     /// The problem a request refused by the HTTP layer itself is recorded as:
-    /// a head too large (headers, URL) or malformed framing. Other connection
-    /// ends (the client leaving, a timeout) are not refusals.
+    /// a head too large (headers, URL) or malformed HTTP/1.1 framing, or an
+    /// HTTP/2 connection the server closed (GOAWAY) for the client's protocol
+    /// error. Other connection ends (the client leaving, a timeout) are not
+    /// refusals.
     pub fn from_connection(e: &(dyn std::error::Error + 'static)) -> Option<Problem> {
         let e = e.downcast_ref::<hyper::Error>()?;
         if e.is_parse_too_large() {
-            Some(Problem::HeadTooLarge)
-        } else if e.is_parse() {
-            Some(Problem::BadRequest("malformed HTTP request".into()))
-        } else {
-            None
+            return Some(Problem::HeadTooLarge);
         }
+        if e.is_parse() {
+            return Some(Problem::BadRequest("malformed HTTP request".into()));
+        }
+        let h2 = std::error::Error::source(e)?.downcast_ref::<h2::Error>()?;
+        let reason = h2.reason().filter(|r| *r != h2::Reason::NO_ERROR)?;
+        (h2.is_go_away() && h2.is_library())
+            .then(|| Problem::BadRequest(format!("malformed HTTP/2: {reason}")))
     }
 
     /// The HTTP status.
@@ -336,6 +352,12 @@ impl Problem {
                 "case_number_required",
                 "责任清单要求提供办件编号。",
                 "The responsibility list requires a case number for this resource.",
+            ),
+            CaseNumberInvalid(_) => (
+                StatusCode::BAD_REQUEST,
+                "case_number_invalid",
+                "办件编号不符合责任清单规定的格式，或是身份证号码、统一社会信用代码。",
+                "The case number does not have the shape the responsibility list sets, or is an identity number or a credit code.",
             ),
             NotShared { .. } => (
                 StatusCode::FORBIDDEN,
@@ -475,12 +497,19 @@ impl Problem {
                 "客户端证书无效。",
                 "The client certificate is invalid.",
             ),
+            CertificateRevocationUnknown => (
+                StatusCode::FORBIDDEN,
+                "certificate_revocation_unknown",
+                "客户端证书所属地区的吊销列表已过期（超出宽限期），无法确认证书未被吊销。",
+                "The client certificate's region's CRL is past its next update and the grace period; whether it is revoked is unknown.",
+            ),
         }
     }
 
     fn detail(&self) -> Option<String> {
         match self {
             Problem::BadRequest(d)
+            | Problem::CaseNumberInvalid(d)
             | Problem::MappingFailed(d)
             | Problem::UnreadableDocument(d)
             | Problem::SealInvalid { detail: d, .. }
@@ -556,6 +585,10 @@ impl From<Refusal> for Problem {
             Refusal::ServiceItemRequired => Problem::ServiceItemRequired,
             Refusal::ServiceItemNotAllowed => Problem::ServiceItemNotAllowed,
             Refusal::CaseNumberRequired => Problem::CaseNumberRequired,
+            Refusal::CaseNumberInvalid { pattern } => Problem::CaseNumberInvalid(format!(
+                "the responsibility-list entry sets the case-number pattern `{pattern}` \
+                 (# a digit, @ a capital letter, * one or more code characters)"
+            )),
             invalid @ Refusal::InvalidRoutingKey { .. } => Problem::BadRequest(invalid.to_string()),
         }
     }

@@ -136,6 +136,56 @@ async fn read_body(app: &App, body: Body, max: usize) -> Result<Bytes, Problem> 
     }
 }
 
+/// The request head as counted against `limits.max_header_bytes`: the
+/// request line and every header line, as an HTTP/1.1 client sends them
+/// (an HTTP/2 head is counted the same way).
+fn head_size<B>(request: &http::Request<B>) -> usize {
+    let uri = request.uri();
+    let target = uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    // "METHOD target HTTP/1.1\r\n", then "name: value\r\n" per header.
+    let line = request.method().as_str().len() + target + 11;
+    request.headers().iter().fold(line, |n, (name, value)| {
+        n + name.as_str().len() + value.len() + 4
+    })
+}
+
+/// The head limits, checked on every request before it is routed: a head
+/// over `limits.max_header_bytes` or with more than `limits.max_headers`
+/// headers is answered `431 header_too_large` in problem+json, and recorded
+/// (`api = "http"`, with the connection's member) before it is answered, like
+/// any refusal. The HTTP layer's own limits are set at twice these
+/// ([`crate::server`]) as a backstop; a head over those is refused by the
+/// HTTP layer itself with the bare status (see `docs/api.md`).
+pub async fn head_limit(
+    State(app): State<Arc<App>>,
+    request: http::Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let limits = &app.config.limits;
+    if request.headers().len() <= limits.max_headers
+        && head_size(&request) <= limits.max_header_bytes
+    {
+        return next.run(request).await;
+    }
+    let (id, _) = request_id(request.headers());
+    let mut cx = match Exchange::new_salt() {
+        Ok(salt) => Exchange::new(id, "http", salt),
+        Err(p) => return p.to_response(&id),
+    };
+    if let Some(peer) = request.extensions().get::<Arc<Peer>>()
+        && let Peer::Member { id, .. } = &**peer
+    {
+        cx.consumer = Some(id.clone());
+    }
+    drop(request);
+    tracing::info!(
+        code = Problem::HeadTooLarge.code(),
+        "request refused: head over the limits"
+    );
+    audit::finish(&app, cx, Err(Problem::HeadTooLarge)).await
+}
+
 /// A route's method, any other refused as `method_not_allowed`.
 pub fn only(method: MethodRouter<Arc<App>>) -> MethodRouter<Arc<App>> {
     method.fallback(method_not_allowed)

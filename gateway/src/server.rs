@@ -1,6 +1,7 @@
 //! Starting and stopping a node: load everything the configuration names, bind
 //! the listeners, run the accept loops, and shut down gracefully.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,13 +17,14 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use yrdx_registry::{AuditLog, CheckpointOptions, LogOptions, NodeClaim, Store, StoreOptions};
+use yrdx_signing::Region;
 
 use crate::config::Config;
 use crate::identity::{self, Peer};
 use crate::pipeline::audit;
 use crate::problem::Problem;
 use crate::state::App;
-use crate::tls::{self, TlsError};
+use crate::tls::{self, CrlState, TlsError};
 use crate::upstream::Upstream;
 use crate::{admin, api};
 use crate::{cluster, registry_ops};
@@ -295,6 +297,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         )),
         tokio::spawn(admin_loop(app.clone(), admin, stop.clone())),
         tokio::spawn(reload_loop(app.clone(), stop.clone())),
+        tokio::spawn(crl_watch_loop(app.clone(), stop.clone())),
         tokio::spawn(cluster::heartbeat_loop(
             app.clone(),
             exchange_addr,
@@ -329,20 +332,27 @@ fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
+/// The HTTP layer's own head limits, as a multiple of `limits.max_header_bytes`
+/// and `limits.max_headers`: heads between the configured limits and these
+/// reach [`crate::route::head_limit`], which answers them in problem+json
+/// and records them; beyond these the HTTP layer refuses them itself.
+const BACKSTOP: usize = 2;
+
 fn http_builder(app: &App) -> auto::Builder<TokioExecutor> {
     let limits = &app.config.limits;
+    let head_bytes = limits.max_header_bytes.saturating_mul(BACKSTOP);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes)
-        .max_headers(limits.max_headers);
+        .max_buf_size(head_bytes.max(8192))
+        .max_headers(limits.max_headers.saturating_mul(BACKSTOP));
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.http2_max_concurrent_streams)
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_header_list_size(u32::try_from(head_bytes).unwrap_or(u32::MAX))
         .keep_alive_interval(Duration::from_secs(30));
     builder
 }
@@ -423,6 +433,49 @@ async fn accept_loop(
     }
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+}
+
+/// How often the TLS CRLs' nextUpdate is compared with the clock.
+const CRL_WATCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Watches each region's TLS CRLs against their nextUpdate: a log line when
+/// a region's CRLs fall into the grace (warning) and when the grace ends
+/// (error: the region's members are refused from then on), and the
+/// `yrdx_tls_crl_state` metric. The refusal itself happens in the handshake.
+async fn crl_watch_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut known: BTreeMap<Region, CrlState> = BTreeMap::new();
+    loop {
+        let status = app.federation.crl_status(time::OffsetDateTime::now_utc());
+        app.metrics.tls_crls(&status);
+        for s in &status {
+            let was = known.insert(s.region, s.state).unwrap_or(CrlState::Current);
+            if was == s.state {
+                continue;
+            }
+            let grace_hours = app.config.tls.crl_grace.as_secs() / 3600;
+            match s.state {
+                CrlState::Current => {}
+                CrlState::InGrace => tracing::warn!(
+                    region = s.region.code(),
+                    next_update = %s.next_update,
+                    grace_ends = %s.grace_ends,
+                    grace_hours,
+                    "TLS CRL past its nextUpdate: still used until the grace ends; install a fresh CRL and restart"
+                ),
+                CrlState::PastGrace => tracing::error!(
+                    region = s.region.code(),
+                    next_update = %s.next_update,
+                    grace_ends = %s.grace_ends,
+                    grace_hours,
+                    "TLS CRL past its nextUpdate and the grace: the region's members are refused at the handshake (certificate_revocation_unknown) and /readyz answers 503"
+                ),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CRL_WATCH_INTERVAL) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Polls the store for a newer registry version and puts it in force. A

@@ -14,6 +14,7 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
 use thiserror::Error;
+use time::OffsetDateTime;
 use yrdx_signing::Region;
 
 use crate::config::Config;
@@ -73,7 +74,54 @@ pub fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static
 /// The trust federation: which CAs vouch for which region's members.
 #[derive(Debug)]
 pub struct Federation {
-    per_region: BTreeMap<Region, Arc<dyn ClientCertVerifier>>,
+    per_region: BTreeMap<Region, RegionTrust>,
+    /// How long a region's CRLs are still used past their nextUpdate.
+    crl_grace: time::Duration,
+}
+
+/// One region's verifier and when its CRLs are due for an update.
+#[derive(Debug)]
+struct RegionTrust {
+    verifier: Arc<dyn ClientCertVerifier>,
+    /// The earliest nextUpdate among the region's CRLs; `None` when it has
+    /// none or none names one.
+    crl_due: Option<OffsetDateTime>,
+}
+
+/// Where a region's TLS CRLs stand against their nextUpdate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrlState {
+    /// Before the earliest nextUpdate: the CRLs are current.
+    Current,
+    /// Past nextUpdate but within `tls.crl_grace_hours`: still used, with a
+    /// warning.
+    InGrace,
+    /// Past the grace: the region's members' handshakes are refused.
+    PastGrace,
+}
+
+impl CrlState {
+    /// The metric's value: 0 current, 1 within the grace, 2 past it.
+    pub fn gauge(self) -> i64 {
+        match self {
+            CrlState::Current => 0,
+            CrlState::InGrace => 1,
+            CrlState::PastGrace => 2,
+        }
+    }
+}
+
+/// One region's CRL status at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrlStatus {
+    /// The region.
+    pub region: Region,
+    /// The earliest nextUpdate of the region's CRLs.
+    pub next_update: OffsetDateTime,
+    /// When the grace after it ends.
+    pub grace_ends: OffsetDateTime,
+    /// Where `now` stands.
+    pub state: CrlState,
 }
 
 impl Federation {
@@ -86,11 +134,78 @@ impl Federation {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
     ) -> bool {
-        self.per_region.get(&region).is_some_and(|v| {
-            v.verify_client_cert(end_entity, intermediates, UnixTime::now())
+        let now = UnixTime::now();
+        self.per_region.get(&region).is_some_and(|t| {
+            t.verifier
+                .verify_client_cert(end_entity, intermediates, now)
                 .is_ok()
+                && self.stale_refusal(t, now).is_none()
         })
     }
+
+    /// Every region with CRLs that name a nextUpdate, and where `now` stands
+    /// against it.
+    pub fn crl_status(&self, now: OffsetDateTime) -> Vec<CrlStatus> {
+        self.per_region
+            .iter()
+            .filter_map(|(&region, t)| {
+                let next_update = t.crl_due?;
+                let grace_ends = next_update.saturating_add(self.crl_grace);
+                let state = if now <= next_update {
+                    CrlState::Current
+                } else if now <= grace_ends {
+                    CrlState::InGrace
+                } else {
+                    CrlState::PastGrace
+                };
+                Some(CrlStatus {
+                    region,
+                    next_update,
+                    grace_ends,
+                    state,
+                })
+            })
+            .collect()
+    }
+
+    /// The refusal of a certificate the region's verifier accepted, when the
+    /// region's CRLs are past their nextUpdate and the grace: revocation is
+    /// then unknown, and the region's members are refused (fail closed).
+    fn stale_refusal(&self, trust: &RegionTrust, now: UnixTime) -> Option<rustls::Error> {
+        let due = trust.crl_due?;
+        let at = i64::try_from(now.as_secs())
+            .ok()
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())?;
+        if at <= due.saturating_add(self.crl_grace) {
+            return None;
+        }
+        let next_update = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(due.unix_timestamp()).unwrap_or(0),
+        ));
+        Some(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::ExpiredRevocationListContext {
+                time: now,
+                next_update,
+            },
+        ))
+    }
+}
+
+/// The earliest nextUpdate among `crls`; an unreadable CRL is an error.
+fn earliest_next_update(
+    path: &Path,
+    crls: &[CertificateRevocationListDer<'_>],
+) -> Result<Option<OffsetDateTime>, TlsError> {
+    let mut due: Option<OffsetDateTime> = None;
+    for der in crls {
+        let (_, crl) = x509_parser::parse_x509_crl(der.as_ref())
+            .map_err(|e| err(path, format!("not a CRL: {e}")))?;
+        if let Some(next) = crl.next_update() {
+            let next = next.to_datetime();
+            due = Some(due.map_or(next, |d| d.min(next)));
+        }
+    }
+    Ok(due)
 }
 
 /// Builds the exchange listener's TLS configuration and the federation.
@@ -116,8 +231,13 @@ pub fn server(config: &Config) -> Result<(Arc<rustls::ServerConfig>, Arc<Federat
         }
         hints.extend(roots.subjects());
         let mut crls = Vec::new();
+        let mut crl_due: Option<OffsetDateTime> = None;
         for p in &trust.crls {
-            crls.extend(load_crls(p)?);
+            let loaded = load_crls(p)?;
+            if let Some(next) = earliest_next_update(p, &loaded)? {
+                crl_due = Some(crl_due.map_or(next, |d| d.min(next)));
+            }
+            crls.extend(loaded);
         }
         tracing::info!(
             region = region.code(),
@@ -137,7 +257,7 @@ pub fn server(config: &Config) -> Result<(Arc<rustls::ServerConfig>, Arc<Federat
             builder = builder.with_crls(crls).only_check_end_entity_revocation();
         }
         let verifier = builder.build().map_err(|e| err(&trust.ca, e))?;
-        per_region.insert(region, verifier);
+        per_region.insert(region, RegionTrust { verifier, crl_due });
     }
     let first_ca = config
         .trust
@@ -145,10 +265,14 @@ pub fn server(config: &Config) -> Result<(Arc<rustls::ServerConfig>, Arc<Federat
         .next()
         .map(|t| t.ca.clone())
         .unwrap_or_default();
-    let Some(schemes_from) = per_region.values().next().cloned() else {
+    let Some(schemes_from) = per_region.values().next().map(|t| t.verifier.clone()) else {
         return Err(err(&first_ca, "no region's CA is configured under [trust]"));
     };
-    let federation = Arc::new(Federation { per_region });
+    let crl_grace = time::Duration::try_from(config.tls.crl_grace).unwrap_or(time::Duration::MAX);
+    let federation = Arc::new(Federation {
+        per_region,
+        crl_grace,
+    });
     let verifier = Arc::new(AnyRegion {
         federation: federation.clone(),
         hints,
@@ -194,9 +318,16 @@ impl ClientCertVerifier for AnyRegion {
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let mut refusal: Option<rustls::Error> = None;
-        for verifier in self.federation.per_region.values() {
-            match verifier.verify_client_cert(end_entity, intermediates, now) {
+        for trust in self.federation.per_region.values() {
+            match trust
+                .verifier
+                .verify_client_cert(end_entity, intermediates, now)
+            {
                 Ok(verified) => {
+                    if let Some(stale) = self.federation.stale_refusal(trust, now) {
+                        refusal = Some(stale);
+                        continue;
+                    }
                     may_sign(end_entity)?;
                     return Ok(verified);
                 }
@@ -244,6 +375,9 @@ fn weight(e: &rustls::Error) -> u8 {
         rustls::Error::InvalidCertificate(C::UnknownIssuer) => 0,
         rustls::Error::InvalidCertificate(C::BadSignature) => 1,
         rustls::Error::InvalidCertificate(C::Revoked) => 4,
+        rustls::Error::InvalidCertificate(
+            C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. },
+        ) => 5,
         rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => 3,
         _ => 2,
     }

@@ -12,6 +12,7 @@
 
 mod audit;
 mod common;
+mod hostile;
 mod operations;
 
 use std::collections::BTreeSet;
@@ -411,38 +412,72 @@ async fn list_refusals_have_their_codes() {
     }
 }
 
-/// Requests the HTTP layer refuses before any route — a head over the size
-/// limit, more headers than allowed, a huge URL, malformed framing — are
-/// answered with their status and recorded, with the connection's member.
+/// Requests refused before any route — a head over the size limit, more
+/// headers than allowed, a huge URL, malformed framing — are answered with
+/// their status and recorded, with the connection's member: in problem+json
+/// up to twice the limits, with the HTTP layer's bare status beyond (and for
+/// malformed framing), which hyper gives no way to replace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_refused_below_the_routes_are_recorded() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     for fed in federations("below_routes").await {
-        let big_header = format!("X-Big: {}\r\n", "a".repeat(20_000));
+        let header = |n: usize| format!("X-Big: {}\r\n", "a".repeat(n));
         let many_headers: String = (0..80).map(|i| format!("X-H{i}: v\r\n")).collect();
+        let too_many_headers: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
         let long_url = format!("/v1/exchange/{}", "a".repeat(100_000));
-        for (request, status, code) in [
+        let url_over = format!("/v1/exchange/{}", "a".repeat(20_000));
+        for (request, status, code, problem_json) in [
             (
-                format!("GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{big_header}\r\n"),
+                format!(
+                    "GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                    header(20_000)
+                ),
                 "431",
                 "header_too_large",
+                true,
             ),
             (
                 format!("GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
                 "431",
                 "header_too_large",
+                true,
+            ),
+            (
+                format!("GET {url_over} HTTP/1.1\r\nHost: x\r\n\r\n"),
+                "431",
+                "header_too_large",
+                true,
+            ),
+            (
+                format!(
+                    "GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                    header(40_000)
+                ),
+                "431",
+                "header_too_large",
+                false,
+            ),
+            (
+                format!("GET /v1/audit/key HTTP/1.1\r\nHost: x\r\n{too_many_headers}\r\n"),
+                "431",
+                "header_too_large",
+                false,
             ),
             (
                 format!("GET {long_url} HTTP/1.1\r\nHost: x\r\n\r\n"),
                 "431",
                 "header_too_large",
+                false,
             ),
             (
                 "GET /v1/audit/key HTTP/1.1\r\nHost x\r\n\r\n".to_owned(),
                 "400",
                 "bad_request",
+                false,
             ),
         ] {
+            // The connection closes after the answer either way.
+            let request = request.replacen("Host: x\r\n", "Host: x\r\nConnection: close\r\n", 1);
             let before = fed.log_size().await;
             let mut tls = (*fed.tls(Some(JS))).clone();
             tls.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -455,10 +490,17 @@ async fn requests_refused_below_the_routes_are_recorded() {
             let mut answer = Vec::new();
             let _ =
                 tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut answer)).await;
-            let head = String::from_utf8_lossy(&answer);
+            let text = String::from_utf8_lossy(&answer).to_lowercase();
             assert!(
-                head.starts_with(&format!("HTTP/1.1 {status}")),
-                "{}: {code}: {head}",
+                text.starts_with(&format!("http/1.1 {status}")),
+                "{}: {code}: {text}",
+                fed.backend
+            );
+            assert_eq!(
+                text.contains("content-type: application/problem+json")
+                    && text.contains(&format!("\"code\":\"{code}\"")),
+                problem_json,
+                "{}: {code}: {text}",
                 fed.backend
             );
             let size = fed.log_grown_past(before).await;
@@ -712,6 +754,93 @@ async fn http2_is_served() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["data"]["name"], "上海浦江智慧物流有限公司");
+}
+
+/// A plain-HTTP GET on the admin listener: status line and body.
+async fn admin_get(fed: &Fed, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(fed.demo.gateway.admin_addr())
+        .await
+        .unwrap();
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).await.unwrap();
+    text
+}
+
+/// A region's TLS CRL past its nextUpdate and the grace (24 h by default):
+/// the node fails closed for that region — its members are refused at the
+/// handshake (recorded as `certificate_revocation_unknown`), `/readyz` says
+/// 503 naming the region, the metric says 2 — while other regions' members
+/// are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_tls_crl_fails_closed_for_its_region_and_says_so() {
+    use yrdx_conformance::pki::{self, Oddities, PkiLayout};
+    let dir = tempfile::tempdir().unwrap();
+    let options = DemoOptions {
+        dir: dir.path().to_owned(),
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        store_url: None,
+        provider_port_base: None,
+    };
+    let first = demo::start(&options).await.unwrap();
+    first.gateway.shutdown(Duration::from_secs(2)).await;
+    drop(first.providers);
+    // Anhui's CRL, reissued as it was 40 days ago: due 10 days ago.
+    let layout = PkiLayout {
+        dir: dir.path().join("pki"),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let ah: yrdx_signing::MemberId = AH.parse().unwrap();
+    let other = pki::issue_odd_client(
+        &layout,
+        yrdx_signing::Region::Ah,
+        "ah_other",
+        &Oddities::none(&ah, now),
+    )
+    .unwrap();
+    pki::revoke(
+        &layout,
+        yrdx_signing::Region::Ah,
+        &other.cert,
+        now - time::Duration::days(40),
+    )
+    .unwrap();
+    let fed = Fed {
+        demo: demo::start(&options).await.unwrap(),
+        backend: "sqlite",
+        _dir: dir,
+    };
+    let ready = admin_get(&fed, "/readyz").await;
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(ready.contains("region ah's TLS CRL"), "{ready}");
+    let metrics = admin_get(&fed, "/metrics").await;
+    assert!(
+        metrics.contains("yrdx_tls_crl_state{region=\"ah\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("yrdx_tls_crl_state{region=\"js\"} 0"));
+    let size = fed.log_size().await;
+    let refused = client::request(
+        &fed.addr(),
+        fed.tls(Some(AH)),
+        "POST",
+        SCJG,
+        &json!({"key": {"uscc": "91310115MA1K4DT67F"}, "purpose": CHECK}),
+    )
+    .await;
+    assert!(refused.is_err(), "served on a stale CRL: {refused:?}");
+    fed.log_grown_past(size).await;
+    let r = fed.leaf(size).await;
+    assert_eq!(
+        (r["api"].as_str(), r["code"].as_str()),
+        (Some("tls"), Some("certificate_revocation_unknown"))
+    );
+    fed.expect_check(served_body(), 200, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1459,6 +1588,92 @@ async fn licence_identifiers_and_uses_are_checked_before_the_list() {
         Some("no_client_certificate"),
     )
     .await;
+}
+
+/// Case numbers and service items reach the permanent log only when the list
+/// vouches for them: a case number matching the granting entry's pattern and
+/// a listed service item as sent; anything else as a salted digest. An
+/// identity number sent as a case number is refused before the list, and a
+/// service item sent for an entry that lists none is refused, not ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_numbers_and_service_items_are_checked_and_kept_only_when_vouched_for() {
+    let fed = Fed::start(None).await;
+    let digested = |v: &Value, raw: &str| {
+        let s = v.as_str().unwrap_or_default();
+        assert!(s.starts_with("sha256:") && s.len() == 71, "{v}");
+        assert!(!s.contains(raw), "{v}");
+    };
+    // The zhejiang licence entry sets `@@-####-######`.
+    let (_, record) = fed
+        .expect_get(
+            Some(SH_SERVICES),
+            &licence_path(ZJ_LICENCE, "SH-2026-000311"),
+            200,
+            None,
+        )
+        .await;
+    assert_eq!(record["case_no"], "SH-2026-000311");
+    assert_eq!(record["service_item"], "SX-SCJG-002");
+    let (answer, record) = fed
+        .expect_get(
+            Some(SH_SERVICES),
+            &licence_path(ZJ_LICENCE, "SH-26-11"),
+            400,
+            Some("case_number_invalid"),
+        )
+        .await;
+    assert!(
+        answer.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("@@-####-######")
+    );
+    digested(&record["case_no"], "SH-26-11");
+    assert!(record["provider"].is_null());
+    // An identity number as the case number: refused, and not in the log.
+    let id_number = "310115198801011236";
+    for path in [
+        licence_path(ZJ_LICENCE, id_number),
+        licence_path(AH_LICENCE, id_number),
+    ] {
+        let (_, record) = fed
+            .expect_get(Some(SH_SERVICES), &path, 400, Some("case_number_invalid"))
+            .await;
+        assert!(!record.to_string().contains(id_number), "{record}");
+    }
+    let (_, record) = fed
+        .expect(
+            Some(SH_SERVICES),
+            SCJG,
+            json!({"key": {"uscc": "91340100MA2NH3AL0C"}, "purpose": "政务服务办理", "case_no": "91330106MA27Y9KE3E"}),
+            400,
+            Some("case_number_invalid"),
+        )
+        .await;
+    assert!(!record.to_string().contains("91330106MA27Y9KE3E"));
+    // The anhui licence entry sets no pattern: served, the case number digested.
+    let (_, record) = fed
+        .expect_get(
+            Some(SH_SERVICES),
+            &licence_path(AH_LICENCE, "free-text.1"),
+            200,
+            None,
+        )
+        .await;
+    digested(&record["case_no"], "free-text.1");
+    // An enterprise record's entries list no service item: one sent is refused,
+    // and kept only as a digest.
+    let (_, record) = fed
+        .expect(
+            Some(SH_SERVICES),
+            SCJG,
+            json!({"key": {"uscc": "91340100MA2NH3AL0C"}, "purpose": "政务服务办理", "service_item": "SX-SCJG-002", "case_no": "SH-2026-000312"}),
+            403,
+            Some("service_item_not_allowed"),
+        )
+        .await;
+    digested(&record["service_item"], "SX-SCJG-002");
+    digested(&record["case_no"], "SH-2026-000312");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

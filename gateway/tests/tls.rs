@@ -17,7 +17,7 @@ use yrdx_conformance::pki::{
 };
 use yrdx_gateway::Config;
 use yrdx_gateway::problem::Problem;
-use yrdx_gateway::tls::{load_certs, load_key, provider, server};
+use yrdx_gateway::tls::{CrlState, load_certs, load_key, provider, server};
 use yrdx_signing::{MemberId, Region};
 
 const SH: &str = "sh:11310000MB1X47335F:audit";
@@ -31,6 +31,11 @@ fn member(id: &str) -> MemberId {
 /// A PKI and a configuration trusting every region's CA, with CRLs only
 /// for the regions in `with_crls`.
 fn node(dir: &Path, with_crls: &[Region]) -> (PkiLayout, Config) {
+    node_with(dir, with_crls, "")
+}
+
+/// [`node`] with more `[tls]` keys.
+fn node_with(dir: &Path, with_crls: &[Region], tls: &str) -> (PkiLayout, Config) {
     let spec = PkiSpec {
         gateway: member(SH),
         clients: [SH, JS, ZJ]
@@ -44,7 +49,7 @@ fn node(dir: &Path, with_crls: &[Region]) -> (PkiLayout, Config) {
     let server = layout.gateway_server();
     let up = layout.gateway_upstream();
     text += &format!(
-        "[tls]\ncert = {:?}\nkey = {:?}\n[upstream]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
+        "[tls]\ncert = {:?}\nkey = {:?}\n{tls}[upstream]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
         server.cert,
         server.key,
         up.cert,
@@ -245,4 +250,61 @@ fn odd_certificates_are_refused_each_for_its_reason() {
         refusal_code(handshake(&config, &layout, &paths)),
         Some("certificate_revoked")
     );
+}
+
+/// A region's CRL past its nextUpdate is still used within
+/// `tls.crl_grace_hours`; after the grace the node fails closed: the
+/// region's members are refused (revocation unknown) while other regions'
+/// members are served, and the federation reports the state `/readyz`, the
+/// metric and the log line read.
+#[test]
+fn a_crl_past_its_next_update_fails_closed_after_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (layout, _) = node(dir.path(), &[Region::Js]);
+    let now = OffsetDateTime::now_utc();
+    // A CRL issued 40 days ago (revoking some other certificate): its
+    // nextUpdate, 30 days after, was 10 days ago.
+    let odd = Oddities::none(&member(JS), now);
+    let other = pki::issue_odd_client(&layout, Region::Js, "js_other", &odd).unwrap();
+    pki::revoke(
+        &layout,
+        Region::Js,
+        &other.cert,
+        now - time::Duration::days(40),
+    )
+    .unwrap();
+    let js = layout.client(&pki::stem_of(&member(JS)));
+    let sh = layout.client(&pki::stem_of(&member(SH)));
+
+    // The default grace (24 h) is over.
+    let (_, config) = node(dir.path(), &[Region::Js]);
+    assert_eq!(
+        refusal_code(handshake(&config, &layout, &js)),
+        Some("certificate_revocation_unknown")
+    );
+    assert!(handshake(&config, &layout, &sh).is_ok());
+    let (_, federation) = server(&config).unwrap();
+    let status = federation.crl_status(now);
+    assert_eq!(status.len(), 1, "{status:?}");
+    assert_eq!(status[0].region, Region::Js);
+    assert_eq!(status[0].state, CrlState::PastGrace);
+    assert!(!federation.vouches(Region::Js, &load_certs(&js.cert).unwrap()[0], &[]));
+
+    // A grace of 15 days still covers it: used, with the state saying so.
+    let (_, config) = node_with(dir.path(), &[Region::Js], "crl_grace_hours = 360\n");
+    assert!(handshake(&config, &layout, &js).is_ok());
+    let (_, federation) = server(&config).unwrap();
+    assert_eq!(federation.crl_status(now)[0].state, CrlState::InGrace);
+    // And once the grace has run out, the same node refuses.
+    assert_eq!(
+        federation.crl_status(now + time::Duration::days(6))[0].state,
+        CrlState::PastGrace
+    );
+
+    // A current CRL is current.
+    pki::revoke(&layout, Region::Js, &other.cert, now).unwrap();
+    let (_, config) = node(dir.path(), &[Region::Js]);
+    assert!(handshake(&config, &layout, &js).is_ok());
+    let (_, federation) = server(&config).unwrap();
+    assert_eq!(federation.crl_status(now)[0].state, CrlState::Current);
 }

@@ -42,6 +42,12 @@ pub enum Refusal {
     /// The entry requires a case number and none was given.
     #[error("the responsibility-list entry requires a case number")]
     CaseNumberRequired,
+    /// The case number does not have the shape the entry sets.
+    #[error("the case number does not have the shape the responsibility list sets ({pattern})")]
+    CaseNumberInvalid {
+        /// The entry's pattern.
+        pattern: String,
+    },
     /// The key field that picks the provider is present but not valid.
     #[error("key field `{field}` is not a valid {expected}")]
     InvalidRoutingKey {

@@ -67,6 +67,7 @@ pub use log::{
     Announced, AuditLog, CheckpointOptions, ExchangeRecord, Failing, LogHealth, LogOptions,
     LogStats, Outcome, Receipt, StoredLeaf,
 };
+pub use model::case_no;
 pub use model::{
     Ask, Entry, EntryStatus, Fault, FieldDoc, Grant, Member, MemberStatus, Part, Quota, Registry,
     RegistryData, Resource, Role, SharingMethod, SharingType, normalise_fingerprint,

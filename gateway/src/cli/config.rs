@@ -24,7 +24,8 @@ pub enum Status {
     /// Fine.
     Ok,
     /// Works, but worth a look (a certificate about to expire, revocation
-    /// not checked, a stale CRL).
+    /// not checked, a stale CRL within `tls.crl_grace_hours`); a CRL past
+    /// its nextUpdate and the grace is an error.
     Warn,
     /// `serve` would refuse to start, or would fail soon after.
     Error,
@@ -167,7 +168,7 @@ pub async fn check(path: &Path) -> Report {
         config.tls.key.display().to_string()
     });
     for (region, trust) in &config.trust {
-        region_trust(&mut report, region.code(), trust, now);
+        region_trust(&mut report, region.code(), trust, config.tls.crl_grace, now);
     }
     report.result("tls", crate::tls::server(&config), |_| {
         "the exchange listener's TLS configuration builds".into()
@@ -385,9 +386,12 @@ fn region_trust(
     report: &mut Report,
     region: &str,
     trust: &crate::config::Trust,
+    grace: std::time::Duration,
     now: OffsetDateTime,
 ) {
     let key = format!("trust.{region}");
+    let grace = time::Duration::try_from(grace).unwrap_or(time::Duration::MAX);
+    let grace_hours = grace.whole_hours();
     let cas = match crate::tls::load_certs(&trust.ca) {
         Ok(c) => c,
         Err(e) => return report.push(Status::Error, &key, e.to_string()),
@@ -431,11 +435,24 @@ fn region_trust(
                             cst(crl.last_update().to_datetime())
                         );
                         match next {
+                            Some(next) if next.saturating_add(grace) < now => {
+                                status = Status::Error;
+                                text.push_str(&format!(
+                                    ", next update was due {} and the grace of \
+                                     {grace_hours} h (tls.crl_grace_hours) is over: \
+                                     过期，该地区成员的握手被拒绝 stale, this region's \
+                                     members are refused at the handshake",
+                                    cst(next)
+                                ));
+                            }
                             Some(next) if next < now => {
                                 status = status.max(Status::Warn);
                                 text.push_str(&format!(
-                                    ", next update was due {} (stale: still used)",
-                                    cst(next)
+                                    ", next update was due {} (stale: still used until {}, \
+                                     the end of the grace of {grace_hours} h; then this \
+                                     region's members are refused)",
+                                    cst(next),
+                                    cst(next.saturating_add(grace))
                                 ));
                             }
                             Some(next) => text.push_str(&format!(", next update {}", cst(next))),

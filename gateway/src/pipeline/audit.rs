@@ -46,6 +46,7 @@ pub fn record(
         tracing::error!(received = %t, "the exchange's time cannot be recorded; refusing");
         return Err(Problem::Internal);
     };
+    let (service_item, case_no) = cx.take_use();
     let record = ExchangeRecord {
         v: 1,
         time,
@@ -56,8 +57,8 @@ pub fn record(
         provider: cx.provider.as_ref().map(MemberId::to_string),
         resource: cx.resource.clone(),
         purpose: cx.take_purpose(),
-        service_item: cx.service_item.take(),
-        case_no: cx.case_no.take(),
+        service_item,
+        case_no,
         entry: cx.entry.clone(),
         items: std::mem::take(&mut cx.items),
         request_digest: cx.request_digest.as_ref().map(|d| d.as_str().to_owned()),

@@ -25,7 +25,7 @@ use yrdx_signing::{LicenceId, OfdError, OfdReport, Outcome, Region, verify_ofd_w
 use crate::context::{Exchange, Stage};
 use crate::mappings::is_licence_resource;
 use crate::pipeline::authorize::Use;
-use crate::pipeline::request::{check_code, check_purpose};
+use crate::pipeline::request::{check_case_no, check_code, check_purpose};
 use crate::pipeline::{Call, Reply, authorize_and_meter, minimise, upstream};
 use crate::problem::Problem;
 use crate::query;
@@ -60,7 +60,7 @@ pub fn parse_use(pairs: Vec<(String, String)>) -> Result<LicenceUse, Problem> {
     let resource = params.take("resource");
     check_purpose(&purpose)?;
     check_code("service_item", Some(&service_item))?;
-    check_code("case_no", Some(&case_no))?;
+    check_case_no(&case_no)?;
     check_code("resource", resource.as_deref())?;
     Ok(LicenceUse {
         purpose,
@@ -117,8 +117,7 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     let sent: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
     cx.request_digest = Some(cx.digest(format!("{licence_id}?{}", sent.join("&")).as_bytes()));
     let usage = parse_use(pairs)?;
-    cx.service_item = Some(usage.service_item.clone());
-    cx.case_no = Some(usage.case_no.clone());
+    cx.declare_use(Some(&usage.service_item), Some(&usage.case_no));
     cx.declare_purpose(&usage.purpose);
     let id = LicenceId::parse(&licence_id)
         .map_err(|e| Problem::BadRequest(format!("licence identifier: {e}")))?;

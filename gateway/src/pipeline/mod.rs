@@ -106,8 +106,7 @@ pub async fn exchange(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Proble
     let t = Instant::now();
     cx.request_digest = Some(cx.digest(&body));
     let request = request::parse(&body)?;
-    cx.service_item = request.service_item.clone();
-    cx.case_no = request.case_no.clone();
+    cx.declare_use(request.service_item.as_deref(), request.case_no.as_deref());
     cx.declare_purpose(&request.purpose);
     // An unknown resource is the list's to refuse (`unknown_resource`).
     let key = registry
@@ -174,6 +173,7 @@ pub async fn authorize_and_meter<'r>(
     cx.entry = Some(grant.entry.id.clone());
     cx.provider = Some(grant.entry.provider.clone());
     cx.purpose = Some(Purpose::Listed(usage.purpose.to_owned()));
+    cx.vouch(grant.entry, usage.service_item, usage.case_no);
     cx.timed(Stage::Authorize, t);
 
     let t = Instant::now();

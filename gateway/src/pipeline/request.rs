@@ -49,7 +49,9 @@ pub fn parse(body: &[u8]) -> Result<ExchangeRequest, Problem> {
     }
     check_purpose(&req.purpose)?;
     check_code("service_item", req.service_item.as_deref())?;
-    check_code("case_no", req.case_no.as_deref())?;
+    if let Some(case_no) = &req.case_no {
+        check_case_no(case_no)?;
+    }
     if let Some(items) = &req.items
         && (items.len() > MAX_ITEMS || items.iter().any(|i| i.is_empty() || i.len() > 64))
     {
@@ -104,6 +106,19 @@ pub fn check_code(name: &str, value: Option<&str>) -> Result<(), Problem> {
         ))),
         _ => Ok(()),
     }
+}
+
+/// A case number: code-like ([`check_code`]), and never a resident identity
+/// number or a unified social credit code (`case_number_invalid`) — the log
+/// would keep a person or an organisation under the case's name.
+pub fn check_case_no(case_no: &str) -> Result<(), Problem> {
+    check_code("case_no", Some(case_no))?;
+    if yrdx_registry::case_no::is_identity_number(case_no) {
+        return Err(Problem::CaseNumberInvalid(
+            "`case_no` is a resident identity number or a credit code, not a case number".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -332,6 +332,7 @@ fn index_list(
         faults.push(i, &e.id, check_consumers(e, members));
         faults.push(i, &e.id, check_consumer_groups(e, groups));
         faults.push(i, &e.id, check_validity(e));
+        faults.push(i, &e.id, check_case_no_pattern(e));
         faults.push(i, &e.id, check_deadline(e));
         faults.push(i, &e.id, check_quota(e));
         let earlier = by_resource
@@ -454,6 +455,14 @@ fn check_grants_items(e: &Entry) -> Result<(), Bad> {
         ));
     }
     Ok(())
+}
+
+/// A case-number pattern is one ([`super::case_no::check_pattern`]).
+fn check_case_no_pattern(e: &Entry) -> Result<(), Bad> {
+    match &e.case_no_pattern {
+        Some(p) => super::case_no::check_pattern(p).map_err(|why| bad("case_no_pattern", p, why)),
+        None => Ok(()),
+    }
 }
 
 /// The entry does not end before it starts.

@@ -47,8 +47,11 @@ impl Registry {
     /// The checks run in this order, and the refusal names the first that
     /// leaves no entry: resource in the catalogue; provider (named, or routed by
     /// the key's area code); not-shared rows (refused citing their legal basis);
-    /// consumer listed (by id or group); in force today; and for conditional rows
-    /// the purpose, the service item and the case number.
+    /// consumer listed (by id or group); in force today; for conditional rows
+    /// the purpose; the service item (one the row lists; none when it lists
+    /// none; required on a conditional row that lists some); for conditional
+    /// rows that require one, a case number; and the case number's shape where
+    /// the row sets a pattern.
     pub fn authorize(&self, ask: &Ask<'_>) -> Result<Grant<'_>, Refusal> {
         let resource = self
             .resources
@@ -116,15 +119,15 @@ impl Registry {
         if for_purpose.is_empty() {
             return Err(Refusal::PurposeNotAllowed);
         }
+        // A service item must be one the row lists: a row that lists none
+        // takes no service item at all (it is refused, not ignored). A
+        // conditional row that lists some requires one.
         let for_item: Vec<&Entry> = for_purpose
             .iter()
             .copied()
-            .filter(|e| {
-                !conditional(e)
-                    || e.service_items.is_empty()
-                    || ask
-                        .service_item
-                        .is_some_and(|s| e.service_items.iter().any(|x| x == s))
+            .filter(|e| match ask.service_item {
+                Some(s) => e.service_items.iter().any(|x| x == s),
+                None => !conditional(e) || e.service_items.is_empty(),
             })
             .collect();
         if for_item.is_empty() {
@@ -138,8 +141,26 @@ impl Registry {
             .copied()
             .filter(|e| !conditional(e) || !e.case_no_required || ask.case_no.is_some())
             .collect();
-        let entry = match with_case.as_slice() {
-            [] => return Err(Refusal::CaseNumberRequired),
+        if with_case.is_empty() {
+            return Err(Refusal::CaseNumberRequired);
+        }
+        // A case number sent for a row that sets a pattern has its shape.
+        let shaped: Vec<&Entry> = with_case
+            .iter()
+            .copied()
+            .filter(|e| match (&e.case_no_pattern, ask.case_no) {
+                (Some(pattern), Some(case_no)) => super::case_no::matches(pattern, case_no),
+                _ => true,
+            })
+            .collect();
+        let entry = match shaped.as_slice() {
+            [] => {
+                let pattern = with_case
+                    .iter()
+                    .find_map(|e| e.case_no_pattern.clone())
+                    .unwrap_or_default();
+                return Err(Refusal::CaseNumberInvalid { pattern });
+            }
             [one] => *one,
             _ => return Err(Refusal::AmbiguousProvider),
         };

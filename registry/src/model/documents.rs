@@ -315,6 +315,11 @@ pub struct Entry {
     /// Whether a request must carry a case number (办件编号).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub case_no_required: bool,
+    /// The shape a case number sent for this row must have
+    /// ([`crate::case_no`]); any code-like case number when absent. Only a
+    /// case number that matched it is kept in the log as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_no_pattern: Option<String>,
     /// The items granted; every other item is removed before the consumer sees it.
     #[serde(default)]
     pub items: Vec<String>,

@@ -5,13 +5,15 @@
 //!
 //! - `documents`: the data types as imported;
 //! - `checks`: the consistency checks [`Registry::build`] runs;
-//! - `decision`: the authorisation decision, [`Registry::authorize`].
+//! - `decision`: the authorisation decision, [`Registry::authorize`];
+//! - `case_no`: case-number patterns, and the numbers no case number may be.
 
 use std::collections::HashMap;
 
 use yrdx_adapters::Schema;
 use yrdx_signing::MemberId;
 
+pub mod case_no;
 mod checks;
 mod decision;
 mod documents;
@@ -191,6 +193,56 @@ deadline_ms = 1000
         assert_eq!(r.authorize(&a).unwrap_err(), Refusal::CaseNumberRequired);
         a.case_no = Some("2026-1");
         assert_eq!(r.authorize(&a).unwrap().entry.id, "RL-2026-00001");
+    }
+
+    /// A service item sent for a row that lists none is refused, not
+    /// ignored; a row's case-number pattern is checked.
+    #[test]
+    fn service_items_and_case_numbers_are_checked_against_the_row() {
+        let r = registry(&entry(
+            "RL-2026-00001",
+            "zj:11330000002482028A:data",
+            "sharing_type = \"unconditional\"",
+        ));
+        let (c, k) = (js(), key("91330106MA27Y9KE3E"));
+        let mut a = ask(&c, &k, "核验");
+        assert!(r.authorize(&a).is_ok());
+        a.service_item = Some("SX-001");
+        assert_eq!(r.authorize(&a).unwrap_err(), Refusal::ServiceItemNotAllowed);
+
+        let r = registry(&entry(
+            "RL-2026-00001",
+            "zj:11330000002482028A:data",
+            "service_items = [\"SX-001\"]\ncase_no_pattern = \"@@-####-*\"",
+        ));
+        let mut a = ask(&c, &k, "核验");
+        a.service_item = Some("SX-001");
+        assert!(r.authorize(&a).is_ok(), "no case number: none required");
+        a.case_no = Some("SH-2026-1");
+        assert!(r.authorize(&a).is_ok());
+        a.case_no = Some("2026-1");
+        assert_eq!(
+            r.authorize(&a).unwrap_err(),
+            Refusal::CaseNumberInvalid {
+                pattern: "@@-####-*".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_case_number_pattern_is_refused_at_import() {
+        let mut data = RegistryData::default();
+        let text = format!(
+            "{MEMBERS}\n{}",
+            entry(
+                "RL-2026-00001",
+                "zj:11330000002482028A:data",
+                "case_no_pattern = \"SH ####\""
+            )
+        );
+        crate::add_toml(&mut data, "t.toml", &text).unwrap();
+        let err = Registry::build(1, data).unwrap_err().to_string();
+        assert!(err.contains("case_no_pattern"), "{err}");
     }
 
     #[test]

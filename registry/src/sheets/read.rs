@@ -605,6 +605,7 @@ fn read_list(import: &mut Import, sheet: &Sheet<'_>) {
             row.list("事项编码"),
         );
         let case_no_required = row.parse("需办件编号", parse_yes_no).unwrap_or(false);
+        let case_no_pattern = row.code("办件编号格式");
         let items = row.list("共享数据项");
         let quota = Quota {
             per_second: row.number("每秒限额"),
@@ -632,6 +633,7 @@ fn read_list(import: &mut Import, sheet: &Sheet<'_>) {
                     purposes,
                     service_items,
                     case_no_required,
+                    case_no_pattern,
                     items,
                     valid_from,
                     valid_to,

@@ -215,6 +215,7 @@ pub fn to_xlsx(data: &RegistryData) -> Result<Vec<u8>, RegistryError> {
                     join(&e.purposes),
                     join(&e.service_items),
                     if e.case_no_required { "是" } else { "否" }.into(),
+                    opt(&e.case_no_pattern),
                     num(e.quota.per_second.map(u64::from)),
                     num(e.quota.burst.map(u64::from)),
                     num(e.quota.per_day),
