@@ -1,9 +1,11 @@
 //! Onboarding: `yrdx conformance provider` against the demo's sample
 //! providers (each conforms) and against broken providers started here, each
-//! failing with its own finding.
+//! failing with its own finding; `yrdx conformance sandbox` with a careful
+//! and a careless scripted client.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use yrdx_conformance::pki::{self, Oddities, PkiLayout};
 use yrdx_conformance::providers::{self, Fixtures, ProviderTls, RunningProvider};
@@ -280,4 +282,132 @@ async fn the_runner_fails_broken_providers_with_the_right_finding() {
     let (report, _) = check(&p, &|_| {}).await;
     fails(&report, "load.latency", "over the deadline");
     fails(&report, "keys.fixture", "deadline of 200 ms");
+}
+
+// ------------------------------------------------------------- sandbox
+
+use serde_json::json;
+use yrdx_conformance::client::{self, Answer, Connection};
+use yrdx_gateway::cli::conformance::sandbox::{self, SANDBOX_KEYS, SandboxArgs, summary_text};
+
+const AH_DATA: &str = "ah:113400000029868223:data";
+const CHECK: &str = "市场主体登记核验";
+
+fn sandbox_key(code: &str) -> &'static str {
+    SANDBOX_KEYS.iter().find(|(_, c, _)| *c == code).unwrap().0
+}
+
+/// What both scripted clients ask: a quota refusal, a store failure, a
+/// purpose the list does not allow, and a served record.
+fn script() -> Vec<serde_json::Value> {
+    vec![
+        json!({"key": {"uscc": sandbox_key("quota_exhausted")}, "purpose": CHECK}),
+        json!({"key": {"uscc": sandbox_key("store_unavailable")}, "purpose": CHECK}),
+        json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": "商业营销"}),
+        json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK}),
+    ]
+}
+
+async fn send(conn: &mut Connection, body: &serde_json::Value, id: &str) -> Answer {
+    conn.send(
+        "POST",
+        "/v1/exchange/YRD-SCJG-0001",
+        &[("yrdx-request-id", id)],
+        bytes::Bytes::from(serde_json::to_vec(body).unwrap()),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_tells_a_careful_client_from_a_careless_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox::start(
+        &SandboxArgs {
+            dir: dir.path().to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let m = &sb.demo.manifest;
+    let addr = sb.addr().to_string();
+    let tls = |member: &str| {
+        let f = &m.members[member];
+        client::tls_config(&m.ca_bundle, Some((&f.cert, &f.key))).unwrap()
+    };
+
+    // Careful: waits Retry-After, backs off a failure, never resends a 4xx,
+    // a new request id each time.
+    let mut conn = Connection::open(&addr, tls(JS_DATA)).await.unwrap();
+    let mut statuses = Vec::new();
+    for body in script() {
+        let a = send(&mut conn, &body, &uuid::Uuid::now_v7().to_string()).await;
+        statuses.push(a.status);
+        let wait = match a.status {
+            429 => Some(Duration::from_secs(a.retry_after.unwrap()) + Duration::from_millis(200)),
+            500..=599 => Some(Duration::from_millis(1200)),
+            _ => None,
+        };
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
+            let again = send(&mut conn, &body, &uuid::Uuid::now_v7().to_string()).await;
+            statuses.push(again.status);
+        }
+    }
+    // Refused 429, then (having waited) passed on: not found; 503 twice;
+    // 403; served.
+    assert_eq!(statuses, [429, 404, 503, 503, 403, 200]);
+
+    // Careless: resends every refusal at once, twice, with the same id.
+    let mut conn = Connection::open(&addr, tls(AH_DATA)).await.unwrap();
+    for body in script() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut a = send(&mut conn, &body, &id).await;
+        for _ in 0..2 {
+            if a.status < 400 {
+                break;
+            }
+            a = send(&mut conn, &body, &id).await;
+        }
+    }
+
+    let summary = sb.journal.summary();
+    let careful = &summary[JS_DATA];
+    assert!(careful.well_behaved(), "{careful:?}");
+    assert_eq!(careful.requests, 6);
+    assert_eq!(careful.retries, 2);
+    assert_eq!(careful.retries_new_request_id, 2);
+    assert_eq!(careful.codes["quota_exhausted"], 1);
+    assert_eq!(careful.codes["store_unavailable"], 2);
+    assert_eq!(careful.codes["purpose_not_allowed"], 1);
+    assert_eq!(careful.codes["record_not_found"], 1);
+
+    let careless = &summary[AH_DATA];
+    assert!(!careless.well_behaved(), "{careless:?}");
+    assert_eq!(careless.ignored_retry_after, 2, "{careless:?}");
+    assert_eq!(careless.retried_too_soon, 2, "{careless:?}");
+    assert_eq!(careless.retried_unchangeable, 2, "{careless:?}");
+    assert_eq!(careless.retries_same_request_id, 6, "{careless:?}");
+
+    let text = summary_text(&summary);
+    assert!(
+        text.contains(&format!("{JS_DATA}: 处理得当 well-behaved")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{AH_DATA}: 需改进 needs work")),
+        "{text}"
+    );
+    assert!(text.contains("came back before Retry-After: 2"), "{text}");
+    assert!(
+        text.contains("retried a failure at once (no back-off): 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("resent a refusal the same request cannot change: 2"),
+        "{text}"
+    );
+    sb.stop().await;
 }

@@ -1,9 +1,11 @@
 //! `yrdx conformance`: onboarding a platform without guesswork. `provider`
 //! checks a live provider endpoint against the node's configuration and
-//! writes a report to sign off.
+//! writes a report to sign off; `sandbox` is a gateway for consumers to
+//! practise refusals against.
 
 pub mod provider;
 pub mod report;
+pub mod sandbox;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,6 +14,10 @@ use clap::Subcommand;
 
 /// Conformance commands.
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only obscure clap's derive"
+)]
 pub enum ConformanceCommand {
     /// Check a live provider endpoint before go-live: TLS, each resource's
     /// keys, items, types, encoding, not-found and malformed-key answers,
@@ -19,6 +25,12 @@ pub enum ConformanceCommand {
     /// Writes a Markdown and a JSON report. Exit status 0 only when no check
     /// failed, 1 when one did, 2 when the run could not be made.
     Provider(provider::ProviderArgs),
+    /// A gateway for a consumer's client to practise against: the demo
+    /// federation behind a recording front, documented keys that trigger
+    /// each refusal, and on Ctrl-C a summary of what the client did after
+    /// each refusal (came back before Retry-After, retried at once, resent
+    /// a refusal that cannot change, new or same request id).
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Runs a conformance command, progress to `out`.
@@ -31,6 +43,10 @@ pub fn run(command: ConformanceCommand, out: &mut dyn Write) -> anyhow::Result<E
             } else {
                 ExitCode::FAILURE
             })
+        }
+        ConformanceCommand::Sandbox(args) => {
+            super::runtime()?.block_on(sandbox::run(&args, out))?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
