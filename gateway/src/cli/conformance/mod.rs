@@ -50,3 +50,60 @@ pub fn run(command: ConformanceCommand, out: &mut dyn Write) -> anyhow::Result<E
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::super::{Cli, Command};
+    use super::*;
+
+    #[test]
+    fn the_commands_parse() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "yrdx",
+            "conformance",
+            "provider",
+            "-c",
+            "yrdx.toml",
+            "--region",
+            "js",
+            "--load-seconds",
+            "2",
+            "--foreign-cert",
+            "f.pem",
+            "--foreign-key",
+            "f.key",
+        ])
+        .unwrap();
+        let Command::Conformance {
+            command: ConformanceCommand::Provider(args),
+        } = cli.command
+        else {
+            panic!("not the provider command");
+        };
+        assert_eq!(args.region, "js");
+        assert!((args.load_seconds - 2.0).abs() < f64::EPSILON);
+        assert_eq!(args.concurrency, 4);
+        // A foreign certificate needs its key.
+        assert!(
+            Cli::try_parse_from([
+                "yrdx",
+                "conformance",
+                "provider",
+                "-c",
+                "y.toml",
+                "--region",
+                "js",
+                "--foreign-cert",
+                "f.pem",
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["yrdx", "conformance", "sandbox", "--listen", "127.0.0.1:0"])
+                .is_ok()
+        );
+    }
+}
