@@ -42,6 +42,8 @@ pub struct Answer {
     pub content_type: Option<String>,
     /// Body.
     pub body: Bytes,
+    /// `Retry-After`, in seconds, when given.
+    pub retry_after: Option<u64>,
 }
 
 impl Answer {
@@ -161,6 +163,11 @@ impl Connection {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let retry_after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         let body = resp
             .into_body()
             .collect()
@@ -171,6 +178,7 @@ impl Connection {
             status,
             content_type,
             body,
+            retry_after,
         })
     }
 }

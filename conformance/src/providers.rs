@@ -81,6 +81,9 @@ struct RouteShape {
     content_type: String,
     encoding: Option<String>,
     not_found: String,
+    /// The HTTP status of the not-found answer; 200 by default (the
+    /// envelope says it).
+    not_found_status: Option<u16>,
     #[serde(default)]
     record: Vec<Record>,
 }
@@ -149,6 +152,11 @@ impl Fixtures {
                 Some(l) => encoding_rs::Encoding::for_label(l.as_bytes())
                     .ok_or_else(|| err(format!("route {}: unknown encoding {l}", r.name)))?,
             };
+            let not_found_status = match r.not_found_status {
+                None => StatusCode::OK,
+                Some(s) => StatusCode::from_u16(s)
+                    .map_err(|_| err(format!("route {}: bad not_found_status {s}", r.name)))?,
+            };
             routes.push(Route {
                 name: r.name,
                 method,
@@ -157,7 +165,7 @@ impl Fixtures {
                 content_type: r.content_type,
                 encoding,
                 not_found: r.not_found,
-                not_found_status: StatusCode::OK,
+                not_found_status,
                 records: r.record,
             });
         }
@@ -229,6 +237,10 @@ pub struct ProviderTls {
     pub client_ca: PathBuf,
     /// When set, only a client certificate naming this member is served.
     pub allowed_client: Option<MemberId>,
+    /// Whether a client without a certificate completes the handshake (a
+    /// misconfigured provider, for the conformance runner's tests); a
+    /// certificate, when sent, must still chain to `client_ca`.
+    pub client_cert_optional: bool,
 }
 
 /// A running sample provider.
@@ -295,9 +307,12 @@ fn server_config(tls: &ProviderTls) -> Result<rustls::ServerConfig, ProviderErro
             .map_err(|e| tls_err(&tls.client_ca, e))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| tls_err(&tls.client_ca, e))?;
+    let mut verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if tls.client_cert_optional {
+        verifier = verifier.allow_unauthenticated();
+    }
+    let verifier = verifier.build().map_err(|e| tls_err(&tls.client_ca, e))?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_err(&tls.cert, e))?

@@ -13,6 +13,7 @@
 mod audit;
 mod common;
 mod hostile;
+mod onboarding;
 mod operations;
 
 use std::collections::BTreeSet;

@@ -186,15 +186,18 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         write(&dir.join(SEAL_DIR).join(&f.name), &f.pem)?;
     }
 
-    // One sample provider per region, accepting only the gateway's certificate.
+    // One sample provider per region, accepting only the gateway's
+    // certificate: issued by the gateway's own region's CA (another region's
+    // CA is refused in the handshake) and naming the gateway.
     let mut running = Vec::new();
     for (i, region) in (0u16..).zip(Region::ALL) {
         let paths = layout.provider(region);
         let tls = ProviderTls {
             cert: paths.cert,
             key: paths.key,
-            client_ca: layout.ca_bundle(),
+            client_ca: layout.ca(spec.gateway.region()).cert,
             allowed_client: Some(spec.gateway.clone()),
+            client_cert_optional: false,
         };
         let fixtures =
             Fixtures::builtin(region)?.with_licences(&licences::licences(&seal_pki, region)?);

@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod audit;
 mod client;
 pub mod config;
+pub mod conformance;
 pub mod demo;
 pub mod pki;
 pub mod registry;
@@ -86,6 +87,12 @@ pub enum Command {
         /// What to do with them.
         #[command(subcommand)]
         command: adapters::AdaptersCommand,
+    },
+    /// Onboarding: check a provider endpoint, or practise against a sandbox.
+    Conformance {
+        /// What to do.
+        #[command(subcommand)]
+        command: conformance::ConformanceCommand,
     },
     /// Verify an electronic seal, an electronic signature or a sealed OFD
     /// licence file offline. Exit status: 0 valid, 1 invalid, 3
@@ -251,6 +258,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report { command } => report::run(command),
         Command::Audit { command } => Ok(runtime()?.block_on(audit::run(command))?),
         Command::Adapters { command } => adapters::run(command, &mut std::io::stdout().lock()),
+        Command::Conformance { command } => {
+            conformance::run(command, &mut std::io::stdout().lock())
+        }
         Command::Verify(args) => verify::run(&args, &mut std::io::stdout().lock()),
         Command::Pki { command } => pki::run(command),
     }
