@@ -118,6 +118,12 @@ pub enum Problem {
     HeadTooLarge,
     /// The client hung up before its answer; recorded, never answered.
     ClientClosed,
+    /// The request id was used by this consumer for another request within
+    /// the last 24 hours.
+    RequestIdReused,
+    /// A request with this request id is being answered now: try again once
+    /// it is.
+    RequestInProgress,
     /// The TLS handshake refused the client's certificate: it is revoked.
     /// Never answered in a body (there is no connection to answer on); the
     /// refusal is recorded in the log.
@@ -451,6 +457,18 @@ impl Problem {
                 "客户端在收到应答前断开了连接。",
                 "The client closed the connection before its answer.",
             ),
+            RequestIdReused => (
+                StatusCode::CONFLICT,
+                "request_id_reused",
+                "该请求编号在 24 小时内已用于另一个不同的请求。",
+                "This request id was used for a different request within the last 24 hours.",
+            ),
+            RequestInProgress => (
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                "使用该请求编号的请求正在处理中，请稍后重试。",
+                "A request with this request id is being answered now; retry shortly.",
+            ),
             CertificateRevoked => (
                 StatusCode::FORBIDDEN,
                 "certificate_revoked",
@@ -528,7 +546,7 @@ impl Problem {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
-            Problem::VerifierBusy => {
+            Problem::VerifierBusy | Problem::RequestInProgress => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
@@ -656,6 +674,16 @@ mod tests {
             assert_eq!(p.code(), code);
             assert_eq!(p.status().as_u16(), status, "{code}");
         }
+    }
+
+    /// A request refused for another holding its id may retry in a second.
+    #[test]
+    fn a_request_in_progress_says_when_to_retry() {
+        let resp = Problem::RequestInProgress.to_response("r");
+        assert_eq!(resp.status(), StatusCode::CONFLICT);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(Problem::RequestIdReused.code(), "request_id_reused");
+        assert_eq!(Problem::RequestIdReused.status(), StatusCode::CONFLICT);
     }
 
     #[tokio::test]

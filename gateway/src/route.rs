@@ -15,6 +15,9 @@
 //! - the caller is identified against the registry snapshot the whole request
 //!   uses (`identify`, or `not_a_regulator` on the regulator's routes) before
 //!   anything it sent is read;
+//! - on a route whose every request is a leaf, a request id the caller sent
+//!   is its idempotency key ([`request_ids`]), claimed once the body is read
+//!   and before the route's stages run;
 //! - an exchange's leaf is written by [`audit::finish`] before anything is
 //!   answered. Regulators' reads are not leaves (reading the log must not
 //!   change it), but every caller they refuse for who it is, is.
@@ -37,7 +40,7 @@ use tracing::Instrument;
 use crate::REQUEST_ID_HEADER;
 use crate::context::{Exchange, Stage};
 use crate::identity::Peer;
-use crate::pipeline::{Call, Reply, audit, identify};
+use crate::pipeline::{Call, Reply, audit, identify, request_ids};
 use crate::problem::Problem;
 use crate::regulator;
 use crate::state::App;
@@ -161,6 +164,7 @@ pub async fn handle<H: Handler>(
     let route = H::ROUTE;
     let (parts, body) = request.into_parts();
     let (id, id_problem) = request_id(&parts.headers);
+    let id_sent = id_problem.is_none() && parts.headers.contains_key(REQUEST_ID_HEADER);
     // The route's one path parameter, whatever its name; none is "".
     let path = path.map(|Path(p)| p).unwrap_or_default();
     let span = tracing::info_span!(
@@ -182,6 +186,7 @@ pub async fn handle<H: Handler>(
     let request = Request {
         id,
         id_problem,
+        id_sent,
         path,
         query: parts.uri.query().map(str::to_owned),
         body,
@@ -226,6 +231,8 @@ impl Drop for Hangup {
 struct Request {
     id: String,
     id_problem: Option<Problem>,
+    /// Whether the caller sent the id (a key), rather than the gateway made it.
+    id_sent: bool,
     path: String,
     query: Option<String>,
     body: Body,
@@ -238,6 +245,7 @@ async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> 
     let Request {
         id,
         id_problem,
+        id_sent,
         path,
         query,
         body,
@@ -291,6 +299,14 @@ async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> 
         BodyLimit::None => Ok(Bytes::new()),
         BodyLimit::Request => read_body(&app, body, app.config.limits.max_body_bytes).await,
         BodyLimit::Document => read_body(&app, body, app.config.limits.max_verify_bytes).await,
+    };
+    let body = match body {
+        Ok(body) if id_sent && route.leaves == Leaves::Every => {
+            request_ids::claim(&app, &mut cx, caller, &path, query.as_deref(), &body)
+                .await
+                .map(|()| body)
+        }
+        other => other,
     };
     let result = match body {
         Err(p) => Err(p),

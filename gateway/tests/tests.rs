@@ -13,6 +13,7 @@
 mod audit;
 mod common;
 mod operations;
+mod retries;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

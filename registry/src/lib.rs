@@ -50,6 +50,7 @@ mod nodes;
 mod quota;
 mod report;
 mod report_tables;
+mod request_ids;
 mod sheets;
 mod store;
 pub mod testing;
@@ -72,6 +73,7 @@ pub use model::{
     RegistryData, Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
 pub use nodes::{Heartbeat, NodeClaim, NodeRow};
+pub use request_ids::{IdClaim, RequestKey};
 pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, Count, EntryReport, FulfilmentReport, Latency, LogSummary, Period, QuotaUse,

@@ -20,6 +20,7 @@ pub mod map_response;
 pub mod meter;
 pub mod minimise;
 pub mod request;
+pub mod request_ids;
 pub mod upstream;
 pub mod verify;
 
@@ -176,16 +177,19 @@ pub async fn authorize_and_meter<'r>(
     cx.purpose = Some(Purpose::Listed(usage.purpose.to_owned()));
     cx.timed(Stage::Authorize, t);
 
+    // A retry of a request that was counted is not counted again (its rate
+    // still is).
     let t = Instant::now();
     meter::run(
         &snapshot.meters,
-        &app.quotas,
+        (!cx.counted).then_some(&app.quotas),
         &app.metrics,
         &grant,
         consumer,
         cx.received,
     )
     .await?;
+    cx.counted = true;
     cx.timed(Stage::Meter, t);
     Ok(grant)
 }
