@@ -24,7 +24,7 @@ use yrdx_signing::{LeafIndex, Tile, TreeSize};
 
 use crate::context::Exchange;
 use crate::pipeline::{Call, Reply};
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 use crate::query;
 use crate::route::{BodyLimit, Caller, Handler, Leaves, Route, handle, only};
 use crate::state::App;
@@ -104,8 +104,8 @@ fn internal(e: impl std::fmt::Display) -> Problem {
     Problem::Internal
 }
 
-fn bad(detail: impl Into<String>) -> Problem {
-    Problem::BadRequest(detail.into())
+fn bad(zh: impl Into<String>, en: impl Into<String>) -> Problem {
+    Problem::BadRequest(Detail::new(zh, en))
 }
 
 /// The size of the tree the latest checkpoint covers.
@@ -118,9 +118,10 @@ async fn tree_size(app: &App) -> Result<TreeSize, Problem> {
 fn within(tree: TreeSize, name: &str, size: Option<u64>) -> Result<u64, Problem> {
     match size {
         None => Ok(tree.get()),
-        Some(size) if size > tree.get() => Err(bad(format!(
-            "`{name}` is beyond the latest checkpoint's size {tree}"
-        ))),
+        Some(size) if size > tree.get() => Err(bad(
+            format!("`{name}` 超出最新检查点的树大小 {tree}。"),
+            format!("`{name}` is beyond the latest checkpoint's size {tree}"),
+        )),
         Some(size) => Ok(size),
     }
 }
@@ -197,15 +198,16 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
     let size = tree_size(app).await?.get();
     let start = p.number("start")?.unwrap_or(0);
     if start > size {
-        return Err(bad(format!(
-            "`start` is beyond the latest checkpoint's size {size}"
-        )));
+        return Err(bad(
+            format!("`start` 超出最新检查点的树大小 {size}。"),
+            format!("`start` is beyond the latest checkpoint's size {size}"),
+        ));
     }
     // A window is cut at MAX_ENTRIES_PAGE indices and at the checkpoint's
     // size; a client pages on by asking again from the last index it got + 1
     // (or from `end`, with filters).
     let end = match p.number("end")? {
-        Some(end) if end < start => return Err(bad("`end` is before `start`")),
+        Some(end) if end < start => return Err(bad("`end` 早于 `start`。", "`end` is before `start`")),
         Some(end) => end,
         None => u64::MAX,
     }
@@ -215,7 +217,10 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
         None => None,
         Some("served") => Some(Outcome::Served),
         Some("refused") => Some(Outcome::Refused),
-        Some(_) => return Err(bad("`outcome` must be served or refused")),
+        Some(_) => return Err(bad(
+                "`outcome` 须为 served 或 refused。",
+                "`outcome` must be served or refused",
+            )),
     };
     let query = EntryQuery {
         start,
@@ -246,14 +251,14 @@ async fn inclusion(call: Call<'_>) -> Result<Response, Problem> {
     let tree = tree_size(app).await?;
     let index = p
         .number("index")?
-        .ok_or_else(|| bad("`index` is required"))?;
+        .ok_or_else(|| bad("缺少必填参数 `index`。", "`index` is required"))?;
     let size = within(tree, "size", p.number("size")?)?;
     if index >= size {
-        return Err(bad("`index` must be below `size`"));
+        return Err(bad("`index` 须小于 `size`。", "`index` must be below `size`"));
     }
     let (index, size) = (
-        LeafIndex::new(index).map_err(|e| bad(e.to_string()))?,
-        TreeSize::new(size).map_err(|e| bad(e.to_string()))?,
+        LeafIndex::new(index).map_err(|e| bad(format!("`index` 超出范围：{e}"), e.to_string()))?,
+        TreeSize::new(size).map_err(|e| bad(format!("`size` 超出范围：{e}"), e.to_string()))?,
     );
     let proof = app
         .store
@@ -269,14 +274,14 @@ async fn consistency(call: Call<'_>) -> Result<Response, Problem> {
     let app = call.app;
     let p = query::parse(call.query.as_deref(), &["from", "to"])?;
     let tree = tree_size(app).await?;
-    let from = p.number("from")?.ok_or_else(|| bad("`from` is required"))?;
+    let from = p.number("from")?.ok_or_else(|| bad("缺少必填参数 `from`。", "`from` is required"))?;
     let to = within(tree, "to", p.number("to")?)?;
     if from > to {
-        return Err(bad("`from` must not be after `to`"));
+        return Err(bad("`from` 不得大于 `to`。", "`from` must not be after `to`"));
     }
     let (from, to) = (
-        TreeSize::new(from).map_err(|e| bad(e.to_string()))?,
-        TreeSize::new(to).map_err(|e| bad(e.to_string()))?,
+        TreeSize::new(from).map_err(|e| bad(format!("`from` 超出范围：{e}"), e.to_string()))?,
+        TreeSize::new(to).map_err(|e| bad(format!("`to` 超出范围：{e}"), e.to_string()))?,
     );
     let proof = app
         .store
@@ -294,7 +299,12 @@ async fn tile(call: Call<'_>) -> Result<Response, Problem> {
     let app = call.app;
     query::parse(call.query.as_deref(), &[])?;
     let tile = Tile::parse_path(&format!("tile/{}", call.path))
-        .map_err(|_| bad("not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]"))?;
+        .map_err(|_| {
+            bad(
+                "不是瓦片路径：应为 tile/<L>/<N>[.p/<W>] 或 tile/entries/<N>[.p/<W>]。",
+                "not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]",
+            )
+        })?;
     if !tile.is_within(tree_size(app).await?) {
         return Err(Problem::NotFound);
     }

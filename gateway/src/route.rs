@@ -41,7 +41,7 @@ use crate::REQUEST_ID_HEADER;
 use crate::context::{Exchange, Stage};
 use crate::identity::Peer;
 use crate::pipeline::{Call, Reply, audit, identify, request_ids};
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 use crate::regulator;
 use crate::state::App;
 
@@ -115,7 +115,10 @@ pub fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
             Some(id) => (id.hyphenated().to_string(), None),
             None => (
                 uuid::Uuid::now_v7().to_string(),
-                Some(Problem::BadRequest("Yrdx-Request-Id is not a UUID".into())),
+                Some(Problem::BadRequest(Detail::new(
+                    "请求头 Yrdx-Request-Id 不是 UUID。",
+                    "Yrdx-Request-Id is not a UUID",
+                ))),
             ),
         },
     }
@@ -125,16 +128,20 @@ pub fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
 async fn read_body(app: &App, body: Body, max: usize) -> Result<Bytes, Problem> {
     let collect = Limited::new(body, max).collect();
     match tokio::time::timeout(app.config.limits.request_timeout, collect).await {
-        Err(_) => Err(Problem::BadRequest(
-            "request body not received in time".into(),
-        )),
+        Err(_) => Err(Problem::BadRequest(Detail::new(
+            "未在时限内收到请求体。",
+            "request body not received in time",
+        ))),
         Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
             Err(Problem::PayloadTooLarge)
         }
-        Ok(Err(_)) => Err(Problem::BadRequest("request body could not be read".into())),
+        Ok(Err(_)) => Err(Problem::BadRequest(Detail::new(
+            "无法读取请求体。",
+            "request body could not be read",
+        ))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
 }
