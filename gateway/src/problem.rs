@@ -822,6 +822,10 @@ mod tests {
         let mut checked = 0;
         let mut missing = Vec::new();
         while let Some(path) = files.pop() {
+            // The CLI answers no HTTP request (its `bad` is its own).
+            if path.is_dir() && path.file_name().is_some_and(|n| n == "cli") {
+                continue;
+            }
             if path.is_dir() {
                 for entry in std::fs::read_dir(&path).unwrap() {
                     files.push(entry.unwrap().path());
@@ -832,6 +836,8 @@ mod tests {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
+            // Not the tests' own text.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
             for pattern in ["Detail::new(", " bad(", "(bad(", "|| bad("] {
                 for (at, _) in text.match_indices(pattern) {
                     let line = text[..at].matches('\n').count() + 1;
