@@ -42,6 +42,8 @@ pub struct Answer {
     pub content_type: Option<String>,
     /// Body.
     pub body: Bytes,
+    /// All response headers.
+    pub headers: http::HeaderMap,
 }
 
 impl Answer {
@@ -161,6 +163,7 @@ impl Connection {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = resp.headers().clone();
         let body = resp
             .into_body()
             .collect()
@@ -171,6 +174,7 @@ impl Connection {
             status,
             content_type,
             body,
+            headers,
         })
     }
 }

@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderValue, header};
 use serde::Serialize;
 use yrdx_registry::{EntryQuery, MAX_ENTRIES_PAGE, Outcome};
-use yrdx_signing::{LeafIndex, Tile, TreeSize};
+use yrdx_signing::{LeafIndex, Tile, TileKind, TreeSize};
 
 use crate::context::Exchange;
 use crate::pipeline::{Call, Reply};
@@ -291,6 +291,46 @@ async fn consistency(call: Call<'_>) -> Result<Response, Problem> {
     json(&proof)
 }
 
+/// Whether the request's `Accept-Encoding` takes gzip: `gzip` (or `x-gzip`)
+/// with a quality above zero, or else `*` with one.
+fn accepts_gzip(headers: &http::HeaderMap) -> bool {
+    let codings: Vec<(String, bool)> = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            (name, !refused)
+        })
+        .collect();
+    let find = |names: &[&str]| {
+        codings
+            .iter()
+            .find(|(name, _)| names.contains(&name.as_str()))
+            .map(|(_, ok)| *ok)
+    };
+    find(&["gzip", "x-gzip"])
+        .or_else(|| find(&["*"]))
+        .unwrap_or(false)
+}
+
+/// `bytes` gzip-compressed.
+fn gzip_bytes(bytes: &[u8]) -> Result<Vec<u8>, Problem> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 2),
+        flate2::Compression::default(),
+    );
+    gz.write_all(bytes).map_err(internal)?;
+    gz.finish().map_err(internal)
+}
+
 /// `GET /v1/audit/tile/{L}/{N}[.p/{W}]` and `GET /v1/audit/tile/entries/{N}[.p/{W}]`:
 /// C2SP tlog-tiles. A tile the latest checkpoint does not cover whole is
 /// `not_found`, as the spec wants; a full tile never changes, so it may be
@@ -309,7 +349,19 @@ async fn tile(call: Call<'_>) -> Result<Response, Problem> {
         return Err(Problem::NotFound);
     }
     let bytes = app.store.log_tile(&tile).await.map_err(internal)?;
+    // Entry bundles are compressed for clients that take gzip, as C2SP
+    // tlog-tiles asks; hash tiles (random bytes) are not worth it.
+    let gzip = tile.kind() == TileKind::Entries && accepts_gzip(call.headers);
+    let bytes = if gzip { gzip_bytes(&bytes)? } else { bytes };
     let mut r = with_type(bytes, "application/octet-stream");
+    if tile.kind() == TileKind::Entries {
+        r.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if gzip {
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     let cache = if tile.is_partial() {
         "no-store"
     } else {
@@ -318,4 +370,25 @@ async fn tile(call: Call<'_>) -> Result<Response, Problem> {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    #[test]
+    fn accept_encoding_is_read_as_rfc_9110_says() {
+        let takes = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(http::header::ACCEPT_ENCODING, v.parse().unwrap());
+            accepts_gzip(&h)
+        };
+        for yes in ["gzip", "GZIP", "br, gzip;q=0.5", "x-gzip", "*", "deflate, *;q=0.1"] {
+            assert!(takes(yes), "{yes}");
+        }
+        for no in ["identity", "br", "gzip;q=0", "gzip; q=0.0", "gzipx", "", "gzip;q=0, *"] {
+            assert!(!takes(no), "{no}");
+        }
+        assert!(!accepts_gzip(&http::HeaderMap::new()));
+    }
 }

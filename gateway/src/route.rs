@@ -196,6 +196,7 @@ pub async fn handle<H: Handler>(
         id_sent,
         path,
         query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
         body,
         client_gone: gone.flag.clone(),
     };
@@ -242,6 +243,7 @@ struct Request {
     id_sent: bool,
     path: String,
     query: Option<String>,
+    headers: HeaderMap,
     body: Body,
     client_gone: Arc<AtomicBool>,
 }
@@ -255,6 +257,7 @@ async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> 
         id_sent,
         path,
         query,
+        headers,
         body,
         client_gone,
     } = request;
@@ -325,6 +328,7 @@ async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> 
                 path,
                 query,
                 body,
+                headers: &headers,
             };
             H::stages(call, &mut cx).await
         }

@@ -89,6 +89,8 @@ pub struct Call<'a> {
     pub query: Option<String>,
     /// The body, read within the route's limit; empty when it reads none.
     pub body: Bytes,
+    /// The request's headers (content negotiation: `Accept-Encoding`).
+    pub headers: &'a http::HeaderMap,
 }
 
 /// Runs one exchange's stages, after identification.
