@@ -207,7 +207,9 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
     // size; a client pages on by asking again from the last index it got + 1
     // (or from `end`, with filters).
     let end = match p.number("end")? {
-        Some(end) if end < start => return Err(bad("`end` 早于 `start`。", "`end` is before `start`")),
+        Some(end) if end < start => {
+            return Err(bad("`end` 早于 `start`。", "`end` is before `start`"));
+        }
         Some(end) => end,
         None => u64::MAX,
     }
@@ -217,10 +219,12 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
         None => None,
         Some("served") => Some(Outcome::Served),
         Some("refused") => Some(Outcome::Refused),
-        Some(_) => return Err(bad(
+        Some(_) => {
+            return Err(bad(
                 "`outcome` 须为 served 或 refused。",
                 "`outcome` must be served or refused",
-            )),
+            ));
+        }
     };
     let query = EntryQuery {
         start,
@@ -254,7 +258,10 @@ async fn inclusion(call: Call<'_>) -> Result<Response, Problem> {
         .ok_or_else(|| bad("缺少必填参数 `index`。", "`index` is required"))?;
     let size = within(tree, "size", p.number("size")?)?;
     if index >= size {
-        return Err(bad("`index` 须小于 `size`。", "`index` must be below `size`"));
+        return Err(bad(
+            "`index` 须小于 `size`。",
+            "`index` must be below `size`",
+        ));
     }
     let (index, size) = (
         LeafIndex::new(index).map_err(|e| bad(format!("`index` 超出范围：{e}"), e.to_string()))?,
@@ -274,10 +281,15 @@ async fn consistency(call: Call<'_>) -> Result<Response, Problem> {
     let app = call.app;
     let p = query::parse(call.query.as_deref(), &["from", "to"])?;
     let tree = tree_size(app).await?;
-    let from = p.number("from")?.ok_or_else(|| bad("缺少必填参数 `from`。", "`from` is required"))?;
+    let from = p
+        .number("from")?
+        .ok_or_else(|| bad("缺少必填参数 `from`。", "`from` is required"))?;
     let to = within(tree, "to", p.number("to")?)?;
     if from > to {
-        return Err(bad("`from` 不得大于 `to`。", "`from` must not be after `to`"));
+        return Err(bad(
+            "`from` 不得大于 `to`。",
+            "`from` must not be after `to`",
+        ));
     }
     let (from, to) = (
         TreeSize::new(from).map_err(|e| bad(format!("`from` 超出范围：{e}"), e.to_string()))?,
@@ -338,13 +350,12 @@ fn gzip_bytes(bytes: &[u8]) -> Result<Vec<u8>, Problem> {
 async fn tile(call: Call<'_>) -> Result<Response, Problem> {
     let app = call.app;
     query::parse(call.query.as_deref(), &[])?;
-    let tile = Tile::parse_path(&format!("tile/{}", call.path))
-        .map_err(|_| {
-            bad(
-                "不是瓦片路径：应为 tile/<L>/<N>[.p/<W>] 或 tile/entries/<N>[.p/<W>]。",
-                "not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]",
-            )
-        })?;
+    let tile = Tile::parse_path(&format!("tile/{}", call.path)).map_err(|_| {
+        bad(
+            "不是瓦片路径：应为 tile/<L>/<N>[.p/<W>] 或 tile/entries/<N>[.p/<W>]。",
+            "not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]",
+        )
+    })?;
     if !tile.is_within(tree_size(app).await?) {
         return Err(Problem::NotFound);
     }
@@ -383,10 +394,25 @@ mod tests {
             h.insert(http::header::ACCEPT_ENCODING, v.parse().unwrap());
             accepts_gzip(&h)
         };
-        for yes in ["gzip", "GZIP", "br, gzip;q=0.5", "x-gzip", "*", "deflate, *;q=0.1"] {
+        for yes in [
+            "gzip",
+            "GZIP",
+            "br, gzip;q=0.5",
+            "x-gzip",
+            "*",
+            "deflate, *;q=0.1",
+        ] {
             assert!(takes(yes), "{yes}");
         }
-        for no in ["identity", "br", "gzip;q=0", "gzip; q=0.0", "gzipx", "", "gzip;q=0, *"] {
+        for no in [
+            "identity",
+            "br",
+            "gzip;q=0",
+            "gzip; q=0.0",
+            "gzipx",
+            "",
+            "gzip;q=0, *",
+        ] {
             assert!(!takes(no), "{no}");
         }
         assert!(!accepts_gzip(&http::HeaderMap::new()));

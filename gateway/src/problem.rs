@@ -724,7 +724,11 @@ mod tests {
             (Problem::BadRequest(Detail::default()), "bad_request", 400),
             (Problem::UpstreamUnavailable, "upstream_unavailable", 502),
             (Problem::UpstreamTimeout, "upstream_timeout", 504),
-            (Problem::MappingFailed(Detail::default()), "mapping_failed", 502),
+            (
+                Problem::MappingFailed(Detail::default()),
+                "mapping_failed",
+                502,
+            ),
             (Problem::AuditUnavailable, "audit_unavailable", 503),
             (
                 Problem::SealInvalid {
@@ -794,7 +798,10 @@ mod tests {
             let (Some(en), Some(zh)) = (en, zh) else {
                 panic!("{problem:?}: {v}");
             };
-            assert!(has_chinese(zh) && zh != v["message_zh"], "{problem:?}: {zh}");
+            assert!(
+                has_chinese(zh) && zh != v["message_zh"],
+                "{problem:?}: {zh}"
+            );
             assert_ne!(zh, en, "{problem:?}");
         }
         // The values the English names are named in the Chinese too.
@@ -804,12 +811,18 @@ mod tests {
         })
         .detail()
         .unwrap();
-        assert!(d.zh.contains("RL-2026-00001") && d.zh.contains("2026-01-31"), "{d:?}");
+        assert!(
+            d.zh.contains("RL-2026-00001") && d.zh.contains("2026-01-31"),
+            "{d:?}"
+        );
         // A problem without a detail has neither.
         let body = Problem::PurposeNotAllowed.to_response("r").into_body();
         let v: serde_json::Value =
             serde_json::from_slice(&body.collect().await.unwrap().to_bytes()).unwrap();
-        assert!(v.get("detail").is_none() && v.get("detail_zh").is_none(), "{v}");
+        assert!(
+            v.get("detail").is_none() && v.get("detail_zh").is_none(),
+            "{v}"
+        );
     }
 
     /// Every detail made in the gateway's sources gives its Chinese first,
@@ -859,7 +872,10 @@ mod tests {
             }
         }
         assert!(checked > 40, "only {checked} details found");
-        assert!(missing.is_empty(), "details without Chinese first: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "details without Chinese first: {missing:?}"
+        );
     }
 
     /// A request refused for another holding its id may retry in a second.

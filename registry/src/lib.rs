@@ -73,13 +73,13 @@ pub use model::{
     RegistryData, Resource, Role, SharingMethod, SharingType, normalise_fingerprint,
 };
 pub use nodes::{Heartbeat, NodeClaim, NodeRow};
-pub use request_ids::{IdClaim, RequestKey};
 pub use quota::{QuotaCounter, QuotaOptions, QuotaPeriod, Taken, period_keys, seconds_until_next};
 pub use report::{
     ConsumerRefusals, Count, EntryReport, FulfilmentReport, Latency, LogSummary, Period, QuotaUse,
     RegionPair, ReportCodes, SizePoint, cst_time, parse_period,
 };
 pub use report_tables::{ReportCell, ReportLang, Table, report_csv, report_tables, report_xlsx};
+pub use request_ids::{IdClaim, RequestKey};
 pub use sheets::{
     CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, OPEN_END, add_csv, add_xlsx, to_xlsx,
 };

@@ -126,8 +126,7 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(StoreError::query(what))?;
-                    let stored: Option<String> =
-                        row.map(|r| column(&r, 0, what)).transpose()?;
+                    let stored: Option<String> = row.map(|r| column(&r, 0, what)).transpose()?;
                     if stored.is_some_and(|f| f != key.fingerprint) {
                         IdClaim::Reused
                     } else {

@@ -71,7 +71,9 @@ impl Checkpoint {
         let checkpoint = Checkpoint::new(origin, size, root)?;
         match alg {
             HashAlg::Sha256 => Ok(checkpoint),
-            other => checkpoint.with_extensions(vec![format!("{HASH_LINE_PREFIX}{}", other.name())]),
+            other => {
+                checkpoint.with_extensions(vec![format!("{HASH_LINE_PREFIX}{}", other.name())])
+            }
         }
     }
 
@@ -315,7 +317,8 @@ mod tests {
         );
         assert!(refused.to_string().contains("cannot check"), "{refused}");
         // A hash this crate does not know is named as it is.
-        let odd = Checkpoint::from_text(&format!("o\n5\n{}\nhash: blake3\n", root.to_base64())).unwrap();
+        let odd =
+            Checkpoint::from_text(&format!("o\n5\n{}\nhash: blake3\n", root.to_base64())).unwrap();
         assert_eq!(odd.named_hash(), Some(Err("blake3".to_owned())));
         assert!(odd.check_hash(HashAlg::Sha256).is_err());
     }

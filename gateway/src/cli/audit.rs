@@ -16,8 +16,9 @@ use clap::Subcommand;
 use thiserror::Error;
 use yrdx_registry::{LogError, Store, StoreError, StoreOptions};
 use yrdx_signing::{
-    CheckpointError, ExportError, ExportFinding, ExportHeader, ExportOptions, ExportReport, ExportVerifier, Hash,
-    HashAlg, LeafIndex, Since, TreeSize, VerifierKey, leaf_hash, open_checkpoint,
+    CheckpointError, ExportError, ExportFinding, ExportHeader, ExportOptions, ExportReport,
+    ExportVerifier, Hash, HashAlg, LeafIndex, Since, TreeSize, VerifierKey, leaf_hash,
+    open_checkpoint,
 };
 
 use super::client::{self, Connection};
@@ -277,9 +278,8 @@ fn check_proof(
         ))
     })?;
     let cp = opened.checkpoint();
-    let alg = log_hash(cp, alg).map_err(|e| {
-        AuditCliError::Unreadable(format!("{}: {e}", checkpoint.display()))
-    })?;
+    let alg = log_hash(cp, alg)
+        .map_err(|e| AuditCliError::Unreadable(format!("{}: {e}", checkpoint.display())))?;
     if cp.size() != proof_value.size {
         return Err(AuditCliError::Usage(format!(
             "the proof is for a tree of {} leaves, the checkpoint for {}: ask for the proof at the checkpoint's size (audit prove --size {})",

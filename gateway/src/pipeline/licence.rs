@@ -124,13 +124,12 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     cx.service_item = Some(usage.service_item.clone());
     cx.case_no = Some(usage.case_no.clone());
     cx.declare_purpose(&usage.purpose);
-    let id = LicenceId::parse(&licence_id)
-        .map_err(|e| {
-            Problem::BadRequest(Detail::new(
-                format!("证照标识不正确：{e}"),
-                format!("licence identifier: {e}"),
-            ))
-        })?;
+    let id = LicenceId::parse(&licence_id).map_err(|e| {
+        Problem::BadRequest(Detail::new(
+            format!("证照标识不正确：{e}"),
+            format!("licence identifier: {e}"),
+        ))
+    })?;
     let region = id.issuing_region().ok_or_else(|| {
         Problem::BadRequest(Detail::new(
             format!(

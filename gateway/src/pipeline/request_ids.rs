@@ -42,7 +42,8 @@ fn millis(d: Duration) -> i64 {
 /// parameter, its query and its body, each prefixed with its length.
 pub fn fingerprint(api: &str, path: &str, query: Option<&str>, body: &[u8]) -> String {
     let query = query.unwrap_or_default();
-    let lengths = [api.len(), path.len(), query.len(), body.len()].map(|n| (n as u64).to_be_bytes());
+    let lengths =
+        [api.len(), path.len(), query.len(), body.len()].map(|n| (n as u64).to_be_bytes());
     hex(&HashAlg::Sha256.hash_parts(&[
         &lengths[0],
         api.as_bytes(),

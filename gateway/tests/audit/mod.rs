@@ -250,7 +250,12 @@ async fn the_regulator_api_serves_checkpoints_proofs_and_tiles_that_verify() {
             .unwrap();
         let path = format!("/v1/audit/{}", bundle.path());
         let gz = conn
-            .send("GET", &path, &[("accept-encoding", "br, gzip")], Bytes::new())
+            .send(
+                "GET",
+                &path,
+                &[("accept-encoding", "br, gzip")],
+                Bytes::new(),
+            )
             .await
             .unwrap();
         assert_eq!(gz.status, 200, "{}", fed.backend);
@@ -264,14 +269,24 @@ async fn the_regulator_api_serves_checkpoints_proofs_and_tiles_that_verify() {
         .unwrap();
         assert_eq!(inflated, body, "{}", fed.backend);
         let plain = conn
-            .send("GET", &path, &[("accept-encoding", "identity")], Bytes::new())
+            .send(
+                "GET",
+                &path,
+                &[("accept-encoding", "identity")],
+                Bytes::new(),
+            )
             .await
             .unwrap();
         assert!(plain.headers.get("content-encoding").is_none());
         assert_eq!(plain.body, body);
         // Hash tiles are not compressed.
         let tile = conn
-            .send("GET", &format!("/v1/audit/{}", level0.path()), &[("accept-encoding", "gzip")], Bytes::new())
+            .send(
+                "GET",
+                &format!("/v1/audit/{}", level0.path()),
+                &[("accept-encoding", "gzip")],
+                Bytes::new(),
+            )
             .await
             .unwrap();
         assert!(tile.headers.get("content-encoding").is_none());

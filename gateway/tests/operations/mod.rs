@@ -630,13 +630,18 @@ async fn an_sm3_log_names_its_hash_in_its_checkpoints() {
             ("hash = \"sha256\"", "hash = \"sm3\""),
         ],
     );
-    let node = yrdx_gateway::start(Config::load(&sm3).unwrap()).await.unwrap();
+    let node = yrdx_gateway::start(Config::load(&sm3).unwrap())
+        .await
+        .unwrap();
     let addr = node.exchange_addr().to_string();
     let m = &demo.manifest;
     let tls = |member: &str| {
         let f = &m.members[member];
-        yrdx_conformance::client::tls_config(&m.ca_bundle, Some((f.cert.as_path(), f.key.as_path())))
-            .unwrap()
+        yrdx_conformance::client::tls_config(
+            &m.ca_bundle,
+            Some((f.cert.as_path(), f.key.as_path())),
+        )
+        .unwrap()
     };
     let served = yrdx_conformance::client::request(
         &addr,
@@ -647,18 +652,25 @@ async fn an_sm3_log_names_its_hash_in_its_checkpoints() {
     )
     .await
     .unwrap();
-    assert_eq!(served.status, 200, "{}", String::from_utf8_lossy(&served.body));
+    assert_eq!(
+        served.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&served.body)
+    );
     let note = crate::common::wait_for(
         "an SM3 checkpoint covering the exchange",
         Duration::from_secs(10),
         async || {
-            let mut conn = yrdx_conformance::client::Connection::open(
-                &addr,
-                tls(crate::common::REGULATOR),
-            )
-            .await
-            .unwrap();
-            let note = conn.send("GET", "/v1/audit/checkpoint", &[], bytes::Bytes::new()).await.unwrap().body;
+            let mut conn =
+                yrdx_conformance::client::Connection::open(&addr, tls(crate::common::REGULATOR))
+                    .await
+                    .unwrap();
+            let note = conn
+                .send("GET", "/v1/audit/checkpoint", &[], bytes::Bytes::new())
+                .await
+                .unwrap()
+                .body;
             let text = String::from_utf8(note.to_vec()).unwrap();
             (text.lines().nth(1) != Some("0")).then_some(text)
         },
@@ -703,12 +715,24 @@ async fn an_sm3_log_names_its_hash_in_its_checkpoints() {
 
     // A SHA-256 log's checkpoint is the plain three lines every tlog client reads.
     let mut conn = yrdx_conformance::client::Connection::open(
-        &demo.manifest.gateway.trim_start_matches("https://").to_owned(),
+        &demo
+            .manifest
+            .gateway
+            .trim_start_matches("https://")
+            .to_owned(),
         tls(crate::common::REGULATOR),
     )
     .await
     .unwrap();
-    let note = conn.send("GET", "/v1/audit/checkpoint", &[], bytes::Bytes::new()).await.unwrap().body;
+    let note = conn
+        .send("GET", "/v1/audit/checkpoint", &[], bytes::Bytes::new())
+        .await
+        .unwrap()
+        .body;
     let text = String::from_utf8(note.to_vec()).unwrap();
-    assert_eq!(text.split("\n\n").next().unwrap().lines().count(), 3, "{text}");
+    assert_eq!(
+        text.split("\n\n").next().unwrap().lines().count(),
+        3,
+        "{text}"
+    );
 }

@@ -41,7 +41,12 @@ async fn expect(
         fed.backend,
         String::from_utf8_lossy(&answer.body)
     );
-    assert_eq!(fed.log_size().await, before + 1, "{}: one leaf", fed.backend);
+    assert_eq!(
+        fed.log_size().await,
+        before + 1,
+        "{}: one leaf",
+        fed.backend
+    );
     let leaf = fed.leaf(before).await;
     assert_eq!(leaf["request_id"], id, "{}", fed.backend);
     (answer, leaf, before)
@@ -82,11 +87,15 @@ async fn a_request_id_is_an_idempotency_key() {
         assert_eq!(leaf["retry_of"], refused, "{backend}");
 
         // The same id with another request is refused, and recorded.
-        let other = json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK, "items": ["name"]});
+        let other =
+            json!({"key": {"uscc": "91330106MA27Y9KE3E"}, "purpose": CHECK, "items": ["name"]});
         let (answer, leaf, _) = expect(&fed, a, &other, 409, Some("request_id_reused")).await;
         assert!(leaf.get("retry_of").is_none(), "{backend}: {leaf}");
         assert!(
-            answer.json()["message_zh"].as_str().unwrap().contains("请求编号"),
+            answer.json()["message_zh"]
+                .as_str()
+                .unwrap()
+                .contains("请求编号"),
             "{backend}"
         );
         // Another path with the same body is another request too.
@@ -105,7 +114,10 @@ async fn a_request_id_is_an_idempotency_key() {
         // entry's 3 s deadline), so the first holds the id while the second
         // arrives, which is refused; once the first is answered, the second
         // is a retry of it.
-        reimport_list(&fed, |t| t.replace(DEMO_QUOTA, "quota = { per_day = 10000 }")).await;
+        reimport_list(&fed, |t| {
+            t.replace(DEMO_QUOTA, "quota = { per_day = 10000 }")
+        })
+        .await;
         let slow = json!({"key": {"uscc": "91330100MA2CC1L842"}, "purpose": CHECK});
         let d = "0190b6f2-5f3a-7c1d-8e4f-00000000000d";
         let before = fed.log_size().await;
