@@ -715,11 +715,7 @@ async fn an_sm3_log_names_its_hash_in_its_checkpoints() {
 
     // A SHA-256 log's checkpoint is the plain three lines every tlog client reads.
     let mut conn = yrdx_conformance::client::Connection::open(
-        &demo
-            .manifest
-            .gateway
-            .trim_start_matches("https://")
-            .to_owned(),
+        demo.manifest.gateway.trim_start_matches("https://"),
         tls(crate::common::REGULATOR),
     )
     .await
