@@ -44,6 +44,8 @@ pub struct Answer {
     pub body: Bytes,
     /// `Retry-After`, in seconds, when given.
     pub retry_after: Option<u64>,
+    /// All response headers.
+    pub headers: http::HeaderMap,
 }
 
 impl Answer {
@@ -168,6 +170,7 @@ impl Connection {
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
+        let headers = resp.headers().clone();
         let body = resp
             .into_body()
             .collect()
@@ -179,6 +182,7 @@ impl Connection {
             content_type,
             body,
             retry_after,
+            headers,
         })
     }
 }

@@ -288,6 +288,9 @@ async function proveLeaf(index, leaf) {
 async function loadPage(start) {
   if (!st.cp) await loadCheckpoint();
   const size = st.cp ? st.cp.size : 0;
+  // The previous page's rows go first, so nothing stale is shown (or taken
+  // for this page's) while the store answers.
+  $("tbl-leaves").replaceChildren();
   const q = filters();
   const filtered = [...q.keys()].length > 0;
   const width = filtered ? WINDOW : PAGE;

@@ -20,11 +20,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderValue, header};
 use serde::Serialize;
 use yrdx_registry::{EntryQuery, MAX_ENTRIES_PAGE, Outcome};
-use yrdx_signing::{LeafIndex, Tile, TreeSize};
+use yrdx_signing::{LeafIndex, Tile, TileKind, TreeSize};
 
 use crate::context::Exchange;
 use crate::pipeline::{Call, Reply};
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 use crate::query;
 use crate::route::{BodyLimit, Caller, Handler, Leaves, Route, handle, only};
 use crate::state::App;
@@ -104,8 +104,8 @@ fn internal(e: impl std::fmt::Display) -> Problem {
     Problem::Internal
 }
 
-fn bad(detail: impl Into<String>) -> Problem {
-    Problem::BadRequest(detail.into())
+fn bad(zh: impl Into<String>, en: impl Into<String>) -> Problem {
+    Problem::BadRequest(Detail::new(zh, en))
 }
 
 /// The size of the tree the latest checkpoint covers.
@@ -118,9 +118,10 @@ async fn tree_size(app: &App) -> Result<TreeSize, Problem> {
 fn within(tree: TreeSize, name: &str, size: Option<u64>) -> Result<u64, Problem> {
     match size {
         None => Ok(tree.get()),
-        Some(size) if size > tree.get() => Err(bad(format!(
-            "`{name}` is beyond the latest checkpoint's size {tree}"
-        ))),
+        Some(size) if size > tree.get() => Err(bad(
+            format!("`{name}` 超出最新检查点的树大小 {tree}。"),
+            format!("`{name}` is beyond the latest checkpoint's size {tree}"),
+        )),
         Some(size) => Ok(size),
     }
 }
@@ -223,15 +224,18 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
         (None, None) => 0,
     };
     if start > size {
-        return Err(bad(format!(
-            "`start` is beyond the latest checkpoint's size {size}"
-        )));
+        return Err(bad(
+            format!("`start` 超出最新检查点的树大小 {size}。"),
+            format!("`start` is beyond the latest checkpoint's size {size}"),
+        ));
     }
     // A window is cut at MAX_ENTRIES_PAGE indices and at the checkpoint's
     // size; a client pages on by asking again from the last index it got + 1
     // (or from `end`, with filters).
     let end = match p.number("end")? {
-        Some(end) if end < start => return Err(bad("`end` is before `start`")),
+        Some(end) if end < start => {
+            return Err(bad("`end` 早于 `start`。", "`end` is before `start`"));
+        }
         Some(end) => end,
         None => u64::MAX,
     }
@@ -241,7 +245,12 @@ async fn entries(call: Call<'_>) -> Result<Response, Problem> {
         None => None,
         Some("served") => Some(Outcome::Served),
         Some("refused") => Some(Outcome::Refused),
-        Some(_) => return Err(bad("`outcome` must be served or refused")),
+        Some(_) => {
+            return Err(bad(
+                "`outcome` 须为 served 或 refused。",
+                "`outcome` must be served or refused",
+            ));
+        }
     };
     let query = EntryQuery {
         start,
@@ -280,14 +289,17 @@ async fn inclusion(call: Call<'_>) -> Result<Response, Problem> {
     let tree = tree_size(app).await?;
     let index = p
         .number("index")?
-        .ok_or_else(|| bad("`index` is required"))?;
+        .ok_or_else(|| bad("缺少必填参数 `index`。", "`index` is required"))?;
     let size = within(tree, "size", p.number("size")?)?;
     if index >= size {
-        return Err(bad("`index` must be below `size`"));
+        return Err(bad(
+            "`index` 须小于 `size`。",
+            "`index` must be below `size`",
+        ));
     }
     let (index, size) = (
-        LeafIndex::new(index).map_err(|e| bad(e.to_string()))?,
-        TreeSize::new(size).map_err(|e| bad(e.to_string()))?,
+        LeafIndex::new(index).map_err(|e| bad(format!("`index` 超出范围：{e}"), e.to_string()))?,
+        TreeSize::new(size).map_err(|e| bad(format!("`size` 超出范围：{e}"), e.to_string()))?,
     );
     let proof = app
         .store
@@ -303,14 +315,19 @@ async fn consistency(call: Call<'_>) -> Result<Response, Problem> {
     let app = call.app;
     let p = query::parse(call.query.as_deref(), &["from", "to"])?;
     let tree = tree_size(app).await?;
-    let from = p.number("from")?.ok_or_else(|| bad("`from` is required"))?;
+    let from = p
+        .number("from")?
+        .ok_or_else(|| bad("缺少必填参数 `from`。", "`from` is required"))?;
     let to = within(tree, "to", p.number("to")?)?;
     if from > to {
-        return Err(bad("`from` must not be after `to`"));
+        return Err(bad(
+            "`from` 不得大于 `to`。",
+            "`from` must not be after `to`",
+        ));
     }
     let (from, to) = (
-        TreeSize::new(from).map_err(|e| bad(e.to_string()))?,
-        TreeSize::new(to).map_err(|e| bad(e.to_string()))?,
+        TreeSize::new(from).map_err(|e| bad(format!("`from` 超出范围：{e}"), e.to_string()))?,
+        TreeSize::new(to).map_err(|e| bad(format!("`to` 超出范围：{e}"), e.to_string()))?,
     );
     let proof = app
         .store
@@ -320,6 +337,46 @@ async fn consistency(call: Call<'_>) -> Result<Response, Problem> {
     json(&proof)
 }
 
+/// Whether the request's `Accept-Encoding` takes gzip: `gzip` (or `x-gzip`)
+/// with a quality above zero, or else `*` with one.
+fn accepts_gzip(headers: &http::HeaderMap) -> bool {
+    let codings: Vec<(String, bool)> = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            (name, !refused)
+        })
+        .collect();
+    let find = |names: &[&str]| {
+        codings
+            .iter()
+            .find(|(name, _)| names.contains(&name.as_str()))
+            .map(|(_, ok)| *ok)
+    };
+    find(&["gzip", "x-gzip"])
+        .or_else(|| find(&["*"]))
+        .unwrap_or(false)
+}
+
+/// `bytes` gzip-compressed.
+fn gzip_bytes(bytes: &[u8]) -> Result<Vec<u8>, Problem> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 2),
+        flate2::Compression::default(),
+    );
+    gz.write_all(bytes).map_err(internal)?;
+    gz.finish().map_err(internal)
+}
+
 /// `GET /v1/audit/tile/{L}/{N}[.p/{W}]` and `GET /v1/audit/tile/entries/{N}[.p/{W}]`:
 /// C2SP tlog-tiles. A tile the latest checkpoint does not cover whole is
 /// `not_found`, as the spec wants; a full tile never changes, so it may be
@@ -327,13 +384,29 @@ async fn consistency(call: Call<'_>) -> Result<Response, Problem> {
 async fn tile(call: Call<'_>) -> Result<Response, Problem> {
     let app = call.app;
     query::parse(call.query.as_deref(), &[])?;
-    let tile = Tile::parse_path(&format!("tile/{}", call.path))
-        .map_err(|_| bad("not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]"))?;
+    let tile = Tile::parse_path(&format!("tile/{}", call.path)).map_err(|_| {
+        bad(
+            "不是瓦片路径：应为 tile/<L>/<N>[.p/<W>] 或 tile/entries/<N>[.p/<W>]。",
+            "not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]",
+        )
+    })?;
     if !tile.is_within(tree_size(app).await?) {
         return Err(Problem::NotFound);
     }
     let bytes = app.store.log_tile(&tile).await.map_err(internal)?;
+    // Entry bundles are compressed for clients that take gzip, as C2SP
+    // tlog-tiles asks; hash tiles (random bytes) are not worth it.
+    let gzip = tile.kind() == TileKind::Entries && accepts_gzip(call.headers);
+    let bytes = if gzip { gzip_bytes(&bytes)? } else { bytes };
     let mut r = with_type(bytes, "application/octet-stream");
+    if tile.kind() == TileKind::Entries {
+        r.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if gzip {
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     let cache = if tile.is_partial() {
         "no-store"
     } else {
@@ -342,4 +415,40 @@ async fn tile(call: Call<'_>) -> Result<Response, Problem> {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    #[test]
+    fn accept_encoding_is_read_as_rfc_9110_says() {
+        let takes = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(http::header::ACCEPT_ENCODING, v.parse().unwrap());
+            accepts_gzip(&h)
+        };
+        for yes in [
+            "gzip",
+            "GZIP",
+            "br, gzip;q=0.5",
+            "x-gzip",
+            "*",
+            "deflate, *;q=0.1",
+        ] {
+            assert!(takes(yes), "{yes}");
+        }
+        for no in [
+            "identity",
+            "br",
+            "gzip;q=0",
+            "gzip; q=0.0",
+            "gzipx",
+            "",
+            "gzip;q=0, *",
+        ] {
+            assert!(!takes(no), "{no}");
+        }
+        assert!(!accepts_gzip(&http::HeaderMap::new()));
+    }
 }

@@ -238,8 +238,8 @@ impl Handler for Summary {
     async fn stages(call: Call<'_>, _cx: &mut Exchange) -> Result<Reply, Problem> {
         let mut query = query::parse(call.query.as_deref(), &["period"])?;
         let period = query
-            .required("period", ": YYYY-MM or YYYY-MM-DD")
-            .and_then(|p| yrdx_registry::parse_period(&p).map_err(Problem::BadRequest))?;
+            .required("period", &query::period_form())
+            .and_then(|p| yrdx_registry::parse_period(&p).map_err(query::bad_period))?;
         let registry = &call.snapshot.registry;
         let summary = call
             .app

@@ -190,6 +190,24 @@ pub struct Exchange {
     pub announced: Option<yrdx_registry::Announced>,
     /// Set when the client hung up before its answer.
     pub client_gone: Option<Arc<AtomicBool>>,
+    /// The caller's request id, held as an idempotency key for this request.
+    pub request_key: Option<RequestKey>,
+    /// Whether the request passed the period quotas (or a request with its
+    /// id did before).
+    pub counted: bool,
+}
+
+/// The caller's request id as an idempotency key (see
+/// [`crate::pipeline::request_ids`]), held for this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    /// The consumer the id is the key of.
+    pub consumer: String,
+    /// For a retry: the index of the leaf that recorded the first request.
+    pub first_leaf: Option<u64>,
+    /// Whether a request with this id was counted against the period quotas
+    /// already: a retry is not counted again.
+    pub counted_before: bool,
 }
 
 impl Exchange {
@@ -233,6 +251,8 @@ impl Exchange {
             stages: [None; Stage::ALL.len()],
             announced: None,
             client_gone: None,
+            request_key: None,
+            counted: false,
         }
     }
 

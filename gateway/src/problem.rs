@@ -16,6 +16,27 @@ const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
     Err(_) => StatusCode::BAD_REQUEST,
 };
 
+/// What exactly was wrong, in Chinese and in English: made together where
+/// the problem is found, so the Chinese names the same field or value as the
+/// English (`detail_zh` and `detail` in the problem body).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Detail {
+    /// 中文说明。
+    pub zh: String,
+    /// The English detail.
+    pub en: String,
+}
+
+impl Detail {
+    /// A detail in both languages.
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Detail {
+        Detail {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+}
+
 /// Why an exchange was not served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
@@ -34,7 +55,7 @@ pub enum Problem {
     /// Only regulators may use this API.
     NotARegulator,
     /// The request is malformed; the detail says how (never with its values).
-    BadRequest(String),
+    BadRequest(Detail),
     /// The request body is larger than the configured limit.
     PayloadTooLarge,
     /// The resource is not in the catalogue.
@@ -44,7 +65,7 @@ pub enum Problem {
     /// The entry that would allow it has ended.
     EntryExpired {
         /// The entry id and its last day.
-        detail: String,
+        detail: Detail,
     },
     /// The entry that would allow it has not started.
     EntryNotYetValid,
@@ -58,7 +79,7 @@ pub enum Problem {
     CaseNumberRequired,
     /// The case number is not one: it does not have the shape the list entry
     /// sets, or it is a resident identity number or a credit code.
-    CaseNumberInvalid(String),
+    CaseNumberInvalid(Detail),
     /// The resource (or this provider's row) is not shared.
     NotShared {
         /// The legal basis the list cites.
@@ -85,12 +106,12 @@ pub enum Problem {
         status: u16,
     },
     /// The provider's answer could not be mapped to the catalogue.
-    MappingFailed(String),
+    MappingFailed(Detail),
     /// The licence file's seal or signature is invalid (or the file cannot be
     /// read as a signed OFD document): the licence is not served.
     SealInvalid {
         /// The failed step and reason.
-        detail: String,
+        detail: Detail,
         /// The verification report.
         report: Box<serde_json::Value>,
     },
@@ -98,13 +119,13 @@ pub enum Problem {
     /// revocation unknown): the licence is not served either.
     SealIndeterminate {
         /// The undecided step and reason.
-        detail: String,
+        detail: Detail,
         /// The verification report.
         report: Box<serde_json::Value>,
     },
     /// An uploaded document cannot be read safely (not a ZIP, a zip bomb,
     /// unsafe entry names…).
-    UnreadableDocument(String),
+    UnreadableDocument(Detail),
     /// The exchange could not be recorded in the log, so nothing is served.
     AuditUnavailable,
     /// No such API.
@@ -121,6 +142,12 @@ pub enum Problem {
     HeadTooLarge,
     /// The client hung up before its answer; recorded, never answered.
     ClientClosed,
+    /// The request id was used by this consumer for another request within
+    /// the last 24 hours.
+    RequestIdReused,
+    /// A request with this request id is being answered now: try again once
+    /// it is.
+    RequestInProgress,
     /// The TLS handshake refused the client's certificate: it is revoked.
     /// Never answered in a body (there is no connection to answer on); the
     /// refusal is recorded in the log.
@@ -151,6 +178,9 @@ pub struct ProblemBody<'a> {
     /// English detail, when there is more to say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The same detail in Chinese.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_zh: Option<String>,
     /// The stable problem code.
     pub code: &'static str,
     /// The message in Chinese.
@@ -234,12 +264,19 @@ impl Problem {
             return Some(Problem::HeadTooLarge);
         }
         if e.is_parse() {
-            return Some(Problem::BadRequest("malformed HTTP request".into()));
+            return Some(Problem::BadRequest(Detail::new(
+                "HTTP 请求的格式不正确。",
+                "malformed HTTP request",
+            )));
         }
         let h2 = std::error::Error::source(e)?.downcast_ref::<h2::Error>()?;
         let reason = h2.reason().filter(|r| *r != h2::Reason::NO_ERROR)?;
-        (h2.is_go_away() && h2.is_library())
-            .then(|| Problem::BadRequest(format!("malformed HTTP/2: {reason}")))
+        (h2.is_go_away() && h2.is_library()).then(|| {
+            Problem::BadRequest(Detail::new(
+                format!("HTTP/2 帧格式不正确：{reason}"),
+                format!("malformed HTTP/2: {reason}"),
+            ))
+        })
     }
 
     /// The HTTP status.
@@ -473,6 +510,18 @@ impl Problem {
                 "客户端在收到应答前断开了连接。",
                 "The client closed the connection before its answer.",
             ),
+            RequestIdReused => (
+                StatusCode::CONFLICT,
+                "request_id_reused",
+                "该请求编号在 24 小时内已用于另一个不同的请求。",
+                "This request id was used for a different request within the last 24 hours.",
+            ),
+            RequestInProgress => (
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                "使用该请求编号的请求正在处理中，请稍后重试。",
+                "A request with this request id is being answered now; retry shortly.",
+            ),
             CertificateRevoked => (
                 StatusCode::FORBIDDEN,
                 "certificate_revoked",
@@ -506,20 +555,29 @@ impl Problem {
         }
     }
 
-    fn detail(&self) -> Option<String> {
+    /// What exactly was wrong, in both languages, when there is more to say
+    /// than the code's message.
+    pub fn detail(&self) -> Option<Detail> {
         match self {
             Problem::BadRequest(d)
             | Problem::CaseNumberInvalid(d)
             | Problem::MappingFailed(d)
             | Problem::UnreadableDocument(d)
             | Problem::SealInvalid { detail: d, .. }
-            | Problem::SealIndeterminate { detail: d, .. } => Some(d.clone()),
-            Problem::EntryExpired { detail } => Some(detail.clone()),
-            Problem::UpstreamError { status } => Some(format!("provider answered HTTP {status}")),
-            Problem::NotShared { legal_basis } => Some(format!("legal basis: {legal_basis}")),
-            Problem::QuotaExhausted { retry_after_s } => {
-                Some(format!("retry after {retry_after_s} s"))
-            }
+            | Problem::SealIndeterminate { detail: d, .. }
+            | Problem::EntryExpired { detail: d } => Some(d.clone()),
+            Problem::UpstreamError { status } => Some(Detail::new(
+                format!("提供方返回 HTTP {status}。"),
+                format!("provider answered HTTP {status}"),
+            )),
+            Problem::NotShared { legal_basis } => Some(Detail::new(
+                format!("法律依据：{legal_basis}"),
+                format!("legal basis: {legal_basis}"),
+            )),
+            Problem::QuotaExhausted { retry_after_s } => Some(Detail::new(
+                format!("请 {retry_after_s} 秒后重试。"),
+                format!("retry after {retry_after_s} s"),
+            )),
             _ => None,
         }
     }
@@ -527,11 +585,13 @@ impl Problem {
     /// The problem as a response for `request_id`.
     pub fn to_response(&self, request_id: &str) -> Response {
         let (status, code, message_zh, message_en) = self.describe();
+        let (detail_zh, detail) = self.detail().map(|d| (d.zh, d.en)).unzip();
         let body = ProblemBody {
             type_: format!("urn:yrdx:problem:{code}"),
             title: message_en,
             status: status.as_u16(),
-            detail: self.detail(),
+            detail,
+            detail_zh,
             code,
             message_zh,
             message_en,
@@ -557,7 +617,7 @@ impl Problem {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
-            Problem::VerifierBusy => {
+            Problem::VerifierBusy | Problem::RequestInProgress => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
@@ -572,12 +632,15 @@ impl From<Refusal> for Problem {
         match r {
             Refusal::UnknownResource => Problem::UnknownResource,
             Refusal::NotInList => Problem::NotInResponsibilityList,
-            Refusal::EntryExpired { entry, valid_to } => Problem::EntryExpired {
-                detail: format!(
-                    "entry {entry} ended on {}",
-                    yrdx_registry::format_date(valid_to)
-                ),
-            },
+            Refusal::EntryExpired { entry, valid_to } => {
+                let day = yrdx_registry::format_date(valid_to);
+                Problem::EntryExpired {
+                    detail: Detail::new(
+                        format!("责任清单条目 {entry} 已于 {day} 终止。"),
+                        format!("entry {entry} ended on {day}"),
+                    ),
+                }
+            }
             Refusal::EntryNotYetValid => Problem::EntryNotYetValid,
             Refusal::PurposeNotAllowed => Problem::PurposeNotAllowed,
             Refusal::AmbiguousProvider => Problem::ProviderRequired,
@@ -585,18 +648,26 @@ impl From<Refusal> for Problem {
             Refusal::ServiceItemRequired => Problem::ServiceItemRequired,
             Refusal::ServiceItemNotAllowed => Problem::ServiceItemNotAllowed,
             Refusal::CaseNumberRequired => Problem::CaseNumberRequired,
-            Refusal::CaseNumberInvalid { pattern } => Problem::CaseNumberInvalid(format!(
-                "the responsibility-list entry sets the case-number pattern `{pattern}` \
-                 (# a digit, @ a capital letter, * one or more code characters)"
+            Refusal::CaseNumberInvalid { pattern } => Problem::CaseNumberInvalid(Detail::new(
+                format!(
+                    "责任清单条目规定的办件编号格式为 `{pattern}`（# 为一位数字，@ 为一位大写字母，* 为一个或多个编码字符）。"
+                ),
+                format!(
+                    "the responsibility-list entry sets the case-number pattern `{pattern}` \
+                     (# a digit, @ a capital letter, * one or more code characters)"
+                ),
             )),
-            invalid @ Refusal::InvalidRoutingKey { .. } => Problem::BadRequest(invalid.to_string()),
+            Refusal::InvalidRoutingKey { field, expected } => Problem::BadRequest(Detail::new(
+                format!("用于选择提供方的键字段 `{field}` 不是有效的{expected}。"),
+                format!("key field `{field}` is not a valid {expected}"),
+            )),
         }
     }
 }
 
 /// A mapping error on the request side: the consumer's key is wrong.
 pub fn request_mapping(e: MapError) -> Problem {
-    Problem::BadRequest(e.to_string())
+    Problem::BadRequest(map_detail(&e))
 }
 
 /// A mapping error on the response side: the provider's answer is wrong or
@@ -604,8 +675,42 @@ pub fn request_mapping(e: MapError) -> Problem {
 pub fn response_mapping(e: MapError) -> Problem {
     match e {
         MapError::NotFound => Problem::RecordNotFound,
-        other => Problem::MappingFailed(other.to_string()),
+        other => Problem::MappingFailed(map_detail(&other)),
     }
+}
+
+/// A mapping error in both languages: the same fields, paths and items (never
+/// a value of a native document).
+fn map_detail(e: &MapError) -> Detail {
+    use MapError::*;
+    let zh = match e {
+        MissingKey { field } => format!("缺少键字段 `{field}`。"),
+        BadKey { field, expected } => format!("键字段 `{field}` 不正确：应为 {expected}。"),
+        Malformed { format, reason } => format!("提供方返回的 {format} 文档格式不正确：{reason}"),
+        Encoding { encoding } => format!("提供方返回的文档不是有效的 {encoding} 编码。"),
+        NotFound => "提供方没有该键的记录。".to_owned(),
+        ProviderFailure { path } => format!("提供方在 `{path}` 处报告失败。"),
+        NoRecord { path } => format!("原始路径 `{path}` 处没有记录。"),
+        SeveralRecords { path } => format!("原始路径 `{path}` 处有多条记录，应只有一条。"),
+        MissingItem { item, path } => {
+            format!("共享目录数据项 `{item}` 为必填，但原始路径 `{path}` 不存在。")
+        }
+        NoValue { item, path, found } => {
+            format!("共享目录数据项 `{item}`：原始路径 `{path}` 为 {found}，映射不接受。")
+        }
+        Ambiguous { item, path } => {
+            format!("共享目录数据项 `{item}`：原始路径 `{path}` 选出多个值，应只有一个。")
+        }
+        Invalid {
+            item,
+            path,
+            expected,
+        } => format!("共享目录数据项 `{item}`（原始路径 `{path}`）：应为 {expected}。"),
+        UnknownCode { item, path } => {
+            format!("共享目录数据项 `{item}`（原始路径 `{path}`）：代码不在代码表中。")
+        }
+    };
+    Detail::new(zh, e.to_string())
 }
 
 #[cfg(test)]
@@ -619,7 +724,7 @@ mod tests {
             Problem::UpstreamUnavailable,
             Problem::UpstreamTimeout,
             Problem::UpstreamError { status: 500 },
-            Problem::MappingFailed(String::new()),
+            Problem::MappingFailed(Detail::default()),
         ]
         .map(|p| p.code());
         assert_eq!(failures, Problem::PROVIDER_FAILURES);
@@ -633,11 +738,11 @@ mod tests {
             Problem::report_codes().seal_failures,
             [
                 seal(Problem::SealInvalid {
-                    detail: String::new(),
+                    detail: Detail::default(),
                     report: Box::default()
                 }),
                 seal(Problem::SealIndeterminate {
-                    detail: String::new(),
+                    detail: Detail::default(),
                     report: Box::default()
                 })
             ]
@@ -658,14 +763,18 @@ mod tests {
                 403,
             ),
             (Problem::PurposeNotAllowed, "purpose_not_allowed", 403),
-            (Problem::BadRequest(String::new()), "bad_request", 400),
+            (Problem::BadRequest(Detail::default()), "bad_request", 400),
             (Problem::UpstreamUnavailable, "upstream_unavailable", 502),
             (Problem::UpstreamTimeout, "upstream_timeout", 504),
-            (Problem::MappingFailed(String::new()), "mapping_failed", 502),
+            (
+                Problem::MappingFailed(Detail::default()),
+                "mapping_failed",
+                502,
+            ),
             (Problem::AuditUnavailable, "audit_unavailable", 503),
             (
                 Problem::SealInvalid {
-                    detail: String::new(),
+                    detail: Detail::default(),
                     report: Box::default(),
                 },
                 "seal_invalid",
@@ -673,14 +782,14 @@ mod tests {
             ),
             (
                 Problem::SealIndeterminate {
-                    detail: String::new(),
+                    detail: Detail::default(),
                     report: Box::default(),
                 },
                 "seal_indeterminate",
                 502,
             ),
             (
-                Problem::UnreadableDocument(String::new()),
+                Problem::UnreadableDocument(Detail::default()),
                 "unreadable_document",
                 422,
             ),
@@ -689,6 +798,136 @@ mod tests {
             assert_eq!(p.code(), code);
             assert_eq!(p.status().as_u16(), status, "{code}");
         }
+    }
+
+    fn has_chinese(s: &str) -> bool {
+        s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    }
+
+    /// Every problem that says more than its code's message says it in
+    /// Chinese too, as specifically: a `detail_zh` beside `detail`, never the
+    /// generic `message_zh`.
+    #[tokio::test]
+    async fn every_detail_has_its_own_chinese() {
+        use http_body_util::BodyExt;
+        let detailed = [
+            Problem::from(Refusal::EntryExpired {
+                entry: "RL-2026-00001".into(),
+                valid_to: time::macros::date!(2026 - 01 - 31),
+            }),
+            Problem::from(Refusal::InvalidRoutingKey {
+                field: "uscc".into(),
+                expected: "unified social credit code".into(),
+            }),
+            Problem::from(Refusal::NotShared {
+                legal_basis: "《政务数据共享条例》".into(),
+            }),
+            request_mapping(MapError::MissingKey {
+                field: "uscc".into(),
+            }),
+            response_mapping(MapError::UnknownCode {
+                item: "status".into(),
+                path: "$.zt".into(),
+            }),
+            Problem::UpstreamError { status: 500 },
+            Problem::QuotaExhausted { retry_after_s: 3 },
+        ];
+        for problem in detailed {
+            let body = problem.to_response("r").into_body();
+            let v: serde_json::Value =
+                serde_json::from_slice(&body.collect().await.unwrap().to_bytes()).unwrap();
+            let (en, zh) = (v["detail"].as_str(), v["detail_zh"].as_str());
+            let (Some(en), Some(zh)) = (en, zh) else {
+                panic!("{problem:?}: {v}");
+            };
+            assert!(
+                has_chinese(zh) && zh != v["message_zh"],
+                "{problem:?}: {zh}"
+            );
+            assert_ne!(zh, en, "{problem:?}");
+        }
+        // The values the English names are named in the Chinese too.
+        let d = Problem::from(Refusal::EntryExpired {
+            entry: "RL-2026-00001".into(),
+            valid_to: time::macros::date!(2026 - 01 - 31),
+        })
+        .detail()
+        .unwrap();
+        assert!(
+            d.zh.contains("RL-2026-00001") && d.zh.contains("2026-01-31"),
+            "{d:?}"
+        );
+        // A problem without a detail has neither.
+        let body = Problem::PurposeNotAllowed.to_response("r").into_body();
+        let v: serde_json::Value =
+            serde_json::from_slice(&body.collect().await.unwrap().to_bytes()).unwrap();
+        assert!(
+            v.get("detail").is_none() && v.get("detail_zh").is_none(),
+            "{v}"
+        );
+    }
+
+    /// Every detail made in the gateway's sources gives its Chinese first,
+    /// as a literal with Chinese in it: `Detail::new("…", …)` or a route's
+    /// `bad("…", …)` helper (or `format!("…", …)` of one).
+    #[test]
+    fn every_detail_is_made_in_both_languages() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![src.clone()];
+        let mut checked = 0;
+        let mut missing = Vec::new();
+        while let Some(path) = files.pop() {
+            // The CLI answers no HTTP request (its `bad` is its own).
+            if path.is_dir() && path.file_name().is_some_and(|n| n == "cli") {
+                continue;
+            }
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).unwrap() {
+                    files.push(entry.unwrap().path());
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Not the tests' own text.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for pattern in ["Detail::new(", " bad(", "(bad(", "|| bad("] {
+                for (at, _) in text.match_indices(pattern) {
+                    let line = text[..at].matches('\n').count() + 1;
+                    let rest = text[at + pattern.len()..].trim_start();
+                    let rest = rest.strip_prefix("format!(").unwrap_or(rest).trim_start();
+                    // The helpers themselves pass their `zh` on.
+                    if rest.starts_with("zh") || text[..at].ends_with("fn") {
+                        continue;
+                    }
+                    checked += 1;
+                    let literal = rest
+                        .strip_prefix('"')
+                        .and_then(|r| r.split('"').next())
+                        .unwrap_or_default();
+                    if !has_chinese(literal) {
+                        missing.push(format!("{}:{line}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(checked > 40, "only {checked} details found");
+        assert!(
+            missing.is_empty(),
+            "details without Chinese first: {missing:?}"
+        );
+    }
+
+    /// A request refused for another holding its id may retry in a second.
+    #[test]
+    fn a_request_in_progress_says_when_to_retry() {
+        let resp = Problem::RequestInProgress.to_response("r");
+        assert_eq!(resp.status(), StatusCode::CONFLICT);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(Problem::RequestIdReused.code(), "request_id_reused");
+        assert_eq!(Problem::RequestIdReused.status(), StatusCode::CONFLICT);
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 
 /// A route's query parameters, checked.
 #[derive(Debug, Default)]
@@ -16,8 +16,18 @@ pub struct Params {
     values: HashMap<&'static str, String>,
 }
 
-fn bad(detail: impl Into<String>) -> Problem {
-    Problem::BadRequest(detail.into())
+fn bad(zh: impl Into<String>, en: impl Into<String>) -> Problem {
+    Problem::BadRequest(Detail::new(zh, en))
+}
+
+/// What a `period` parameter looks like, for [`Params::required`].
+pub fn period_form() -> Detail {
+    Detail::new("：格式为 YYYY-MM 或 YYYY-MM-DD", ": YYYY-MM or YYYY-MM-DD")
+}
+
+/// A `period` that is not a month or a day (`e` says which value).
+pub fn bad_period(e: String) -> Problem {
+    bad(format!("报告期不正确：{e}"), e)
 }
 
 /// At most 32 characters of what a caller sent, for a message.
@@ -37,10 +47,10 @@ pub fn decode(raw: Option<&str>) -> Result<Vec<(String, String)>, Problem> {
     };
     let uri: http::Uri = format!("/?{raw}")
         .parse()
-        .map_err(|_| bad("the query string is not valid"))?;
+        .map_err(|_| bad("查询字符串无效。", "the query string is not valid"))?;
     let axum::extract::Query(pairs) =
         axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
-            .map_err(|_| bad("the query string is not valid"))?;
+            .map_err(|_| bad("查询字符串无效。", "the query string is not valid"))?;
     Ok(pairs)
 }
 
@@ -49,14 +59,24 @@ pub fn check(pairs: Vec<(String, String)>, allowed: &[&'static str]) -> Result<P
     let mut values = HashMap::new();
     for (name, value) in pairs {
         let known = allowed.iter().find(|a| **a == name).ok_or_else(|| {
-            bad(format!(
-                "unknown query parameter `{}`; expected {}",
-                shown(&name),
-                allowed.join(", ")
-            ))
+            bad(
+                format!(
+                    "未知的查询参数 `{}`；可用参数：{}",
+                    shown(&name),
+                    allowed.join("、")
+                ),
+                format!(
+                    "unknown query parameter `{}`; expected {}",
+                    shown(&name),
+                    allowed.join(", ")
+                ),
+            )
         })?;
         if values.insert(*known, value).is_some() {
-            return Err(bad(format!("query parameter `{known}` is given twice")));
+            return Err(bad(
+                format!("查询参数 `{known}` 出现了两次。"),
+                format!("query parameter `{known}` is given twice"),
+            ));
         }
     }
     Ok(Params { values })
@@ -74,9 +94,13 @@ impl Params {
     }
 
     /// The value of `name`, which the route requires; `why` says what for.
-    pub fn required(&mut self, name: &str, why: &str) -> Result<String, Problem> {
-        self.take(name)
-            .ok_or_else(|| bad(format!("`{name}` is required{why}")))
+    pub fn required(&mut self, name: &str, why: &Detail) -> Result<String, Problem> {
+        self.take(name).ok_or_else(|| {
+            bad(
+                format!("缺少必填参数 `{name}`{}", why.zh),
+                format!("`{name}` is required{}", why.en),
+            )
+        })
     }
 
     /// `name` as a non-negative decimal integer: digits only, no sign, no
@@ -84,7 +108,12 @@ impl Params {
     pub fn number(&self, name: &str) -> Result<Option<u64>, Problem> {
         self.get(name)
             .map(|v| {
-                let wrong = || bad(format!("`{name}` must be a non-negative integer"));
+                let wrong = || {
+                    bad(
+                        format!("`{name}` 须为非负整数。"),
+                        format!("`{name}` must be a non-negative integer"),
+                    )
+                };
                 if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(wrong());
                 }
@@ -98,9 +127,10 @@ impl Params {
         self.get(name)
             .map(|v| {
                 let t = OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
-                    bad(format!(
-                        "`{name}` must be an RFC 3339 time, e.g. 2026-11-26T01:00:00Z"
-                    ))
+                    bad(
+                        format!("`{name}` 须为 RFC 3339 时间，如 2026-11-26T01:00:00Z。"),
+                        format!("`{name}` must be an RFC 3339 time, e.g. 2026-11-26T01:00:00Z"),
+                    )
                 })?;
                 Ok(yrdx_signing::time::unix_ms(t))
             })
@@ -130,13 +160,15 @@ mod tests {
             ("zz=1", "unknown query parameter `zz`; expected a, b"),
         ] {
             match parse(Some(raw), &["a", "b"]) {
-                Err(Problem::BadRequest(d)) => assert!(d.contains(says), "{raw}: {d}"),
+                Err(Problem::BadRequest(d)) => assert!(d.en.contains(says), "{raw}: {d:?}"),
                 other => panic!("{raw}: {other:?}"),
             }
         }
         let long = "x".repeat(100);
         match parse(Some(&format!("{long}=1")), &["a"]) {
-            Err(Problem::BadRequest(d)) => assert!(!d.contains(&long), "{d}"),
+            Err(Problem::BadRequest(d)) => {
+                assert!(!d.en.contains(&long) && !d.zh.contains(&long), "{d:?}")
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -12,7 +12,7 @@ use http::header;
 
 use crate::context::Exchange;
 use crate::pipeline::{Call, Reply};
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 use crate::query;
 use crate::route::{BodyLimit, Caller, Handler, Leaves, Route, handle, only};
 use crate::state::App;
@@ -44,16 +44,17 @@ impl Handler for Fulfilment {
 async fn fulfilment(call: Call<'_>) -> Result<Response, Problem> {
     let mut query = query::parse(call.query.as_deref(), &["period", "format", "lang"])?;
     let period = query
-        .required("period", ": YYYY-MM or YYYY-MM-DD")
-        .and_then(|p| yrdx_registry::parse_period(&p).map_err(Problem::BadRequest))?;
+        .required("period", &query::period_form())
+        .and_then(|p| yrdx_registry::parse_period(&p).map_err(query::bad_period))?;
     let format = query.take("format");
     if !matches!(format.as_deref(), None | Some("json" | "csv" | "xlsx")) {
-        return Err(Problem::BadRequest(
-            "`format` must be json, csv or xlsx".into(),
-        ));
+        return Err(Problem::BadRequest(Detail::new(
+            "`format` 须为 json、csv 或 xlsx。",
+            "`format` must be json, csv or xlsx",
+        )));
     }
     let lang = yrdx_registry::ReportLang::parse(query.take("lang").as_deref().unwrap_or("zh"))
-        .map_err(Problem::BadRequest)?;
+        .map_err(|e| Problem::BadRequest(Detail::new(format!("语言参数不正确：{e}"), e)))?;
     let registry = &call.snapshot.registry;
     let report = call
         .app

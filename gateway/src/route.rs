@@ -15,6 +15,9 @@
 //! - the caller is identified against the registry snapshot the whole request
 //!   uses (`identify`, or `not_a_regulator` on the regulator's routes) before
 //!   anything it sent is read;
+//! - on a route whose every request is a leaf, a request id the caller sent
+//!   is its idempotency key ([`request_ids`]), claimed once the body is read
+//!   and before the route's stages run;
 //! - an exchange's leaf is written by [`audit::finish`] before anything is
 //!   answered. Regulators' reads are not leaves (reading the log must not
 //!   change it), but every caller they refuse for who it is, is.
@@ -37,8 +40,8 @@ use tracing::Instrument;
 use crate::REQUEST_ID_HEADER;
 use crate::context::{Exchange, Stage};
 use crate::identity::Peer;
-use crate::pipeline::{Call, Reply, audit, identify};
-use crate::problem::Problem;
+use crate::pipeline::{Call, Reply, audit, identify, request_ids};
+use crate::problem::{Detail, Problem};
 use crate::regulator;
 use crate::state::App;
 
@@ -112,7 +115,10 @@ pub fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
             Some(id) => (id.hyphenated().to_string(), None),
             None => (
                 uuid::Uuid::now_v7().to_string(),
-                Some(Problem::BadRequest("Yrdx-Request-Id is not a UUID".into())),
+                Some(Problem::BadRequest(Detail::new(
+                    "请求头 Yrdx-Request-Id 不是 UUID。",
+                    "Yrdx-Request-Id is not a UUID",
+                ))),
             ),
         },
     }
@@ -122,16 +128,20 @@ pub fn request_id(headers: &HeaderMap) -> (String, Option<Problem>) {
 async fn read_body(app: &App, body: Body, max: usize) -> Result<Bytes, Problem> {
     let collect = Limited::new(body, max).collect();
     match tokio::time::timeout(app.config.limits.request_timeout, collect).await {
-        Err(_) => Err(Problem::BadRequest(
-            "request body not received in time".into(),
-        )),
+        Err(_) => Err(Problem::BadRequest(Detail::new(
+            "未在时限内收到请求体。",
+            "request body not received in time",
+        ))),
         Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
             Err(Problem::PayloadTooLarge)
         }
-        Ok(Err(_)) => Err(Problem::BadRequest("request body could not be read".into())),
+        Ok(Err(_)) => Err(Problem::BadRequest(Detail::new(
+            "无法读取请求体。",
+            "request body could not be read",
+        ))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
 }
@@ -211,6 +221,7 @@ pub async fn handle<H: Handler>(
     let route = H::ROUTE;
     let (parts, body) = request.into_parts();
     let (id, id_problem) = request_id(&parts.headers);
+    let id_sent = id_problem.is_none() && parts.headers.contains_key(REQUEST_ID_HEADER);
     // The route's one path parameter, whatever its name; none is "".
     let path = path.map(|Path(p)| p).unwrap_or_default();
     let span = tracing::info_span!(
@@ -232,8 +243,10 @@ pub async fn handle<H: Handler>(
     let request = Request {
         id,
         id_problem,
+        id_sent,
         path,
         query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
         body,
         client_gone: gone.flag.clone(),
     };
@@ -276,8 +289,11 @@ impl Drop for Hangup {
 struct Request {
     id: String,
     id_problem: Option<Problem>,
+    /// Whether the caller sent the id (a key), rather than the gateway made it.
+    id_sent: bool,
     path: String,
     query: Option<String>,
+    headers: HeaderMap,
     body: Body,
     client_gone: Arc<AtomicBool>,
 }
@@ -288,8 +304,10 @@ async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> 
     let Request {
         id,
         id_problem,
+        id_sent,
         path,
         query,
+        headers,
         body,
         client_gone,
     } = request;
@@ -342,6 +360,14 @@ async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> 
         BodyLimit::Request => read_body(&app, body, app.config.limits.max_body_bytes).await,
         BodyLimit::Document => read_body(&app, body, app.config.limits.max_verify_bytes).await,
     };
+    let body = match body {
+        Ok(body) if id_sent && route.leaves == Leaves::Every => {
+            request_ids::claim(&app, &mut cx, caller, &path, query.as_deref(), &body)
+                .await
+                .map(|()| body)
+        }
+        other => other,
+    };
     let result = match body {
         Err(p) => Err(p),
         Ok(body) => {
@@ -352,6 +378,7 @@ async fn serve<H: Handler>(app: Arc<App>, peer: Arc<Peer>, request: Request) -> 
                 path,
                 query,
                 body,
+                headers: &headers,
             };
             H::stages(call, &mut cx).await
         }

@@ -298,6 +298,10 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         tokio::spawn(admin_loop(app.clone(), admin, stop.clone())),
         tokio::spawn(reload_loop(app.clone(), stop.clone())),
         tokio::spawn(crl_watch_loop(app.clone(), stop.clone())),
+        tokio::spawn(crate::pipeline::request_ids::purge_loop(
+            app.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(cluster::heartbeat_loop(
             app.clone(),
             exchange_addr,

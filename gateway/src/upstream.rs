@@ -19,7 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use yrdx_adapters::NativeRequest;
 
 use crate::config::Config;
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 use crate::tls::{self, TlsError};
 
 /// The client towards providers.
@@ -110,9 +110,10 @@ impl Upstream {
                     if e.downcast_ref::<http_body_util::LengthLimitError>()
                         .is_some()
                     {
-                        Problem::MappingFailed(format!(
-                            "provider answer is larger than {} bytes",
-                            self.max_response_bytes
+                        let max = self.max_response_bytes;
+                        Problem::MappingFailed(Detail::new(
+                            format!("提供方的答复超过 {max} 字节。"),
+                            format!("provider answer is larger than {max} bytes"),
                         ))
                     } else {
                         Problem::UpstreamUnavailable

@@ -15,6 +15,7 @@ mod common;
 mod hostile;
 mod onboarding;
 mod operations;
+mod retries;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

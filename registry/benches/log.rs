@@ -55,6 +55,7 @@ fn record(i: u64) -> ExchangeRecord {
         code: None,
         status: 200,
         latency_us: 12_345,
+        retry_of: None,
         seal: None,
     }
 }

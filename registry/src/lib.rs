@@ -50,6 +50,7 @@ mod nodes;
 mod quota;
 mod report;
 mod report_tables;
+mod request_ids;
 mod sheets;
 mod store;
 pub mod testing;
@@ -79,6 +80,7 @@ pub use report::{
     RegionPair, ReportCodes, SizePoint, cst_time, parse_period,
 };
 pub use report_tables::{ReportCell, ReportLang, Table, report_csv, report_tables, report_xlsx};
+pub use request_ids::{IdClaim, RequestKey};
 pub use sheets::{
     CATALOGUE_SHEET, LIST_SHEET, MEMBERS_SHEET, OPEN_END, add_csv, add_xlsx, to_xlsx,
 };

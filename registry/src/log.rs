@@ -101,6 +101,10 @@ pub struct ExchangeRecord {
     /// SHA-256 (hex) of the canonical JSON of the data returned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_digest: Option<String>,
+    /// For a retry (the same request id and request again): the index of the
+    /// leaf that recorded the first request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<u64>,
     /// The seal verification summary, for licences.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seal: Option<serde_json::Value>,
@@ -124,10 +128,13 @@ impl ExchangeRecord {
     /// UTF-8), integers in plain decimal — for integers up to 2⁵³, beyond which
     /// RFC 8785 writes the nearest double. The general canonicaliser was 8 % of
     /// a busy node's CPU. A record it must still take whole: one carrying a
-    /// seal summary (JSON of any shape), or a latency past 2⁵³ µs.
+    /// seal summary (JSON of any shape), or a latency or leaf index past 2⁵³.
     pub fn to_leaf(&self) -> Result<Vec<u8>, LogError> {
         const EXACT_IN_A_DOUBLE: u64 = 1 << 53;
-        let encoded = if self.seal.is_some() || self.latency_us > EXACT_IN_A_DOUBLE {
+        let encoded = if self.seal.is_some()
+            || self.latency_us > EXACT_IN_A_DOUBLE
+            || self.retry_of.is_some_and(|i| i > EXACT_IN_A_DOUBLE)
+        {
             serde_json_canonicalizer::to_vec(self)
         } else {
             serde_json::to_vec(self)

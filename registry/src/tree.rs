@@ -864,7 +864,7 @@ impl Integrator {
         }
         let size = frontier.size();
         let root = frontier.root();
-        let note = Checkpoint::new(&self.origin, size, root)?.sign(&self.signer)?;
+        let note = Checkpoint::of_log(&self.origin, self.alg, size, root)?.sign(&self.signer)?;
         let written = write(&self.store, tree, size, &nodes, root, &note, now_ms)
             .await
             .map_err(LogError::Store)?;

@@ -131,6 +131,7 @@ fn record(i: usize) -> ExchangeRecord {
         code: Some("not_in_responsibility_list".into()),
         status: 403,
         latency_us: 10,
+        retry_of: None,
         seal: None,
     }
 }
@@ -153,7 +154,11 @@ fn any_record() -> impl proptest::strategy::Strategy<Value = ExchangeRecord> {
         ),
         (opt(), opt(), opt(), opt(), opt(), opt()),
         (opt(), opt(), opt(), opt(), opt(), opt()),
-        (proptest::collection::vec(text(), 0..4), any::<bool>()),
+        (
+            proptest::collection::vec(text(), 0..4),
+            any::<bool>(),
+            any::<Option<u64>>(),
+        ),
     )
         .prop_map(|(a, b, c, d)| ExchangeRecord {
             time: a.0,
@@ -181,6 +186,7 @@ fn any_record() -> impl proptest::strategy::Strategy<Value = ExchangeRecord> {
             } else {
                 Outcome::Refused
             },
+            retry_of: d.2,
             seal: None,
         })
 }

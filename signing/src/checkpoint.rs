@@ -11,9 +11,12 @@
 //!
 //! The text is the origin, the decimal tree size (no leading zeros), the base64
 //! root hash and optional non-empty extension lines, each ending in a newline,
-//! wrapped in a [signed note](crate::open_note). SM3 logs use the same format:
-//! their roots are also 32 bytes; which algorithm a log uses is part of its
-//! configuration, not of the checkpoint.
+//! wrapped in a [signed note](crate::open_note). SM3 logs use the same format
+//! (their roots are also 32 bytes) and say so in one extension line,
+//! [`HASH_LINE_PREFIX`]`sm3`, so that a client that only knows SHA-256 — the
+//! tlog specifications' hash — can tell it cannot check the log rather than
+//! find its tiles inconsistent. A SHA-256 log's checkpoints carry no such line:
+//! they are byte for byte what every tlog client expects.
 
 use crate::digest::HashAlg;
 use crate::error::CheckpointError;
@@ -30,6 +33,10 @@ pub struct Checkpoint {
     root: Hash,
     extensions: Vec<String>,
 }
+
+/// The start of the extension line naming a log's tree hash when it is not
+/// SHA-256: `hash: sm3`.
+pub const HASH_LINE_PREFIX: &str = "hash: ";
 
 fn check_line(line: &str) -> Result<(), CheckpointError> {
     if line.is_empty() {
@@ -51,6 +58,47 @@ impl Checkpoint {
             root,
             extensions: Vec::new(),
         })
+    }
+
+    /// A checkpoint of a log hashed with `alg`: SHA-256 logs' have no
+    /// extension line, any other's names its hash ([`HASH_LINE_PREFIX`]).
+    pub fn of_log(
+        origin: &str,
+        alg: HashAlg,
+        size: TreeSize,
+        root: Hash,
+    ) -> Result<Self, CheckpointError> {
+        let checkpoint = Checkpoint::new(origin, size, root)?;
+        match alg {
+            HashAlg::Sha256 => Ok(checkpoint),
+            other => {
+                checkpoint.with_extensions(vec![format!("{HASH_LINE_PREFIX}{}", other.name())])
+            }
+        }
+    }
+
+    /// The tree hash the checkpoint names in a [`HASH_LINE_PREFIX`] line, if
+    /// it names one (`Err` with the name when it is not one this crate
+    /// knows). A checkpoint without that line names none: a SHA-256 log's, or
+    /// one signed before SM3 logs said so.
+    pub fn named_hash(&self) -> Option<Result<HashAlg, String>> {
+        self.extensions
+            .iter()
+            .find_map(|line| line.strip_prefix(HASH_LINE_PREFIX))
+            .map(|name| HashAlg::from_name(name).ok_or_else(|| name.to_owned()))
+    }
+
+    /// Checks that a client hashing with `alg` can check this checkpoint's
+    /// log: it names no hash, or names `alg`.
+    pub fn check_hash(&self, alg: HashAlg) -> Result<(), CheckpointError> {
+        match self.named_hash() {
+            None => Ok(()),
+            Some(Ok(named)) if named == alg => Ok(()),
+            Some(named) => Err(CheckpointError::UnsupportedHash {
+                log: named.map_or_else(|name| name, |a| a.name().to_owned()),
+                client: alg.name().to_owned(),
+            }),
+        }
     }
 
     /// Adds extension lines (opaque, non-empty; the spec discourages them).
@@ -97,7 +145,9 @@ impl Checkpoint {
         text
     }
 
-    /// Parses a checkpoint's note text strictly.
+    /// Parses a checkpoint's note text strictly (extension lines are kept as
+    /// they are; see [`Checkpoint::check_hash`] for the one that names the
+    /// hash).
     pub fn from_text(text: &str) -> Result<Self, CheckpointError> {
         let body = text
             .strip_suffix('\n')
@@ -240,6 +290,37 @@ mod tests {
             Checkpoint::from_text(&ext).unwrap().extensions(),
             ["ext one"]
         );
+    }
+
+    /// An SM3 log's checkpoint names its hash; a SHA-256 log's is the plain
+    /// three lines; a client checking with the other hash is told so.
+    #[test]
+    fn an_sm3_checkpoint_names_its_hash() {
+        let root = Hash::from_base64("CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=").unwrap();
+        let size = TreeSize::new(5).unwrap();
+        let plain = Checkpoint::of_log("o", HashAlg::Sha256, size, root).unwrap();
+        assert_eq!(plain, Checkpoint::new("o", size, root).unwrap());
+        assert_eq!(plain.named_hash(), None);
+        plain.check_hash(HashAlg::Sha256).unwrap();
+        plain.check_hash(HashAlg::Sm3).unwrap();
+
+        let sm3 = Checkpoint::of_log("o", HashAlg::Sm3, size, root).unwrap();
+        let text = sm3.to_text();
+        assert!(text.ends_with("\nhash: sm3\n"), "{text}");
+        let parsed = Checkpoint::from_text(&text).unwrap();
+        assert_eq!(parsed.named_hash(), Some(Ok(HashAlg::Sm3)));
+        parsed.check_hash(HashAlg::Sm3).unwrap();
+        let refused = parsed.check_hash(HashAlg::Sha256).unwrap_err();
+        assert!(
+            matches!(&refused, CheckpointError::UnsupportedHash { log, client } if log == "sm3" && client == "sha256"),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("cannot check"), "{refused}");
+        // A hash this crate does not know is named as it is.
+        let odd =
+            Checkpoint::from_text(&format!("o\n5\n{}\nhash: blake3\n", root.to_base64())).unwrap();
+        assert_eq!(odd.named_hash(), Some(Err("blake3".to_owned())));
+        assert!(odd.check_hash(HashAlg::Sha256).is_err());
     }
 
     #[test]

@@ -266,6 +266,17 @@ pub enum CheckpointError {
         /// The origin found.
         got: String,
     },
+    /// The checkpoint names a tree hash other than the one the client checks
+    /// with: the log cannot be checked with it (not a sign of tampering).
+    #[error(
+        "the log's tree hash is {log} (its checkpoint says `hash: {log}`), not {client}: this client cannot check it"
+    )]
+    UnsupportedHash {
+        /// The hash the checkpoint names.
+        log: String,
+        /// The hash the client checks with.
+        client: String,
+    },
     /// The later checkpoint does not extend the earlier one.
     #[error("checkpoint of size {to} is not consistent with the one of size {from}")]
     Inconsistent {

@@ -338,6 +338,12 @@ impl ExportVerifier {
             }
         })?;
         let checkpoint = verified.checkpoint().clone();
+        checkpoint
+            .check_hash(alg)
+            .map_err(|source| ExportError::Checkpoint {
+                role: CheckpointRole::Final,
+                source,
+            })?;
         if checkpoint.origin() != header.origin {
             return Err(ExportError::OriginMismatch {
                 header: header.origin,

@@ -139,7 +139,9 @@ mod verify;
 mod x509;
 
 // The public interface.
-pub use checkpoint::{Checkpoint, VerifiedCheckpoint, check_consistent, open_checkpoint};
+pub use checkpoint::{
+    Checkpoint, HASH_LINE_PREFIX, VerifiedCheckpoint, check_consistent, open_checkpoint,
+};
 pub use crypto::{SM2_DEFAULT_SIGNER_ID, SignatureEncoding};
 pub use digest::{HashAlg, hex, sha256, sm3};
 pub use error::{Asn1Error, Asn1ErrorKind, CertError, CryptoError, IdentError, OfdError, TspError};

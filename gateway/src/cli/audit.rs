@@ -16,8 +16,9 @@ use clap::Subcommand;
 use thiserror::Error;
 use yrdx_registry::{LogError, Store, StoreError, StoreOptions};
 use yrdx_signing::{
-    ExportError, ExportFinding, ExportHeader, ExportOptions, ExportReport, ExportVerifier, Hash,
-    HashAlg, LeafIndex, Since, TreeSize, VerifierKey, leaf_hash, open_checkpoint,
+    CheckpointError, ExportError, ExportFinding, ExportHeader, ExportOptions, ExportReport,
+    ExportVerifier, Hash, HashAlg, LeafIndex, Since, TreeSize, VerifierKey, leaf_hash,
+    open_checkpoint,
 };
 
 use super::client::{self, Connection};
@@ -95,9 +96,12 @@ pub enum AuditCommand {
         /// With --url: the CA bundle the gateway's certificate chains to.
         #[arg(long, requires = "url")]
         cacert: Option<PathBuf>,
-        /// With --url: the log's tree hash (an export file says it itself).
-        #[arg(long, default_value = "sha256", requires = "url")]
-        hash: String,
+        /// With --url: the log's tree hash, sha256 or sm3 (an export file
+        /// says it itself). By default the one the served checkpoint names
+        /// (`hash: sm3`), else sha256; a checkpoint naming another than
+        /// the one given cannot be checked (exit 2).
+        #[arg(long, requires = "url")]
+        hash: Option<String>,
     },
     /// Print the inclusion proof of one leaf as JSON (the regulator API's
     /// shape), to hand to a regulator with the exchange's receipt.
@@ -131,9 +135,10 @@ pub enum AuditCommand {
         /// a whole exchange answer).
         #[arg(long)]
         receipt: PathBuf,
-        /// The log's tree hash.
-        #[arg(long, default_value = "sha256")]
-        hash: String,
+        /// The log's tree hash, sha256 or sm3; by default the one the
+        /// checkpoint names (`hash: sm3`), else sha256.
+        #[arg(long)]
+        hash: Option<String>,
     },
 }
 
@@ -219,9 +224,7 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, AuditCliError> {
             let report = match (file, url) {
                 (Some(file), None) => verify_file(&file, &key, &options)?,
                 (None, Some(url)) => {
-                    let alg = HashAlg::from_name(&hash).ok_or_else(|| {
-                        AuditCliError::Usage("--hash must be sha256 or sm3".into())
-                    })?;
+                    let alg = hash.as_deref().map(hash_alg).transpose()?;
                     let tls = Tls {
                         cert: client_cert,
                         key: client_key,
@@ -248,7 +251,7 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, AuditCliError> {
             key,
             receipt,
             hash,
-        } => check_proof(&proof, &checkpoint, &key, &receipt, &hash),
+        } => check_proof(&proof, &checkpoint, &key, &receipt, hash.as_deref()),
     }
 }
 
@@ -259,10 +262,9 @@ fn check_proof(
     checkpoint: &Path,
     key: &str,
     receipt: &Path,
-    hash: &str,
+    hash: Option<&str>,
 ) -> Result<ExitCode, AuditCliError> {
-    let alg = HashAlg::from_name(hash)
-        .ok_or_else(|| AuditCliError::Usage("--hash must be sha256 or sm3".into()))?;
+    let alg = hash.map(hash_alg).transpose()?;
     let key = verifier_key(key)?;
     let text = std::fs::read(proof).map_err(file_error(proof))?;
     let proof_value: yrdx_signing::InclusionProof = serde_json::from_slice(&text).map_err(|e| {
@@ -276,6 +278,8 @@ fn check_proof(
         ))
     })?;
     let cp = opened.checkpoint();
+    let alg = log_hash(cp, alg)
+        .map_err(|e| AuditCliError::Unreadable(format!("{}: {e}", checkpoint.display())))?;
     if cp.size() != proof_value.size {
         return Err(AuditCliError::Usage(format!(
             "the proof is for a tree of {} leaves, the checkpoint for {}: ask for the proof at the checkpoint's size (audit prove --size {})",
@@ -493,6 +497,14 @@ fn parse_hex_hash(hex: &str) -> Option<Hash> {
 /// Whether an export error means the export does not verify (exit 1) rather
 /// than that it could not be read (exit 2).
 fn refuted(e: &ExportError) -> bool {
+    // A log hashed otherwise than asked is not refuted: it cannot be checked.
+    if let ExportError::Checkpoint {
+        source: CheckpointError::UnsupportedHash { .. },
+        ..
+    } = e
+    {
+        return false;
+    }
     matches!(
         e,
         ExportError::Checkpoint { .. }
@@ -603,10 +615,35 @@ async fn get(conn: &mut Connection, url: &str, path: &str) -> Result<Bytes, Audi
     Ok(answer.body)
 }
 
+/// `--hash`'s algorithm.
+fn hash_alg(name: &str) -> Result<HashAlg, AuditCliError> {
+    HashAlg::from_name(name)
+        .ok_or_else(|| AuditCliError::Usage("--hash must be sha256 or sm3".into()))
+}
+
+/// The tree hash to check `checkpoint`'s log with: `asked` if the checkpoint
+/// allows it, else the one the checkpoint names, else SHA-256.
+fn log_hash(
+    checkpoint: &yrdx_signing::Checkpoint,
+    asked: Option<HashAlg>,
+) -> Result<HashAlg, CheckpointError> {
+    match asked {
+        Some(alg) => checkpoint.check_hash(alg).map(|()| alg),
+        None => match checkpoint.named_hash() {
+            None => Ok(HashAlg::Sha256),
+            Some(Ok(alg)) => Ok(alg),
+            Some(Err(name)) => Err(CheckpointError::UnsupportedHash {
+                log: name,
+                client: "sha256 or sm3".into(),
+            }),
+        },
+    }
+}
+
 async fn verify_url(
     url: &str,
     tls: &Tls,
-    alg: HashAlg,
+    alg: Option<HashAlg>,
     key: &VerifierKey,
     options: &ExportOptions,
 ) -> Result<Result<ExportReport, Refuted>, AuditCliError> {
@@ -639,6 +676,8 @@ async fn verify_url(
             ))));
         }
     };
+    let alg = log_hash(checkpoint.checkpoint(), alg)
+        .map_err(|e| remote(format!("the served checkpoint: {e}")))?;
     let size = checkpoint.checkpoint().size().get();
     let header = ExportHeader {
         origin: checkpoint.checkpoint().origin().to_owned(),

@@ -15,7 +15,7 @@ use yrdx_signing::{MemberId, hex};
 use crate::REQUEST_ID_HEADER;
 use crate::context::{Exchange, Stage};
 use crate::metrics::{ExchangeLabels, StoreLabels, UpstreamLabels};
-use crate::pipeline::Reply;
+use crate::pipeline::{Reply, request_ids};
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -63,6 +63,7 @@ pub fn record(
         items: std::mem::take(&mut cx.items),
         request_digest: cx.request_digest.as_ref().map(|d| d.as_str().to_owned()),
         response_digest: cx.response_digest.as_ref().map(|d| d.as_str().to_owned()),
+        retry_of: cx.request_key.as_ref().and_then(|k| k.first_leaf),
         native_digest: cx.native_digest.take().map(|d| d.into_string()),
         mapping: cx.mapping.take(),
         outcome,
@@ -127,6 +128,8 @@ struct ConsumerReceipt<'a> {
     request_digest: Option<&'a str>,
     request_id: &'a str,
     response_digest: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_of: Option<u64>,
     salt: String,
     time: &'a str,
     withheld: &'a [String],
@@ -163,6 +166,7 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
         Ok(r) => r,
         Err(p) => {
             drop(cx.announced.take());
+            request_ids::answered(app, &cx, None).await;
             span.record("outcome", Outcome::Refused.as_str());
             span.record("code", p.code());
             return p.to_response(&cx.request_id);
@@ -175,6 +179,7 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
     drop(cx.announced.take());
     let appended = app.log.append(&entry, time_ms).await;
     cx.timed(Stage::Audit, started_audit);
+    request_ids::answered(app, &cx, appended.as_ref().ok().map(|r| r.index)).await;
     let receipt = match appended {
         Ok(r) => {
             count(app, &cx, outcome, code);
@@ -206,6 +211,7 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
                 request_digest: cx.request_digest.as_ref().map(|d| d.as_str()),
                 request_id: &cx.request_id,
                 response_digest: cx.response_digest.as_ref().map(|d| d.as_str()),
+                retry_of: entry.retry_of,
                 salt: base64::engine::general_purpose::STANDARD.encode(cx.salt()),
                 time: &entry.time,
                 withheld: &cx.withheld,

@@ -27,7 +27,7 @@ use crate::mappings::is_licence_resource;
 use crate::pipeline::authorize::Use;
 use crate::pipeline::request::{check_case_no, check_code, check_purpose};
 use crate::pipeline::{Call, Reply, authorize_and_meter, minimise, upstream};
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 use crate::query;
 use crate::seals;
 
@@ -53,10 +53,13 @@ const PARAMS: &[&str] = &["purpose", "service_item", "case_no", "resource"];
 /// the use's fields with the exchange body's own validators.
 pub fn parse_use(pairs: Vec<(String, String)>) -> Result<LicenceUse, Problem> {
     let mut params = query::check(pairs, PARAMS)?;
-    let why = ": every licence use names its purpose, service item and case number";
-    let purpose = params.required("purpose", why)?;
-    let service_item = params.required("service_item", why)?;
-    let case_no = params.required("case_no", why)?;
+    let why = Detail::new(
+        "：每次用证须写明用途、事项编码和办件编号",
+        ": every licence use names its purpose, service item and case number",
+    );
+    let purpose = params.required("purpose", &why)?;
+    let service_item = params.required("service_item", &why)?;
+    let case_no = params.required("case_no", &why)?;
     let resource = params.take("resource");
     check_purpose(&purpose)?;
     check_code("service_item", Some(&service_item))?;
@@ -85,9 +88,10 @@ fn licence_resource<'r>(
     match (all.next(), all.next()) {
         (None, _) => Err(Problem::UnknownResource),
         (Some(one), None) => Ok(one),
-        (Some(_), Some(_)) => Err(Problem::BadRequest(
-            "several catalogue resources hold licence files: name one with `resource`".into(),
-        )),
+        (Some(_), Some(_)) => Err(Problem::BadRequest(Detail::new(
+            "多个共享目录资源提供证照文件：请用 `resource` 指定其一。",
+            "several catalogue resources hold licence files: name one with `resource`",
+        ))),
     }
 }
 
@@ -119,12 +123,22 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     let usage = parse_use(pairs)?;
     cx.declare_use(Some(&usage.service_item), Some(&usage.case_no));
     cx.declare_purpose(&usage.purpose);
-    let id = LicenceId::parse(&licence_id)
-        .map_err(|e| Problem::BadRequest(format!("licence identifier: {e}")))?;
+    let id = LicenceId::parse(&licence_id).map_err(|e| {
+        Problem::BadRequest(Detail::new(
+            format!("证照标识不正确：{e}"),
+            format!("licence identifier: {e}"),
+        ))
+    })?;
     let region = id.issuing_region().ok_or_else(|| {
-        Problem::BadRequest(format!(
-            "licence identifier: issuer {} is not in Shanghai, Jiangsu, Zhejiang or Anhui",
-            id.issuer()
+        Problem::BadRequest(Detail::new(
+            format!(
+                "证照标识：颁发机构 {} 不在上海、江苏、浙江或安徽。",
+                id.issuer()
+            ),
+            format!(
+                "licence identifier: issuer {} is not in Shanghai, Jiangsu, Zhejiang or Anhui",
+                id.issuer()
+            ),
         ))
     })?;
     let resource = licence_resource(registry, usage.resource.as_deref())?;
@@ -155,19 +169,26 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     };
     let answer = upstream::run(&app.upstream, cx, &grant, &native).await?;
     let native: NativeLicence = serde_json::from_slice(&answer.body).map_err(|e| {
-        Problem::MappingFailed(format!(
-            "licence answer: {}",
-            e.to_string().chars().take(200).collect::<String>()
+        let why = e.to_string().chars().take(200).collect::<String>();
+        Problem::MappingFailed(Detail::new(
+            format!("提供方的证照答复无法解析：{why}"),
+            format!("licence answer: {why}"),
         ))
     })?;
     if native.metadata.get("licence_id").and_then(Value::as_str) != Some(id.as_str()) {
-        return Err(Problem::MappingFailed(
-            "licence answer: metadata.licence_id is not the identifier asked for".into(),
-        ));
+        return Err(Problem::MappingFailed(Detail::new(
+            "提供方的证照答复中 metadata.licence_id 不是所请求的证照标识。",
+            "licence answer: metadata.licence_id is not the identifier asked for",
+        )));
     }
     let file = base64::engine::general_purpose::STANDARD
         .decode(native.ofd.as_bytes())
-        .map_err(|_| Problem::MappingFailed("licence answer: `ofd` is not base64".into()))?;
+        .map_err(|_| {
+            Problem::MappingFailed(Detail::new(
+                "提供方的证照答复中 `ofd` 不是 base64 编码。",
+                "licence answer: `ofd` is not base64",
+            ))
+        })?;
 
     // verify seal: against the issuing region's anchors only, at the time of use.
     let t = Instant::now();
@@ -237,7 +258,11 @@ fn verify(
                 .as_ref()
                 .map(|f| format!("{}: {f}", f.code()))
                 .unwrap_or_default();
-            format!("step {} {}: {reason}", s.step.number(), s.step.name())
+            let (n, name) = (s.step.number(), s.step.name());
+            Detail::new(
+                format!("验证第 {n} 步（{name}）未通过：{reason}"),
+                format!("step {n} {name}: {reason}"),
+            )
         })
         .unwrap_or_default();
     let json = serde_json::to_value(&report).unwrap_or(Value::Null);
@@ -263,7 +288,10 @@ fn unreadable(cx: &mut Exchange, region: Region, e: &OfdError) -> Problem {
         "trust_region": region.code(),
     }));
     Problem::SealInvalid {
-        detail: format!("the licence file is not a readable signed OFD document: {e}"),
+        detail: Detail::new(
+            format!("证照文件不是可读取的已签章 OFD 文档：{e}"),
+            format!("the licence file is not a readable signed OFD document: {e}"),
+        ),
         report: Box::new(Value::Null),
     }
 }

@@ -2,7 +2,8 @@
 //! troubled — the per-second rate from this node's [`Meters`], then the
 //! per-day and per-month counts in the store. A call counts when it passes
 //! the meter, whatever the provider then does: the quota protects the
-//! provider.
+//! provider. A retry of a call that was counted (its request id's, see
+//! [`crate::pipeline::request_ids`]) passes the rate only.
 
 use time::OffsetDateTime;
 use yrdx_registry::{Grant, QuotaCounter, Taken};
@@ -12,10 +13,10 @@ use crate::meters::Meters;
 use crate::metrics::{EntryLabels, Metrics, StoreLabels};
 use crate::problem::Problem;
 
-/// Applies the entry's rate and period quotas.
+/// Applies the entry's rate, then its period quotas unless `quotas` is None.
 pub async fn run(
     meters: &Meters,
-    quotas: &QuotaCounter,
+    quotas: Option<&QuotaCounter>,
     metrics: &Metrics,
     grant: &Grant<'_>,
     consumer: &MemberId,
@@ -34,6 +35,9 @@ pub async fn run(
         }
     };
     meters.check_rate(entry, consumer).map_err(refuse)?;
+    let Some(quotas) = quotas else {
+        return Ok(());
+    };
     match quotas
         .take(entry, &consumer.to_string(), &grant.entry.quota, now)
         .await

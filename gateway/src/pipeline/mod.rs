@@ -20,6 +20,7 @@ pub mod map_response;
 pub mod meter;
 pub mod minimise;
 pub mod request;
+pub mod request_ids;
 pub mod upstream;
 pub mod verify;
 
@@ -88,6 +89,8 @@ pub struct Call<'a> {
     pub query: Option<String>,
     /// The body, read within the route's limit; empty when it reads none.
     pub body: Bytes,
+    /// The request's headers (content negotiation: `Accept-Encoding`).
+    pub headers: &'a http::HeaderMap,
 }
 
 /// Runs one exchange's stages, after identification.
@@ -176,16 +179,19 @@ pub async fn authorize_and_meter<'r>(
     cx.vouch(grant.entry, usage.service_item, usage.case_no);
     cx.timed(Stage::Authorize, t);
 
+    // A retry of a request that was counted is not counted again (its rate
+    // still is).
     let t = Instant::now();
     meter::run(
         &snapshot.meters,
-        &app.quotas,
+        (!cx.counted).then_some(&app.quotas),
         &app.metrics,
         &grant,
         consumer,
         cx.received,
     )
     .await?;
+    cx.counted = true;
     cx.timed(Stage::Meter, t);
     Ok(grant)
 }

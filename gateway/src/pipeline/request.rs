@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::pipeline::authorize::Use;
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 
 /// `POST /v1/exchange/{resource}` body.
 #[derive(Debug, Deserialize)]
@@ -37,14 +37,16 @@ pub fn parse(body: &[u8]) -> Result<ExchangeRequest, Problem> {
     let req: ExchangeRequest = serde_json::from_slice(body).map_err(|e| {
         // serde's message names the field and line, never the value for the
         // shapes we accept.
-        Problem::BadRequest(format!(
-            "request body: {}",
-            e.to_string().chars().take(200).collect::<String>()
+        let why = e.to_string().chars().take(200).collect::<String>();
+        Problem::BadRequest(Detail::new(
+            format!("请求体格式不正确：{why}"),
+            format!("request body: {why}"),
         ))
     })?;
     if req.key.is_empty() || req.key.len() > MAX_KEY_FIELDS {
-        return Err(Problem::BadRequest(format!(
-            "`key` must have 1 to {MAX_KEY_FIELDS} fields"
+        return Err(Problem::BadRequest(Detail::new(
+            format!("`key` 须有 1 至 {MAX_KEY_FIELDS} 个字段。"),
+            format!("`key` must have 1 to {MAX_KEY_FIELDS} fields"),
         )));
     }
     check_purpose(&req.purpose)?;
@@ -55,16 +57,18 @@ pub fn parse(body: &[u8]) -> Result<ExchangeRequest, Problem> {
     if let Some(items) = &req.items
         && (items.len() > MAX_ITEMS || items.iter().any(|i| i.is_empty() || i.len() > 64))
     {
-        return Err(Problem::BadRequest(format!(
-            "`items` must list at most {MAX_ITEMS} item names"
+        return Err(Problem::BadRequest(Detail::new(
+            format!("`items` 至多列出 {MAX_ITEMS} 个数据项名称（每个 1 至 64 字节）。"),
+            format!("`items` must list at most {MAX_ITEMS} item names"),
         )));
     }
     if let Some(p) = &req.provider
         && (p.is_empty() || p.len() > 64)
     {
-        return Err(Problem::BadRequest(
-            "`provider` must be a member id or a region code".into(),
-        ));
+        return Err(Problem::BadRequest(Detail::new(
+            "`provider` 须为成员标识或地区代码。",
+            "`provider` must be a member id or a region code",
+        )));
     }
     Ok(req)
 }
@@ -85,9 +89,10 @@ impl ExchangeRequest {
 /// A declared purpose: 1 to 64 characters, none a control character.
 pub fn check_purpose(purpose: &str) -> Result<(), Problem> {
     if !(1..=64).contains(&purpose.chars().count()) || purpose.chars().any(char::is_control) {
-        return Err(Problem::BadRequest(
-            "`purpose` must be 1 to 64 characters without control characters".into(),
-        ));
+        return Err(Problem::BadRequest(Detail::new(
+            "`purpose`（用途）须为 1 至 64 个字符，且不含控制字符。",
+            "`purpose` must be 1 to 64 characters without control characters",
+        )));
     }
     Ok(())
 }
@@ -101,8 +106,9 @@ pub fn check_code(name: &str, value: Option<&str>) -> Result<(), Problem> {
                 .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
     };
     match value {
-        Some(v) if !code_like(v) => Err(Problem::BadRequest(format!(
-            "`{name}` must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '-', '_', '/'"
+        Some(v) if !code_like(v) => Err(Problem::BadRequest(Detail::new(
+            format!("`{name}` 须为 1 至 64 个字符，仅限 A-Z、a-z、0-9、'.'、'-'、'_'、'/'。"),
+            format!("`{name}` must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '-', '_', '/'"),
         ))),
         _ => Ok(()),
     }
@@ -114,9 +120,10 @@ pub fn check_code(name: &str, value: Option<&str>) -> Result<(), Problem> {
 pub fn check_case_no(case_no: &str) -> Result<(), Problem> {
     check_code("case_no", Some(case_no))?;
     if yrdx_registry::case_no::is_identity_number(case_no) {
-        return Err(Problem::CaseNumberInvalid(
-            "`case_no` is a resident identity number or a credit code, not a case number".into(),
-        ));
+        return Err(Problem::CaseNumberInvalid(Detail::new(
+            "`case_no` 是居民身份证号码或统一社会信用代码，不是办件编号。",
+            "`case_no` is a resident identity number or a credit code, not a case number",
+        )));
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::context::{Exchange, Stage};
 use crate::pipeline::{Call, Reply};
-use crate::problem::Problem;
+use crate::problem::{Detail, Problem};
 use crate::seals::{self, VerifyError};
 
 /// The JSON form of an upload.
@@ -35,7 +35,12 @@ struct Upload {
 fn b64(name: &str, v: &str) -> Result<Vec<u8>, Problem> {
     base64::engine::general_purpose::STANDARD
         .decode(v.as_bytes())
-        .map_err(|_| Problem::BadRequest(format!("`{name}` is not base64")))
+        .map_err(|_| {
+            Problem::BadRequest(Detail::new(
+                format!("`{name}` 不是 base64 编码。"),
+                format!("`{name}` is not base64"),
+            ))
+        })
 }
 
 /// The document and the signed data, from either form of body.
@@ -44,9 +49,10 @@ fn document(body: &[u8], json: bool) -> Result<(Vec<u8>, Option<Vec<u8>>), Probl
         return Ok((body.to_vec(), None));
     }
     let upload: Upload = serde_json::from_slice(body).map_err(|e| {
-        Problem::BadRequest(format!(
-            "request body: {}",
-            e.to_string().chars().take(200).collect::<String>()
+        let why = e.to_string().chars().take(200).collect::<String>();
+        Problem::BadRequest(Detail::new(
+            format!("请求体格式不正确：{why}"),
+            format!("request body: {why}"),
         ))
     })?;
     let data = upload.data.as_deref().map(|d| b64("data", d)).transpose()?;
@@ -54,9 +60,10 @@ fn document(body: &[u8], json: bool) -> Result<(Vec<u8>, Option<Vec<u8>>), Probl
         (Some(d), None, None) => Ok((b64("ofd", &d)?, None)),
         (None, Some(d), None) => Ok((b64("seal", &d)?, None)),
         (None, None, Some(d)) => Ok((b64("signature", &d)?, data)),
-        _ => Err(Problem::BadRequest(
-            "give exactly one of `ofd`, `seal` or `signature` (with `data`)".into(),
-        )),
+        _ => Err(Problem::BadRequest(Detail::new(
+            "`ofd`、`seal` 与 `signature`（附 `data`）须且只须提供其一。",
+            "give exactly one of `ofd`, `seal` or `signature` (with `data`)",
+        ))),
     }
 }
 
@@ -86,8 +93,14 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
         })
         .await?
         .map_err(|e| match e {
-            VerifyError::NeedsData => Problem::BadRequest(e.to_string()),
-            VerifyError::Ofd(inner) => Problem::UnreadableDocument(inner.to_string()),
+            VerifyError::NeedsData => Problem::BadRequest(Detail::new(
+                "该签名未包含被签数据：请在 `data` 中提供。",
+                e.to_string(),
+            )),
+            VerifyError::Ofd(inner) => Problem::UnreadableDocument(Detail::new(
+                format!("上传的 OFD 文件无法安全读取：{inner}"),
+                inner.to_string(),
+            )),
         })?;
     cx.seal = Some(seals::audit_summary(
         verified.outcome(),

@@ -305,6 +305,53 @@ async fn the_regulator_api_serves_checkpoints_proofs_and_tiles_that_verify() {
         let body = fed.read(&format!("/v1/audit/{}", bundle.path())).await.body;
         let leaves = parse_entry_bundle(&body, bundle.width()).unwrap();
         assert_eq!(leaves.len() as u64, n.min(256));
+        // Compressed for a client that takes gzip (C2SP tlog-tiles), the same
+        // bytes once inflated; as they are for one that does not.
+        let mut conn = Connection::open(&fed.addr(), fed.tls(Some(REGULATOR)))
+            .await
+            .unwrap();
+        let path = format!("/v1/audit/{}", bundle.path());
+        let gz = conn
+            .send(
+                "GET",
+                &path,
+                &[("accept-encoding", "br, gzip")],
+                Bytes::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(gz.status, 200, "{}", fed.backend);
+        assert_eq!(gz.headers["content-encoding"], "gzip", "{}", fed.backend);
+        assert_eq!(gz.headers["vary"], "accept-encoding");
+        let mut inflated = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&gz.body[..]),
+            &mut inflated,
+        )
+        .unwrap();
+        assert_eq!(inflated, body, "{}", fed.backend);
+        let plain = conn
+            .send(
+                "GET",
+                &path,
+                &[("accept-encoding", "identity")],
+                Bytes::new(),
+            )
+            .await
+            .unwrap();
+        assert!(plain.headers.get("content-encoding").is_none());
+        assert_eq!(plain.body, body);
+        // Hash tiles are not compressed.
+        let tile = conn
+            .send(
+                "GET",
+                &format!("/v1/audit/{}", level0.path()),
+                &[("accept-encoding", "gzip")],
+                Bytes::new(),
+            )
+            .await
+            .unwrap();
+        assert!(tile.headers.get("content-encoding").is_none());
         for (leaf, hash) in leaves.iter().zip(&hashes) {
             assert_eq!(leaf_hash(alg, leaf), *hash);
         }

@@ -613,3 +613,122 @@ async fn adapters_commands_work_outside_the_repository() {
     ]);
     assert_eq!(code, Some(0), "{out}");
 }
+
+/// A log kept with SM3 says so in every checkpoint (`hash: sm3`): `audit
+/// verify --url` takes the hash from it, and a client asked to check with
+/// SHA-256 says it cannot rather than finding the log inconsistent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sm3_log_names_its_hash_in_its_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_in(dir.path(), None).await;
+    let sm3 = variant(
+        dir.path(),
+        "sm3.toml",
+        &[
+            ("node = \"demo-1\"", "node = \"sm3-1\""),
+            (STORE_LINE, "url = \"sqlite:data/sm3.db\""),
+            ("hash = \"sha256\"", "hash = \"sm3\""),
+        ],
+    );
+    let node = yrdx_gateway::start(Config::load(&sm3).unwrap())
+        .await
+        .unwrap();
+    let addr = node.exchange_addr().to_string();
+    let m = &demo.manifest;
+    let tls = |member: &str| {
+        let f = &m.members[member];
+        yrdx_conformance::client::tls_config(
+            &m.ca_bundle,
+            Some((f.cert.as_path(), f.key.as_path())),
+        )
+        .unwrap()
+    };
+    let served = yrdx_conformance::client::request(
+        &addr,
+        tls(crate::common::JS),
+        "POST",
+        crate::common::SCJG,
+        &crate::common::served_body(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        served.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&served.body)
+    );
+    let note = crate::common::wait_for(
+        "an SM3 checkpoint covering the exchange",
+        Duration::from_secs(10),
+        async || {
+            let mut conn =
+                yrdx_conformance::client::Connection::open(&addr, tls(crate::common::REGULATOR))
+                    .await
+                    .unwrap();
+            let note = conn
+                .send("GET", "/v1/audit/checkpoint", &[], bytes::Bytes::new())
+                .await
+                .unwrap()
+                .body;
+            let text = String::from_utf8(note.to_vec()).unwrap();
+            (text.lines().nth(1) != Some("0")).then_some(text)
+        },
+    )
+    .await;
+    let body: Vec<&str> = note.split("\n\n").next().unwrap().lines().collect();
+    assert_eq!(body.len(), 4, "{note}");
+    assert_eq!(body[3], "hash: sm3", "{note}");
+
+    let regulator = &m.members[crate::common::REGULATOR];
+    let url = format!("https://{addr}");
+    let key = dir.path().join("log.pub");
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "verify",
+            "--url",
+            &url,
+            "--key",
+            path(&key),
+            "--client-cert",
+            path(&regulator.cert),
+            "--client-key",
+            path(&regulator.key),
+            "--cacert",
+            path(&m.ca_bundle),
+        ];
+        args.extend_from_slice(extra);
+        run_yrdx(&args)
+    };
+    let (code, out, err) = verify(&[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("sm3"), "{out}");
+    let (code, out, err) = verify(&["--hash", "sha256"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("tree hash is sm3") && err.contains("cannot check"),
+        "{out}{err}"
+    );
+    assert!(!out.contains("TAMPERED"), "{out}");
+    node.shutdown(Duration::from_secs(2)).await;
+
+    // A SHA-256 log's checkpoint is the plain three lines every tlog client reads.
+    let mut conn = yrdx_conformance::client::Connection::open(
+        demo.manifest.gateway.trim_start_matches("https://"),
+        tls(crate::common::REGULATOR),
+    )
+    .await
+    .unwrap();
+    let note = conn
+        .send("GET", "/v1/audit/checkpoint", &[], bytes::Bytes::new())
+        .await
+        .unwrap()
+        .body;
+    let text = String::from_utf8(note.to_vec()).unwrap();
+    assert_eq!(
+        text.split("\n\n").next().unwrap().lines().count(),
+        3,
+        "{text}"
+    );
+}

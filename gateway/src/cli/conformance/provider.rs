@@ -967,7 +967,10 @@ impl ResourceRun<'_> {
         let (seen, _) = match self.mapping.native_request_for(&unknown) {
             Ok(native) => self.call(&native).await,
             Err(e) => (
-                Seen::Failed(Problem::MappingFailed(e.to_string())),
+                Seen::Failed(Problem::MappingFailed(crate::problem::Detail::new(
+                    format!("映射无法构造请求：{e}"),
+                    e.to_string(),
+                ))),
                 Duration::ZERO,
             ),
         };
@@ -1027,7 +1030,10 @@ impl ResourceRun<'_> {
         let (seen, _) = match self.mapping.native_request_for(&malformed) {
             Ok(native) => self.call(&native).await,
             Err(e) => (
-                Seen::Failed(Problem::MappingFailed(e.to_string())),
+                Seen::Failed(Problem::MappingFailed(crate::problem::Detail::new(
+                    format!("映射无法构造请求：{e}"),
+                    e.to_string(),
+                ))),
                 Duration::ZERO,
             ),
         };
@@ -1352,7 +1358,7 @@ fn problem_text(p: &Problem) -> String {
         Problem::UpstreamTimeout => {
             "upstream_timeout: no answer within the entry's deadline".into()
         }
-        Problem::MappingFailed(detail) => format!("mapping_failed: {detail}"),
+        Problem::MappingFailed(detail) => format!("mapping_failed: {}", detail.en),
         other => other.code().to_owned(),
     }
 }
