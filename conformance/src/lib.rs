@@ -14,6 +14,8 @@
 //! crate; `yrdx demo` and `yrdx pki init` use it to stand up a local federation.
 #![forbid(unsafe_code)]
 
+pub mod bill_issuer;
+pub mod bill_maker;
 pub mod client;
 pub mod demo_data;
 pub mod licences;
