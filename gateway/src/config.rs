@@ -61,6 +61,8 @@ pub struct Config {
     pub trust: BTreeMap<Region, Trust>,
     /// Seal trust: the electronic-seal PKI per region, apart from TLS trust.
     pub seal_trust: BTreeMap<Region, SealTrust>,
+    /// Bill trust: the electronic-bill PKI per issuing region (docs/ebills.md).
+    pub bill_trust: BTreeMap<Region, BillTrustFiles>,
     /// Calls to providers.
     pub upstream: Upstream,
     /// The store.
@@ -138,6 +140,25 @@ pub struct SealTrust {
     pub crls: Vec<PathBuf>,
     /// Timestamp-authority anchors (PEM or DER) for this region.
     pub tsa_anchors: Vec<PathBuf>,
+    /// Without a usable CRL for every issuer, a chain is indeterminate.
+    pub require_crls: bool,
+}
+
+/// One region's bill trust: the roots bill certificates chain to, and the
+/// signing certificates bills name by issuer and serial (bills do not carry
+/// them). Loaded into a [`yrdx_signing::BillTrust`] at start
+/// ([`crate::bills::load`]).
+#[derive(Clone, Debug)]
+pub struct BillTrustFiles {
+    /// Root CA certificates of the region's bill certificates (PEM or DER).
+    pub anchors: Vec<PathBuf>,
+    /// Issuing CA certificates (PEM or DER), trusted only if they chain.
+    pub intermediates: Vec<PathBuf>,
+    /// The signing certificates: issuing units', finance departments',
+    /// tax bureaus' (PEM or DER).
+    pub certificates: Vec<PathBuf>,
+    /// CRLs (PEM or DER).
+    pub crls: Vec<PathBuf>,
     /// Without a usable CRL for every issuer, a chain is indeterminate.
     pub require_crls: bool,
 }
@@ -295,6 +316,8 @@ struct Shape {
     trust: BTreeMap<String, TrustShape>,
     #[serde(default)]
     seal_trust: BTreeMap<String, SealTrustShape>,
+    #[serde(default)]
+    bill_trust: BTreeMap<String, BillTrustShape>,
     upstream: UpstreamShape,
     store: StoreShape,
     log: LogShape,
@@ -436,6 +459,20 @@ struct TrustShape {
     ca: PathBuf,
     #[serde(default)]
     crls: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BillTrustShape {
+    anchors: Vec<PathBuf>,
+    #[serde(default)]
+    intermediates: Vec<PathBuf>,
+    #[serde(default)]
+    certificates: Vec<PathBuf>,
+    #[serde(default)]
+    crls: Vec<PathBuf>,
+    #[serde(default)]
+    require_crls: bool,
 }
 
 #[derive(Deserialize)]
@@ -613,6 +650,7 @@ impl Config {
             tls: shape.tls.check(&c)?,
             trust: trust(&c, shape.trust)?,
             seal_trust: seal_trust(&c, shape.seal_trust)?,
+            bill_trust: bill_trust(&c, shape.bill_trust)?,
             upstream: shape.upstream.check(&c)?,
             store: shape.store.check(&c)?,
             log: shape.log.check(&c)?,
@@ -750,6 +788,42 @@ fn seal_trust(
         );
     }
     Ok(seal_trust)
+}
+
+/// `[bill_trust.REGION]`: none or more.
+fn bill_trust(
+    c: &Checker<'_>,
+    shape: BTreeMap<String, BillTrustShape>,
+) -> Result<BTreeMap<Region, BillTrustFiles>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (name, t) in shape {
+        let region: Region = name
+            .parse()
+            .map_err(|_| c.invalid(&format!("bill_trust.{name}"), "a region: sh, js, zj or ah"))?;
+        if t.anchors.is_empty() {
+            return Err(c.invalid(
+                &format!("bill_trust.{name}.anchors"),
+                "at least one bill root certificate file",
+            ));
+        }
+        let files = |key: &str, list: &[PathBuf]| -> Result<Vec<PathBuf>, ConfigError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, p)| c.file(&format!("bill_trust.{name}.{key}[{i}]"), p))
+                .collect()
+        };
+        out.insert(
+            region,
+            BillTrustFiles {
+                anchors: files("anchors", &t.anchors)?,
+                intermediates: files("intermediates", &t.intermediates)?,
+                certificates: files("certificates", &t.certificates)?,
+                crls: files("crls", &t.crls)?,
+                require_crls: t.require_crls,
+            },
+        );
+    }
+    Ok(out)
 }
 
 impl UpstreamShape {

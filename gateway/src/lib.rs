@@ -20,6 +20,7 @@
 mod admin;
 mod api;
 mod audit_api;
+pub mod bills;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -126,6 +126,7 @@ impl RunningGateway {
 /// written nothing anywhere.
 pub struct Prepared {
     seal_trust: yrdx_signing::TrustStore,
+    bill_trust: yrdx_signing::BillTrust,
     signer: yrdx_signing::NoteSigner,
     server_tls: Arc<rustls::ServerConfig>,
     federation: Arc<crate::tls::Federation>,
@@ -149,6 +150,7 @@ impl std::fmt::Debug for Prepared {
 /// files, the upstream client and the registry files with the mappings.
 pub fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let seal_trust = crate::seals::load(&config.seal_trust)?;
+    let bill_trust = crate::bills::load(&config.bill_trust)?;
     let signer = crate::log_key::load(&config.log.key)?;
     check_key_name(config, &signer)?;
     let (server_tls, federation) = tls::server(config)?;
@@ -163,6 +165,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, StartError> {
     };
     Ok(Prepared {
         seal_trust,
+        bill_trust,
         signer,
         server_tls,
         federation,
@@ -195,6 +198,7 @@ pub fn check_key_name(
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let Prepared {
         seal_trust,
+        bill_trust,
         signer,
         server_tls,
         federation,
@@ -285,7 +289,16 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     .await?;
 
     let app = Arc::new(App::new(
-        config, snapshot, log, store, upstream, federation, seal_trust,
+        config,
+        snapshot,
+        log,
+        store,
+        upstream,
+        federation,
+        crate::state::DocumentTrust {
+            seals: seal_trust,
+            bills: bill_trust,
+        },
     ));
     let (shutdown, stop) = watch::channel(false);
     let tasks = vec![

@@ -46,6 +46,8 @@ pub struct App {
     pub federation: Arc<Federation>,
     /// Seal trust: every region's seal anchors, intermediates and CRLs.
     pub seal_trust: Arc<TrustStore>,
+    /// Bill trust: every region's bill roots, signing certificates and CRLs.
+    pub bill_trust: Arc<yrdx_signing::BillTrust>,
     /// The bounded pool documents are verified on.
     pub verifier: Verifier,
     /// Prometheus metrics.
@@ -54,6 +56,15 @@ pub struct App {
     live_nodes: AtomicU32,
     /// Whether the last heartbeat reached the store.
     store_reachable: AtomicBool,
+}
+
+/// The document trust a node verifies with: seals and bills.
+#[derive(Debug)]
+pub struct DocumentTrust {
+    /// Seal trust.
+    pub seals: TrustStore,
+    /// Bill trust.
+    pub bills: yrdx_signing::BillTrust,
 }
 
 impl App {
@@ -65,7 +76,7 @@ impl App {
         store: Store,
         upstream: Upstream,
         federation: Arc<Federation>,
-        seal_trust: TrustStore,
+        trust: DocumentTrust,
     ) -> App {
         let metrics = Metrics::default();
         metrics.registry_version.set(snapshot.registry.version());
@@ -87,7 +98,8 @@ impl App {
             upstream,
             federation,
             verifier,
-            seal_trust: Arc::new(seal_trust),
+            seal_trust: Arc::new(trust.seals),
+            bill_trust: Arc::new(trust.bills),
             metrics,
             live_nodes: AtomicU32::new(1),
             store_reachable: AtomicBool::new(true),

@@ -1678,6 +1678,83 @@ async fn case_numbers_and_service_items_are_checked_and_kept_only_when_vouched_f
     digested(&record["case_no"], "SH-2026-000312");
 }
 
+fn bill_vector(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../conformance/vectors/bills")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// Bills uploaded to `POST /v1/verify` (raw XML, or JSON `bill` with an OFD)
+/// are verified against the demo's bill trust and recorded with the bill
+/// summary, which leaves the payer out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verify_endpoint_verifies_bills() {
+    let fed = Fed::start(None).await;
+    let send = |name: &str| Bytes::from(bill_vector(name));
+    let (answer, record) = fed
+        .expect_send(
+            Some(SH_SERVICES),
+            "POST",
+            "/v1/verify",
+            send("fiscal-valid.xml"),
+            200,
+            None,
+        )
+        .await;
+    let v = answer.json();
+    assert_eq!(
+        (
+            v["kind"].as_str(),
+            v["result"].as_str(),
+            v["report"]["kind"].as_str()
+        ),
+        (Some("bill"), Some("valid"), Some("fiscal")),
+        "{v}"
+    );
+    assert_eq!(v["report"]["bill"]["key"], "32010125-0000000001");
+    assert_eq!(record["seal"]["result"], "valid");
+    assert_eq!(record["seal"]["key"], "32010125-0000000001");
+    assert!(!record.to_string().contains("张三"), "{record}");
+    let (answer, record) = fed
+        .expect_send(
+            Some(ZJ),
+            "POST",
+            "/v1/verify",
+            send("fiscal-tampered-amount.xml"),
+            200,
+            None,
+        )
+        .await;
+    assert_eq!(answer.json()["result"], "invalid");
+    assert_eq!(record["seal"]["failed_step"], "issuer_signature");
+    let (answer, _) = fed
+        .expect_send(
+            Some(AH),
+            "POST",
+            "/v1/verify",
+            send("fiscal-doctype.xml"),
+            200,
+            None,
+        )
+        .await;
+    assert_eq!(answer.json()["report"]["code"], "malformed");
+    // The JSON form (which also takes a bill inside an OFD package).
+    let body = json!({"bill": b64(&bill_vector("sdfp-valid.xml"))});
+    let (answer, _) = fed.expect(Some(AH), "/v1/verify", body, 200, None).await;
+    let v = answer.json();
+    assert_eq!(
+        (v["report"]["kind"].as_str(), v["result"].as_str()),
+        (Some("sdfp"), Some("valid")),
+        "{v}"
+    );
+    let body = json!({"bill": b64(b"<EInvoice/>"), "data": b64(b"x")});
+    fed.expect(Some(AH), "/v1/verify", body, 400, Some("bad_request"))
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verify_endpoint_reports_on_uploaded_files_and_signatures() {
     for fed in federations("verify_endpoint").await {

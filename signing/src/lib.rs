@@ -29,6 +29,10 @@
 //!   failed [`Step`] and a typed [`Finding`]) or `indeterminate`, the [`Details`] a
 //!   regulator needs, and a [`Summary`] for the audit log. Only the verifier makes
 //!   a [`VerifiedSignature`] or [`VerifiedSeal`].
+//! - [`bill`]: electronic bills — fiscal e-bills (财政电子票据) and 数电发票 —
+//!   their [`BillKey`], and [`verify_bill`] / [`verify_bill_ofd`] against a
+//!   per-region [`BillTrust`] into a [`BillReport`] of the same shape as seal
+//!   reports.
 //! - [`parse_signature`], [`parse_seal`]: the parsed structures, borrowing the
 //!   received bytes, with the producer [`Deviation`]s that were tolerated.
 //!
@@ -121,6 +125,7 @@
 #![forbid(unsafe_code)]
 
 mod asn1;
+pub mod bill;
 mod checkpoint;
 mod crypto;
 mod digest;
@@ -139,6 +144,7 @@ mod verify;
 mod x509;
 
 // The public interface.
+pub use bill::{BillKey, BillReport, BillTrust, verify_bill, verify_bill_ofd};
 pub use checkpoint::{
     Checkpoint, HASH_LINE_PREFIX, VerifiedCheckpoint, check_consistent, open_checkpoint,
 };

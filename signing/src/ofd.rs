@@ -374,12 +374,12 @@ fn normalise(dir: &str, loc: &str) -> Option<String> {
 }
 
 /// The package's files, inflated within limits, by normalised name.
-struct Package {
-    files: BTreeMap<String, Vec<u8>>,
+pub(crate) struct Package {
+    pub(crate) files: BTreeMap<String, Vec<u8>>,
 }
 
 impl Package {
-    fn read(bytes: &[u8], limits: &OfdLimits) -> Result<Package, OfdError> {
+    pub(crate) fn read(bytes: &[u8], limits: &OfdLimits) -> Result<Package, OfdError> {
         let zip_err = |e: zip::result::ZipError| OfdError::Zip(e.to_string());
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_err)?;
         if archive.len() > limits.max_entries {

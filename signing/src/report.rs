@@ -255,7 +255,7 @@ impl Finding {
     }
 }
 
-fn cert_code(e: &CertError) -> &'static str {
+pub(crate) fn cert_code(e: &CertError) -> &'static str {
     match e {
         CertError::Malformed { .. } | CertError::MalformedCrl(_) => "certificate_malformed",
         CertError::NotYetValid { .. } => "certificate_not_yet_valid",

@@ -472,7 +472,7 @@ fn parse_crl(der: &[u8]) -> Result<CertificateRevocationList<'_>, CertError> {
         .map_err(|e| CertError::MalformedCrl(e.to_string()))
 }
 
-fn pem_blocks(pem: &[u8]) -> Result<Vec<Vec<u8>>, CertError> {
+pub(crate) fn pem_blocks(pem: &[u8]) -> Result<Vec<Vec<u8>>, CertError> {
     x509_parser::pem::Pem::iter_from_buffer(pem)
         .map(|block| {
             block.map(|b| b.contents).map_err(|e| CertError::Malformed {

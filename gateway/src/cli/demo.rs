@@ -185,6 +185,9 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
     for f in &seal_files {
         write(&dir.join(SEAL_DIR).join(&f.name), &f.pem)?;
     }
+    // The bill PKI (test-only, docs/ebills.md): per region a root, its CRL and
+    // the signing certificates bills name.
+    let bill_config = bill_trust(&dir)?;
 
     // One sample provider per region, accepting only the gateway's
     // certificate: issued by the gateway's own region's CA (another region's
@@ -240,7 +243,11 @@ pub async fn start(options: &DemoOptions) -> Result<Demo, DemoError> {
         .unwrap_or_else(|| "sqlite:data/yrdx.db".to_owned());
     write(
         &config_path,
-        &node_config(options.listen, &store, &layout, &seal_files),
+        &node_config(options.listen, &store, &layout, &seal_files).replacen(
+            "[upstream]\n",
+            &format!("{bill_config}[upstream]\n"),
+            1,
+        ),
     )?;
     // The checkpoint key is made once and kept with the log it signs; the
     // public half sits beside it for regulators.
@@ -341,6 +348,43 @@ pub fn write_pkcs12(files: &MemberFiles, out: &Path, password: &str) -> Result<(
 
 /// The folder (under the demo folder) holding the seal trust files.
 const SEAL_DIR: &str = "seal-pki";
+
+/// Where the demo's bill PKI files go.
+const BILL_DIR: &str = "bill-pki";
+
+/// Writes the test bill PKI's files and returns the `[bill_trust.REGION]`
+/// sections naming them.
+fn bill_trust(dir: &Path) -> Result<String, DemoError> {
+    let world = yrdx_conformance::bill_maker::BillWorld::new()?;
+    let mut config = String::new();
+    for r in world.regions() {
+        let code = r.region.code();
+        let put = |name: String, der: &[u8]| -> Result<String, DemoError> {
+            let path = dir.join(BILL_DIR).join(&name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(file_error(parent))?;
+            }
+            std::fs::write(&path, der).map_err(file_error(&path))?;
+            Ok(format!("\"{BILL_DIR}/{name}\""))
+        };
+        let root = put(format!("{code}-bill-root.der"), &r.root.der)?;
+        let crl = put(format!("{code}-bill-root.crl"), &r.crl)?;
+        let mut certs = Vec::new();
+        for (leaf, signer) in [
+            ("unit", &r.unit),
+            ("revoked-unit", &r.revoked_unit),
+            ("finance", &r.finance),
+            ("tax", &r.tax),
+        ] {
+            certs.push(put(format!("{code}-{leaf}.der"), &signer.cert.der)?);
+        }
+        config.push_str(&format!(
+            "[bill_trust.{code}]\nanchors = [{root}]\ncertificates = [{}]\ncrls = [{crl}]\n\n",
+            certs.join(", ")
+        ));
+    }
+    Ok(config)
+}
 
 /// The node configuration the demo runs with.
 fn node_config(
