@@ -12,6 +12,7 @@
 
 mod audit;
 mod common;
+mod listing;
 mod operations;
 
 use std::collections::BTreeSet;
