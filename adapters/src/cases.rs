@@ -12,7 +12,8 @@
 //!   "record": { "name": "…" } }
 //! ```
 //!
-//! or, for a document the mapping must refuse,
+//! or, for a listing (`response.rows = true`), `"rows": [{…}, …]`, the
+//! records in order; or, for a document the mapping must refuse,
 //! `{ "error": { "kind": "unknown_code", "item": "status", "path": "djzt" } }`
 //! (`kind` is [`crate::MapError::kind`]; `item` and `path` are checked when given).
 
@@ -39,6 +40,8 @@ pub struct Expectation {
 pub enum Outcome {
     /// This record, exactly.
     Record(Record),
+    /// A listing's rows, exactly and in order.
+    Rows(Vec<Record>),
     /// A failure of this kind (and item and path, when given).
     Error {
         /// [`crate::MapError::kind`].
@@ -58,6 +61,7 @@ struct Shape {
     note: Option<String>,
     content_type: Option<String>,
     record: Option<Record>,
+    rows: Option<Vec<Record>>,
     error: Option<ErrorShape>,
 }
 
@@ -73,14 +77,15 @@ impl Expectation {
     /// Reads an expected file.
     pub fn parse(text: &str) -> Result<Expectation, String> {
         let shape: Shape = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let outcome = match (shape.record, shape.error) {
-            (Some(r), None) => Outcome::Record(r),
-            (None, Some(e)) => Outcome::Error {
+        let outcome = match (shape.record, shape.rows, shape.error) {
+            (Some(r), None, None) => Outcome::Record(r),
+            (None, Some(rows), None) => Outcome::Rows(rows),
+            (None, None, Some(e)) => Outcome::Error {
                 kind: e.kind,
                 item: e.item,
                 path: e.path,
             },
-            _ => return Err("give exactly one of `record` or `error`".into()),
+            _ => return Err("give exactly one of `record`, `rows` or `error`".into()),
         };
         Ok(Expectation {
             content_type: shape.content_type,
@@ -105,33 +110,20 @@ pub fn run_case(
     native: &[u8],
     expected: &Expectation,
 ) -> CaseReport {
-    let got = mapping.catalogue_record(
-        NativeResponse {
-            content_type: expected.content_type.as_deref(),
-            body: native,
-        },
-        schema,
-    );
+    let response = NativeResponse {
+        content_type: expected.content_type.as_deref(),
+        body: native,
+    };
     let mut diff = String::new();
+    if mapping.is_listing() {
+        return run_listing(mapping, schema, response, expected);
+    }
+    let got = mapping.catalogue_record(response, schema);
     let passed = match (&expected.outcome, &got) {
-        (Outcome::Record(want), Ok(have)) => {
-            let keys: BTreeSet<&String> = want.keys().chain(have.keys()).collect();
-            let mut same = true;
-            for k in keys {
-                match (want.get(k), have.get(k)) {
-                    (Some(a), Some(b)) if a == b => diff.push_str(&format!("  {k}: {a}\n")),
-                    (a, b) => {
-                        same = false;
-                        if let Some(a) = a {
-                            diff.push_str(&format!("- {k}: {a}\n"));
-                        }
-                        if let Some(b) = b {
-                            diff.push_str(&format!("+ {k}: {b}\n"));
-                        }
-                    }
-                }
-            }
-            same
+        (Outcome::Record(want), Ok(have)) => compare(want, have, &mut diff),
+        (Outcome::Rows(_), _) => {
+            diff.push_str("- rows\n+ this mapping answers one record, not rows\n");
+            false
         }
         (Outcome::Record(want), Err(e)) => {
             diff.push_str(&format!("- record {}\n", Value::Object(want.clone())));
@@ -160,9 +152,83 @@ pub fn run_case(
     }
 }
 
+/// Item by item: `true` when the records are the same; the lines go to `diff`.
+fn compare(want: &Record, have: &Record, diff: &mut String) -> bool {
+    let keys: BTreeSet<&String> = want.keys().chain(have.keys()).collect();
+    let mut same = true;
+    for k in keys {
+        match (want.get(k), have.get(k)) {
+            (Some(a), Some(b)) if a == b => diff.push_str(&format!("  {k}: {a}\n")),
+            (a, b) => {
+                same = false;
+                if let Some(a) = a {
+                    diff.push_str(&format!("- {k}: {a}\n"));
+                }
+                if let Some(b) = b {
+                    diff.push_str(&format!("+ {k}: {b}\n"));
+                }
+            }
+        }
+    }
+    same
+}
+
+/// A listing's case: its rows, in order, or the failure.
+fn run_listing(
+    mapping: &Mapping,
+    schema: &Schema,
+    response: NativeResponse<'_>,
+    expected: &Expectation,
+) -> CaseReport {
+    let got = mapping.catalogue_rows(response, schema);
+    let mut diff = String::new();
+    let passed = match (&expected.outcome, &got) {
+        (Outcome::Rows(want), Ok(have)) => {
+            let mut same = want.len() == have.len();
+            if !same {
+                diff.push_str(&format!("- {} rows\n+ {} rows\n", want.len(), have.len()));
+            }
+            for (i, (w, h)) in want.iter().zip(have).enumerate() {
+                diff.push_str(&format!("  row {i}\n"));
+                same &= compare(w, h, &mut diff);
+            }
+            same
+        }
+        (Outcome::Record(_), _) => {
+            diff.push_str("- record\n+ this mapping is a listing: expect `rows`\n");
+            false
+        }
+        (Outcome::Rows(want), Err(e)) => {
+            diff.push_str(&format!("- {} rows\n", want.len()));
+            diff.push_str(&format!("+ error {}: {e}\n", e.kind()));
+            false
+        }
+        (Outcome::Error { .. }, Ok(have)) => {
+            diff.push_str(&format!("- {}\n", describe(&expected.outcome)));
+            diff.push_str(&format!("+ {} rows\n", have.len()));
+            false
+        }
+        (Outcome::Error { kind, item, path }, Err(e)) => {
+            let ok = e.kind() == kind
+                && item.as_deref().is_none_or(|i| e.item() == Some(i))
+                && path.as_deref().is_none_or(|p| e.path() == Some(p));
+            if !ok {
+                diff.push_str(&format!("- {}\n", describe(&expected.outcome)));
+                diff.push_str(&format!("+ error {}: {e}\n", e.kind()));
+            }
+            ok
+        }
+    };
+    CaseReport {
+        passed,
+        diff: if passed { String::new() } else { diff },
+    }
+}
+
 fn describe(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Record(r) => format!("record {}", Value::Object(r.clone())),
+        Outcome::Rows(rows) => format!("{} rows", rows.len()),
         Outcome::Error { kind, item, path } => {
             let mut s = format!("error {kind}");
             if let Some(i) = item {

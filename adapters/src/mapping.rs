@@ -152,6 +152,23 @@ impl Mapping {
         response::record(&self.spec.response, &self.spec.items, doc, schema)
     }
 
+    /// Whether the mapping is a listing (`response.rows = true`): its answer
+    /// holds zero or more records.
+    pub fn is_listing(&self) -> bool {
+        self.spec.response.rows
+    }
+
+    /// A listing's native response → its rows, each a catalogue record
+    /// converted and validated like one record; "not found" is no row.
+    pub fn catalogue_rows(
+        &self,
+        response: NativeResponse<'_>,
+        schema: &Schema,
+    ) -> Result<Vec<Record>, MapError> {
+        let doc = self.parse_response(response)?;
+        response::rows(&self.spec.response, &self.spec.items, &doc, schema)
+    }
+
     /// Native response → catalogue record, every item converted to and
     /// validated against its catalogue type. Items the mapping does not map are
     /// absent.

@@ -72,6 +72,51 @@ pub(crate) fn record(
             });
         }
     };
+    map_one(items, doc, record, schema)
+}
+
+/// A listing's native document → its rows, each mapped as a record. "Not
+/// found" is no row; the record path selecting nothing is no row too.
+pub(crate) fn rows(
+    response: &ResponseSpec,
+    items: &[ItemSpec],
+    doc: &Document,
+    schema: &Schema,
+) -> Result<Vec<Record>, MapError> {
+    if let Some(check) = &response.not_found
+        && holds(check, doc, &doc.root)
+    {
+        return Ok(Vec::new());
+    }
+    if let Some(check) = &response.success
+        && !holds(check, doc, &doc.root)
+    {
+        return Err(MapError::ProviderFailure {
+            path: check.path.to_string(),
+        });
+    }
+    let mut out = Vec::new();
+    for hit in response.record.select(doc, &doc.root) {
+        match hit {
+            Hit::Node(n) if n.is_null() => {}
+            Hit::Node(n) if is_structure(n) => out.push(map_one(items, doc, n, schema)?),
+            _ => {
+                return Err(MapError::NoRecord {
+                    path: response.record.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One record node → its catalogue record, item by item.
+fn map_one(
+    items: &[ItemSpec],
+    doc: &Document,
+    record: &Node,
+    schema: &Schema,
+) -> Result<Record, MapError> {
     let mut out = Record::new();
     for spec in items {
         let Some(field) = schema.item(&spec.item) else {

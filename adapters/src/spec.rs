@@ -78,6 +78,9 @@ pub(crate) struct ResponseSpec {
     /// Prefix → namespace URI, for the paths of an XML response.
     pub namespaces: BTreeMap<String, String>,
     pub record: Path,
+    /// A listing: `record` selects zero or more records (rows), and "not
+    /// found" is no row rather than a failure.
+    pub rows: bool,
     pub success: Option<Predicate>,
     pub not_found: Option<Predicate>,
 }
@@ -332,6 +335,8 @@ struct ResponseShape {
     namespaces: BTreeMap<String, String>,
     #[serde(default)]
     record: String,
+    #[serde(default)]
+    rows: bool,
     success: Option<toml::Value>,
     not_found: Option<toml::Value>,
 }
@@ -732,6 +737,7 @@ fn read_response(r: &Reader<'_>, shape: ResponseShape) -> Result<ResponseSpec, M
         format: shape.format,
         encoding,
         record,
+        rows: shape.rows,
         success,
         not_found,
         namespaces: shape.namespaces,

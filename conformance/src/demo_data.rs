@@ -36,6 +36,30 @@ pub const MAPPINGS: &[(&str, &str)] = &[
         include_str!("../../adapters/provinces/ah/household.toml"),
     ),
     (
+        "ah/licence-business.toml",
+        include_str!("../../adapters/provinces/ah/licence-business.toml"),
+    ),
+    (
+        "ah/licence-construction-qualification.toml",
+        include_str!("../../adapters/provinces/ah/licence-construction-qualification.toml"),
+    ),
+    (
+        "ah/licence-food-business.toml",
+        include_str!("../../adapters/provinces/ah/licence-food-business.toml"),
+    ),
+    (
+        "ah/licence-household-booklet.toml",
+        include_str!("../../adapters/provinces/ah/licence-household-booklet.toml"),
+    ),
+    (
+        "ah/licence-real-estate-title.toml",
+        include_str!("../../adapters/provinces/ah/licence-real-estate-title.toml"),
+    ),
+    (
+        "ah/licence-road-transport.toml",
+        include_str!("../../adapters/provinces/ah/licence-road-transport.toml"),
+    ),
+    (
         "ah/real-estate.toml",
         include_str!("../../adapters/provinces/ah/real-estate.toml"),
     ),
@@ -50,6 +74,26 @@ pub const MAPPINGS: &[(&str, &str)] = &[
     (
         "js/housing-fund.toml",
         include_str!("../../adapters/provinces/js/housing-fund.toml"),
+    ),
+    (
+        "js/licence-birth.toml",
+        include_str!("../../adapters/provinces/js/licence-birth.toml"),
+    ),
+    (
+        "js/licence-business.toml",
+        include_str!("../../adapters/provinces/js/licence-business.toml"),
+    ),
+    (
+        "js/licence-food-business.toml",
+        include_str!("../../adapters/provinces/js/licence-food-business.toml"),
+    ),
+    (
+        "js/licence-marriage.toml",
+        include_str!("../../adapters/provinces/js/licence-marriage.toml"),
+    ),
+    (
+        "js/licence-road-transport.toml",
+        include_str!("../../adapters/provinces/js/licence-road-transport.toml"),
     ),
     (
         "js/real-estate.toml",
@@ -68,6 +112,26 @@ pub const MAPPINGS: &[(&str, &str)] = &[
         include_str!("../../adapters/provinces/sh/housing-fund.toml"),
     ),
     (
+        "sh/licence-business.toml",
+        include_str!("../../adapters/provinces/sh/licence-business.toml"),
+    ),
+    (
+        "sh/licence-construction-qualification.toml",
+        include_str!("../../adapters/provinces/sh/licence-construction-qualification.toml"),
+    ),
+    (
+        "sh/licence-household-booklet.toml",
+        include_str!("../../adapters/provinces/sh/licence-household-booklet.toml"),
+    ),
+    (
+        "sh/licence-marriage.toml",
+        include_str!("../../adapters/provinces/sh/licence-marriage.toml"),
+    ),
+    (
+        "sh/licence-real-estate-title.toml",
+        include_str!("../../adapters/provinces/sh/licence-real-estate-title.toml"),
+    ),
+    (
         "sh/social-insurance.toml",
         include_str!("../../adapters/provinces/sh/social-insurance.toml"),
     ),
@@ -82,6 +146,26 @@ pub const MAPPINGS: &[(&str, &str)] = &[
     (
         "zj/housing-fund.toml",
         include_str!("../../adapters/provinces/zj/housing-fund.toml"),
+    ),
+    (
+        "zj/licence-birth.toml",
+        include_str!("../../adapters/provinces/zj/licence-birth.toml"),
+    ),
+    (
+        "zj/licence-business.toml",
+        include_str!("../../adapters/provinces/zj/licence-business.toml"),
+    ),
+    (
+        "zj/licence-construction-qualification.toml",
+        include_str!("../../adapters/provinces/zj/licence-construction-qualification.toml"),
+    ),
+    (
+        "zj/licence-food-business.toml",
+        include_str!("../../adapters/provinces/zj/licence-food-business.toml"),
+    ),
+    (
+        "zj/licence-real-estate-title.toml",
+        include_str!("../../adapters/provinces/zj/licence-real-estate-title.toml"),
     ),
     (
         "zj/social-insurance.toml",
@@ -162,6 +246,14 @@ pub fn licence_path(id: &str, case_no: &str) -> String {
     )
 }
 
+/// `GET /v1/licences?holder=…` for a government service use (purpose
+/// 政务服务办理) with this service item and case number, and `extra` query.
+pub fn listing_path(holder: &str, service_item: &str, case_no: &str, extra: &str) -> String {
+    format!(
+        "/v1/licences?holder={holder}&purpose=%E6%94%BF%E5%8A%A1%E6%9C%8D%E5%8A%A1%E5%8A%9E%E7%90%86&service_item={service_item}&case_no={case_no}{extra}"
+    )
+}
+
 fn get(
     name: &'static str,
     consumer: Option<&'static str>,
@@ -183,7 +275,7 @@ pub const VERIFY_VECTOR: &[u8] = include_bytes!("../vectors/seals/ofd-valid.ofd"
 fn licence_examples() -> Vec<Example> {
     use crate::licences::{
         AH_LICENCE, BAD_CHECK_LICENCE, ZJ_FOREIGN_SEAL_LICENCE, ZJ_LICENCE, ZJ_MISSING_LICENCE,
-        ZJ_TAMPERED_LICENCE,
+        ZJ_REVOKED_LICENCE, ZJ_TAMPERED_LICENCE,
     };
     use base64::Engine as _;
     vec![
@@ -214,6 +306,46 @@ fn licence_examples() -> Vec<Example> {
             licence_path(ZJ_FOREIGN_SEAL_LICENCE, "SH-2026-000204"),
             502,
             Some("seal_indeterminate"),
+        ),
+        get(
+            "shanghai one-stop services list an anhui enterprise's licences for 企业跨区域经营备案: held in anhui, jiangsu and zhejiang, one listing",
+            Some(SH_SERVICES),
+            listing_path("91340100MA2NH3AL0C", "SX-SH-0101", "SH-2026-000211", ""),
+            200,
+            None,
+        ),
+        get(
+            "… and fetch one of them, the anhui business licence, with its seal report and status",
+            Some(SH_SERVICES),
+            licence_path(AH_LICENCE, "SH-2026-000212"),
+            200,
+            None,
+        ),
+        get(
+            "a licence type the service item may not fetch (a marriage certificate for 企业跨区域经营备案) is refused",
+            Some(SH_SERVICES),
+            listing_path(
+                "340104198805123012",
+                "SX-SH-0101",
+                "SH-2026-000213",
+                "&types=YRD-DZZZ-0104",
+            ),
+            403,
+            Some("service_item_not_allowed"),
+        ),
+        get(
+            "a revoked zhejiang business licence is served with its status (吊销, not valid)",
+            Some(SH_SERVICES),
+            licence_path(ZJ_REVOKED_LICENCE, "SH-2026-000214"),
+            200,
+            None,
+        ),
+        get(
+            "jiangsu's licence library is down for this holder: the listing is served, marked partial, naming jiangsu",
+            Some(SH_SERVICES),
+            listing_path("91330100MA2DN0000L", "SX-SH-0101", "SH-2026-000215", ""),
+            200,
+            None,
         ),
         get(
             "a licence identifier with a wrong check character",

@@ -35,6 +35,10 @@ pub const ZJ_TAMPERED_LICENCE: &str =
 /// A licence naming a Zhejiang issuer but sealed with Jiangsu's seal PKI.
 pub const ZJ_FOREIGN_SEAL_LICENCE: &str =
     "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052203.002.4";
+/// A Zhejiang business licence its issuer has revoked (吊销): sealed validly,
+/// served with its status.
+pub const ZJ_REVOKED_LICENCE: &str =
+    "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052204.002.P";
 /// A well-formed Zhejiang identifier the provider does not hold.
 pub const ZJ_MISSING_LICENCE: &str =
     "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052299.002.B";
@@ -195,6 +199,8 @@ struct Face {
     area_code: &'static str,
     issue_date: &'static str,
     established: &'static str,
+    /// The issuer's status code: 1 有效, 2 注销, 3 吊销, 4 过期.
+    status: &'static str,
 }
 
 /// The licences `region`'s sample provider serves.
@@ -220,9 +226,23 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 area_code: "330106",
                 issue_date: "2025-05-22",
                 established: "2016-09-23",
+                status: "1",
             };
             let ofd = sealed(own, "330100000000101", &face(&valid))?.zip()?;
             add(valid, ofd);
+
+            let revoked = Face {
+                id: ZJ_REVOKED_LICENCE,
+                holder: "杭州西溪示例餐饮管理有限公司",
+                holder_code: "91330100MA2CC1L842",
+                issuer_name: "杭州市西湖区市场监督管理局",
+                area_code: "330106",
+                issue_date: "2025-05-22",
+                established: "2018-03-03",
+                status: "3",
+            };
+            let ofd = sealed(own, "330100000000101", &face(&revoked))?.zip()?;
+            add(revoked, ofd);
 
             let tampered = Face {
                 id: ZJ_TAMPERED_LICENCE,
@@ -232,6 +252,7 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 area_code: "330106",
                 issue_date: "2025-05-22",
                 established: "2019-04-01",
+                status: "1",
             };
             let mut doc = sealed(own, "330100000000101", &face(&tampered))?;
             doc.tamper_page("示例贸易", "示范实业")?;
@@ -245,6 +266,7 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 area_code: "330106",
                 issue_date: "2025-05-22",
                 established: "2020-08-08",
+                status: "1",
             };
             let js = pki
                 .region(Region::Js)
@@ -276,6 +298,7 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 area_code: "310115",
                 issue_date: "2026-03-01",
                 established: "2018-05-20",
+                status: "1",
             };
             let ofd = sealed(own, "310100000000101", &face(&f))?.zip()?;
             add(f, ofd);
@@ -289,6 +312,7 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 area_code: "320102",
                 issue_date: "2026-03-02",
                 established: "2017-11-11",
+                status: "1",
             };
             let ofd = sealed(own, "320100000000102", &face(&f))?.zip()?;
             add(f, ofd);
@@ -302,6 +326,7 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 area_code: "340104",
                 issue_date: "2026-03-03",
                 established: "2019-01-15",
+                status: "1",
             };
             let ofd = sealed(own, "340100000000101", &face(&f))?.zip()?;
             add(f, ofd);
@@ -345,6 +370,7 @@ fn licence(f: &Face, ofd: Vec<u8>) -> Licence {
             "issue_date": f.issue_date,
             "valid_from": f.established,
             "valid_to": null,
+            "status": f.status,
         }),
         ofd,
     }
@@ -409,6 +435,7 @@ mod tests {
             (ZJ_FOREIGN_SEAL_LICENCE, Region::Zj),
             (ZJ_MISSING_LICENCE, Region::Zj),
             (ZJ_HOSTILE_LICENCE, Region::Zj),
+            (ZJ_REVOKED_LICENCE, Region::Zj),
             (SH_LICENCE, Region::Sh),
             (JS_LICENCE, Region::Js),
             (AH_LICENCE, Region::Ah),

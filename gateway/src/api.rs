@@ -21,6 +21,10 @@ pub fn router(app: Arc<App>) -> Router {
             only(post(handle::<ExchangeApi>)),
         )
         .route(LicenceApi::ROUTE.template, only(get(handle::<LicenceApi>)))
+        .route(
+            LicenceListApi::ROUTE.template,
+            only(get(handle::<LicenceListApi>)),
+        )
         .route(VerifyApi::ROUTE.template, only(post(handle::<VerifyApi>)))
         .merge(crate::reports_api::routes())
         .merge(crate::audit_api::routes())
@@ -81,6 +85,26 @@ impl Handler for LicenceApi {
 
     async fn stages(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
         pipeline::licence::run(call, cx).await
+    }
+}
+
+/// `GET /v1/licences?holder=…`: a holder's licences from every region the
+/// list allows, in one listing.
+#[derive(Debug)]
+struct LicenceListApi;
+
+impl Handler for LicenceListApi {
+    const ROUTE: Route = Route {
+        api: "licences",
+        template: "/v1/licences",
+        caller: Caller::Member,
+        leaves: Leaves::Every,
+        body: BodyLimit::None,
+        resource_in_path: false,
+    };
+
+    async fn stages(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
+        pipeline::listing::run(call, cx).await
     }
 }
 

@@ -183,6 +183,9 @@ pub struct Exchange {
     pub mapping: Option<String>,
     /// Seal verification summary.
     pub seal: Option<serde_json::Value>,
+    /// For a provider call made on behalf of another request (a licence
+    /// listing's call to one region): that request's id.
+    pub parent: Option<String>,
     /// Time spent per stage, for metrics.
     stages: [Option<Duration>; Stage::ALL.len()],
     /// Tells the log's writer this exchange's leaf is coming; dropped just
@@ -248,6 +251,7 @@ impl Exchange {
             native_digest: None,
             mapping: None,
             seal: None,
+            parent: None,
             stages: [None; Stage::ALL.len()],
             announced: None,
             client_gone: None,

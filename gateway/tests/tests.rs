@@ -13,6 +13,7 @@
 mod audit;
 mod common;
 mod hostile;
+mod listing;
 mod onboarding;
 mod operations;
 mod retries;

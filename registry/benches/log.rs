@@ -52,6 +52,7 @@ fn record(i: u64) -> ExchangeRecord {
         native_digest: Some("c".repeat(64)),
         mapping: Some("d".repeat(64)),
         outcome: Outcome::Served,
+        parent: None,
         code: None,
         status: 200,
         latency_us: 12_345,

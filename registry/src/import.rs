@@ -204,6 +204,7 @@ impl Import {
                     "items" if f.field.ends_with(".codes") => "代码值",
                     "items" => "信息项编码",
                     "route_by" => "路由键",
+                    "licence_type" => "证照类型代码",
                     _ => "信息资源代码",
                 };
                 (origin, column)
@@ -247,6 +248,8 @@ fn list_column(field: &str) -> &'static str {
         "items" => "共享数据项",
         "legal_basis" => "法律依据",
         "purposes" => "用途",
+        "service_items" => "事项编码",
+        "sharing_type" => "共享类型",
         "valid_from" => "生效日期",
         "valid_to" => "失效日期",
         "deadline_ms" => "答复时限（毫秒）",

@@ -83,6 +83,10 @@ pub struct ExchangeRecord {
     pub node: String,
     /// Served or refused.
     pub outcome: Outcome,
+    /// For a provider call made on behalf of another request (one region's
+    /// answer to a licence listing): that request's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     /// The provider asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,

@@ -128,6 +128,7 @@ fn record(i: usize) -> ExchangeRecord {
         native_digest: None,
         mapping: None,
         outcome: Outcome::Refused,
+        parent: None,
         code: Some("not_in_responsibility_list".into()),
         status: 403,
         latency_us: 10,
@@ -187,6 +188,7 @@ fn any_record() -> impl proptest::strategy::Strategy<Value = ExchangeRecord> {
                 Outcome::Refused
             },
             retry_of: d.2,
+            parent: None,
             seal: None,
         })
 }

@@ -67,6 +67,7 @@ pub fn record(
         native_digest: cx.native_digest.take().map(|d| d.into_string()),
         mapping: cx.mapping.take(),
         outcome,
+        parent: cx.parent.take(),
         code: code.map(str::to_owned),
         status,
         latency_us: u64::try_from(cx.started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -237,6 +238,33 @@ pub async fn finish(app: &App, mut cx: Exchange, result: Result<Reply, Problem>)
                 resp.headers_mut().insert(REQUEST_ID_HEADER, v);
             }
             resp
+        }
+    }
+}
+
+/// Records one provider call made on behalf of another request (its
+/// `parent`) as a leaf of its own, served or refused with `problem`, and
+/// returns the leaf's index once it is durable. The parent answers only after
+/// every such leaf is.
+pub async fn child_leaf(
+    app: &App,
+    mut cx: Exchange,
+    problem: Option<&Problem>,
+) -> Result<u64, Problem> {
+    let (outcome, code, status) = match problem {
+        None => (Outcome::Served, None, 200),
+        Some(p) => (Outcome::Refused, Some(p.code()), p.status().as_u16()),
+    };
+    let (entry, time_ms) = record(&app.config.node, &mut cx, outcome, code, status)?;
+    match app.log.append(&entry, time_ms).await {
+        Ok(receipt) => {
+            count(app, &cx, outcome, code);
+            Ok(receipt.index)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a provider call not recorded; refusing with audit_unavailable");
+            append_failed(app);
+            Err(Problem::AuditUnavailable)
         }
     }
 }

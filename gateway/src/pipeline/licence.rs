@@ -156,6 +156,7 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
         provider: Some(region.code()),
         key: &key,
     };
+    bound(registry, consumer, &id, &usage, cx)?;
     let grant = authorize_and_meter(app, snapshot, cx, consumer, &resource.code, &usage).await?;
 
     // upstream: the issuing region's provider, within the entry's deadline.
@@ -206,6 +207,20 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     let report = verify(cx, region, checked)?;
     cx.timed(Stage::Verify, t);
 
+    // status: the issuer's current word on the licence, whatever the seal
+    // says — a revoked or expired licence is served with its status, never
+    // as valid.
+    let status = current_status(
+        &native.metadata,
+        cx.received.to_offset(yrdx_registry::CST).date(),
+    );
+    if let Some(Value::Object(seal)) = &mut cx.seal {
+        seal.insert(
+            "licence_status".into(),
+            status.get("code").cloned().unwrap_or(Value::Null),
+        );
+    }
+
     // minimise: the metadata items the entry grants; the file is the licence.
     let t = Instant::now();
     let mut metadata = native.metadata;
@@ -217,6 +232,7 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     body.insert("licence_id".into(), json!(id.as_str()));
     body.insert("issuing_region".into(), json!(region.code()));
     body.insert("data".into(), Value::Object(metadata));
+    body.insert("status".into(), status);
     body.insert(
         "file".into(),
         json!({
@@ -230,6 +246,52 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     cx.response_digest = Some(cx.digest(&super::canonical_json(&body)?));
     cx.timed(Stage::Minimise, t);
     Ok(Reply::Json(body))
+}
+
+/// The list binds licence types to service items: where the catalogue holds
+/// the identifier's licence type, the consumer must hold an entry of that type
+/// for this use from the issuing region — otherwise the list's refusal
+/// (`service_item_not_allowed`, …), before any quota is spent.
+fn bound(
+    registry: &Registry,
+    consumer: &yrdx_signing::MemberId,
+    id: &LicenceId,
+    usage: &Use<'_>,
+    cx: &Exchange,
+) -> Result<(), Problem> {
+    let Some(of_type) = registry
+        .resources()
+        .find(|r| r.licence_type.as_deref() == Some(id.type_code()))
+    else {
+        return Ok(());
+    };
+    crate::pipeline::authorize::run(registry, consumer, &of_type.code, usage, cx.received)
+        .map(|_| ())
+}
+
+/// The licence's status (证照状态) from the issuer's metadata, as of `today`:
+/// `1` 有效, `2` 注销, `3` 吊销, `4` 过期 — a licence the issuer calls valid
+/// whose `valid_to` has passed is 过期; a status the issuer does not give is
+/// unknown, and not valid either.
+pub fn current_status(metadata: &Map<String, Value>, today: time::Date) -> Value {
+    let ended = metadata
+        .get("valid_to")
+        .and_then(Value::as_str)
+        .and_then(|d| {
+            time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
+        })
+        .is_some_and(|end| end < today);
+    let said = metadata.get("status").and_then(Value::as_str);
+    let (code, label) = match said {
+        Some("1") if ended => ("4", "过期"),
+        Some("1") => ("1", "有效"),
+        Some("2") => ("2", "注销"),
+        Some("3") => ("3", "吊销"),
+        Some("4") => ("4", "过期"),
+        _ if ended => ("4", "过期"),
+        _ => ("unknown", "未知"),
+    };
+    json!({ "code": code, "label": label, "valid": code == "1" })
 }
 
 /// Records the licence file's verification summary, and refuses unless valid.
@@ -299,6 +361,31 @@ fn unreadable(cx: &mut Exchange, region: Region, e: &OfdError) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_revoked_or_ended_licence_is_never_valid() {
+        let today = time::macros::date!(2026 - 06 - 01);
+        let status = |m: Value| current_status(m.as_object().unwrap(), today);
+        let s = status(json!({"status": "1", "valid_to": "2026-06-01"}));
+        assert_eq!(
+            (s["code"].as_str(), s["valid"].as_bool()),
+            (Some("1"), Some(true))
+        );
+        let s = status(json!({"status": "1", "valid_to": null}));
+        assert_eq!(s["valid"], true);
+        for (m, code) in [
+            (json!({"status": "1", "valid_to": "2026-05-31"}), "4"),
+            (json!({"status": "3"}), "3"),
+            (json!({"status": "2", "valid_to": "2030-01-01"}), "2"),
+            (json!({}), "unknown"),
+            (json!({"status": "9"}), "unknown"),
+            (json!({"valid_to": "2020-01-01"}), "4"),
+        ] {
+            let s = status(m.clone());
+            assert_eq!(s["code"], code, "{m}");
+            assert_eq!(s["valid"], false, "{m}");
+        }
+    }
 
     #[test]
     fn a_licence_use_names_purpose_service_item_and_case_number() {

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod authorize;
 pub mod identify;
 pub mod licence;
+pub mod listing;
 pub mod map_request;
 pub mod map_response;
 pub mod meter;

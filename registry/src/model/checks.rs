@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use yrdx_adapters::{ItemType, Schema};
-use yrdx_signing::MemberId;
+use yrdx_signing::{MemberId, Uscc};
 
 use super::{
     Entry, EntryStatus, Member, Registry, RegistryData, Resource, Role, SharingType,
@@ -222,6 +222,7 @@ fn index_catalogue(
         );
         faults.push(i, &r.code, check_resource_items(&r));
         faults.push(i, &r.code, check_route_by(&r));
+        faults.push(i, &r.code, check_licence_type(&r, &resources));
         if resources.contains_key(&r.code) {
             let code = r.code.clone();
             faults.push(
@@ -288,6 +289,42 @@ fn check_route_by(r: &Resource) -> Result<(), Bad> {
     Ok(())
 }
 
+/// A licence type's code is a credit code and three digits, and names one
+/// catalogue resource only.
+fn check_licence_type(r: &Resource, earlier: &Resources) -> Result<(), Bad> {
+    let Some(code) = &r.licence_type else {
+        return Ok(());
+    };
+    let wrong = || {
+        bad(
+            "licence_type",
+            code,
+            "证照类型代码应为统一社会信用代码加三位数字 a licence-type code is a credit code and three digits",
+        )
+    };
+    let (ministry, number) = code.split_at_checked(18).ok_or_else(wrong)?;
+    if Uscc::parse(ministry).is_err()
+        || number.len() != 3
+        || !number.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(wrong());
+    }
+    if let Some(other) = earlier
+        .values()
+        .find(|o| o.licence_type.as_deref() == Some(code))
+    {
+        return Err(bad(
+            "licence_type",
+            code,
+            format!(
+                "证照类型重复 licence type already catalogued as {}",
+                other.code
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// List entries by resource code, and by id, as indexes into the list.
 type ListIndexes = (HashMap<String, Vec<usize>>, HashMap<String, usize>);
 
@@ -325,6 +362,7 @@ fn index_list(
             Ok(resource) => {
                 faults.push(i, &e.id, check_entry_items(e, resource));
                 faults.push(i, &e.id, check_sharing(e, resource));
+                faults.push(i, &e.id, check_licence_binding(e, resource));
             }
             Err(b) => faults.push(i, &e.id, Err(b)),
         }
@@ -343,6 +381,31 @@ fn index_list(
         by_resource.entry(e.resource.clone()).or_default().push(i);
     }
     (by_resource, by_id)
+}
+
+/// A licence type is fetched in place of paper only for the service items its
+/// entry names: a shared entry of a licence-type resource is conditional and
+/// lists its service items (an empty list would let any service item fetch
+/// it).
+fn check_licence_binding(e: &Entry, resource: &Resource) -> Result<(), Bad> {
+    if resource.licence_type.is_none() || e.sharing(resource) == SharingType::NotShared {
+        return Ok(());
+    }
+    if e.sharing(resource) != SharingType::Conditional {
+        return Err(bad(
+            "sharing_type",
+            "unconditional",
+            "证照类型只能有条件共享 a licence type is shared on conditions only",
+        ));
+    }
+    if e.service_items.is_empty() {
+        return Err(bad(
+            "service_items",
+            "",
+            "证照类型的清单须列出可用证的事项 a licence type's entry names the service items that may fetch it",
+        ));
+    }
+    Ok(())
 }
 
 /// The entry's resource is in the catalogue.

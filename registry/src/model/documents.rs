@@ -204,6 +204,12 @@ pub struct Resource {
     /// regions provide the resource (`uscc`, `resident_id` or `area_code` typed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_by: Option<String>,
+    /// For a licence type (证照类型): its licence-type code (证照类型代码), the
+    /// type part of its licences' identifiers (GB/T 36904) — the defining
+    /// ministry's credit code and three digits. Its records are licence
+    /// metadata, listed by holder through `GET /v1/licences?holder=`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence_type: Option<String>,
     /// The fields a request key may carry.
     pub key: Vec<FieldDoc>,
     /// The data items of a record (信息项).

@@ -489,6 +489,7 @@ fn read_catalogue(import: &mut Import, sheet: &Sheet<'_>) {
                     service_items: row.list("关联事项"),
                     version: row.code("版本"),
                     route_by: row.code("路由键"),
+                    licence_type: row.code("证照类型代码"),
                     key: Vec::new(),
                     items: Vec::new(),
                 };

@@ -165,6 +165,7 @@ pub fn to_xlsx(data: &RegistryData) -> Result<Vec<u8>, RegistryError> {
                 join(&r.service_items),
                 opt(&r.version),
                 opt(&r.route_by),
+                opt(&r.licence_type),
                 role.into(),
                 field.name.clone().into(),
                 field.name_zh.clone().into(),
