@@ -282,6 +282,7 @@ pub fn licences(pki: &SealPki, region: Region) -> Result<Vec<Licence>, MakerErro
                 area_code: "330106",
                 issue_date: "2025-05-22",
                 established: "2021-01-01",
+                status: "1",
             };
             let ofd = crate::seal_maker::zip_entries([
                 ("OFD.xml", BILLION_LAUGHS.as_bytes()),

@@ -28,9 +28,9 @@ use yrdx_signing::{MemberId, Region, Uscc, check_resident_id};
 
 use crate::context::{Exchange, Purpose, Stage};
 use crate::pipeline::authorize::{self, Use};
-use crate::pipeline::request::{check_code, check_purpose};
+use crate::pipeline::request::{check_case_no, check_code, check_purpose};
 use crate::pipeline::{Call, Reply, audit, map_request, meter, minimise, upstream};
-use crate::problem::{Problem, response_mapping};
+use crate::problem::{Detail, Problem, response_mapping};
 use crate::query;
 use crate::state::{App, Snapshot};
 
@@ -63,17 +63,23 @@ pub struct ListingUse {
 /// Checks the query strictly, and the holder's check character.
 pub fn parse_use(pairs: Vec<(String, String)>) -> Result<ListingUse, Problem> {
     let mut params = query::check(pairs, PARAMS)?;
-    let why = ": every licence use names its purpose, service item and case number";
+    let why = Detail::new(
+        "：每次用证须写明用途、事项编码和办件编号",
+        ": every licence use names its purpose, service item and case number",
+    );
     let holder = params.required(
         "holder",
-        ": the holder's unified social credit code or resident identity number",
+        &Detail::new(
+            "：持证主体的统一社会信用代码或居民身份证号码",
+            ": the holder's unified social credit code or resident identity number",
+        ),
     )?;
-    let purpose = params.required("purpose", why)?;
-    let service_item = params.required("service_item", why)?;
-    let case_no = params.required("case_no", why)?;
+    let purpose = params.required("purpose", &why)?;
+    let service_item = params.required("service_item", &why)?;
+    let case_no = params.required("case_no", &why)?;
     check_purpose(&purpose)?;
     check_code("service_item", Some(&service_item))?;
-    check_code("case_no", Some(&case_no))?;
+    check_case_no(&case_no)?;
     let types = match params.take("types") {
         None => None,
         Some(list) => {
@@ -84,8 +90,9 @@ pub fn parse_use(pairs: Vec<(String, String)>) -> Result<ListingUse, Problem> {
                 .map(str::to_owned)
                 .collect();
             if types.is_empty() || types.len() > MAX_TYPES {
-                return Err(Problem::BadRequest(format!(
-                    "`types` lists 1 to {MAX_TYPES} licence types, separated by commas"
+                return Err(Problem::BadRequest(Detail::new(
+                    format!("`types` 列出 1 至 {MAX_TYPES} 个证照类型，以逗号分隔。"),
+                    format!("`types` lists 1 to {MAX_TYPES} licence types, separated by commas"),
                 )));
             }
             for t in &types {
@@ -98,11 +105,11 @@ pub fn parse_use(pairs: Vec<(String, String)>) -> Result<ListingUse, Problem> {
     let is_uscc = Uscc::parse(&holder).is_ok();
     let is_resident = check_resident_id(&holder).is_ok();
     if !is_uscc && !is_resident {
-        return Err(Problem::BadRequest(
+        return Err(Problem::BadRequest(Detail::new(
+            "`holder` 既不是统一社会信用代码，也不是居民身份证号码（长度、字符或校验码不正确）。",
             "`holder` is neither a unified social credit code nor a resident identity number \
-             (wrong length, characters or check character)"
-                .into(),
-        ));
+             (wrong length, characters or check character)",
+        )));
     }
     Ok(ListingUse {
         holder,
@@ -160,10 +167,16 @@ fn chosen_types<'r>(
                     .find(|r| r.code == *name || r.licence_type.as_deref() == Some(name))
                     .ok_or(Problem::UnknownResource)?;
                 let (field, _) = holds(r).ok_or_else(|| {
-                    Problem::BadRequest(format!(
-                        "licence type {} is not held by the kind of holder given \
-                         (a credit code for enterprises, a resident identity number for persons)",
-                        r.code
+                    Problem::BadRequest(Detail::new(
+                        format!(
+                            "证照类型 {} 不由所给类型的持证主体持有（企业为统一社会信用代码，个人为居民身份证号码）。",
+                            r.code
+                        ),
+                        format!(
+                            "licence type {} is not held by the kind of holder given \
+                             (a credit code for enterprises, a resident identity number for persons)",
+                            r.code
+                        ),
                     ))
                 })?;
                 if !out.iter().any(|(o, _)| o.code == r.code) {
@@ -217,8 +230,7 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
     let sent: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
     cx.request_digest = Some(cx.digest(format!("?{}", sent.join("&")).as_bytes()));
     let usage = parse_use(pairs)?;
-    cx.service_item = Some(usage.service_item.clone());
-    cx.case_no = Some(usage.case_no.clone());
+    cx.declare_use(Some(&usage.service_item), Some(&usage.case_no));
     cx.declare_purpose(&usage.purpose);
     let types = chosen_types(snapshot, &usage)?;
     cx.timed(Stage::Parse, t);
@@ -378,8 +390,12 @@ impl Parent<'_> {
         leaf.resource = Some(plan.resource.code.clone());
         leaf.entry = Some(plan.grant.entry.id.clone());
         leaf.purpose = Some(Purpose::Listed(self.usage.purpose.clone()));
-        leaf.service_item = Some(self.usage.service_item.clone());
-        leaf.case_no = Some(self.usage.case_no.clone());
+        leaf.declare_use(Some(&self.usage.service_item), Some(&self.usage.case_no));
+        leaf.vouch(
+            plan.grant.entry,
+            Some(&self.usage.service_item),
+            Some(&self.usage.case_no),
+        );
         let result = self.fetch(plan, &mut leaf).await;
         let index = audit::child_leaf(self.app, leaf, result.as_ref().err()).await?;
         Ok(Asked {
@@ -396,7 +412,7 @@ impl Parent<'_> {
         let Parent { app, snapshot, .. } = self;
         meter::run(
             &snapshot.meters,
-            &app.quotas,
+            Some(&app.quotas),
             &app.metrics,
             &plan.grant,
             self.consumer,
@@ -518,10 +534,12 @@ mod tests {
         ] {
             match parse(bad) {
                 Err(Problem::BadRequest(d)) => {
-                    assert!(
-                        !d.contains("91340100MA2NH3AL0") && !d.contains("34010419880512"),
-                        "{d}"
-                    )
+                    for text in [&d.zh, &d.en] {
+                        assert!(
+                            !text.contains("91340100MA2NH3AL0") && !text.contains("34010419880512"),
+                            "{d:?}"
+                        )
+                    }
                 }
                 other => panic!("{bad}: {other:?}"),
             }
