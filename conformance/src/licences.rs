@@ -46,7 +46,7 @@ pub const ZJ_MISSING_LICENCE: &str =
 /// is a hostile package: an entry named `../../evil.xml` beside an `OFD.xml`
 /// whose entities would expand a billion times.
 pub const ZJ_HOSTILE_LICENCE: &str =
-    "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052204.002.P";
+    "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052206.002.U";
 /// [`ZJ_LICENCE`] with a wrong check character.
 pub const BAD_CHECK_LICENCE: &str =
     "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052201.002.1";

@@ -282,6 +282,15 @@ pub async fn run(call: Call<'_>, cx: &mut Exchange) -> Result<Reply, Problem> {
         return Err(refused.unwrap_or(Problem::NotInResponsibilityList));
     }
     cx.purpose = Some(Purpose::Listed(usage.purpose.clone()));
+    // The listing's own leaf keeps the service item and case number as sent
+    // where an entry it was granted under vouches for them.
+    for plan in &plans {
+        cx.vouch(
+            plan.grant.entry,
+            Some(&usage.service_item),
+            Some(&usage.case_no),
+        );
+    }
     cx.timed(Stage::Authorize, t);
 
     // upstream: every allowed region at once, each within its entry's

@@ -280,7 +280,7 @@ async fn a_revoked_licence_is_served_with_its_status_and_types_bind_to_service_i
     let (answer, record) = fed
         .expect_get(
             Some(SH_SERVICES),
-            &licence_path(ZJ_REVOKED_LICENCE, "SH-2026-0902"),
+            &licence_path(ZJ_REVOKED_LICENCE, "SH-2026-000902"),
             200,
             None,
         )
@@ -298,7 +298,7 @@ async fn a_revoked_licence_is_served_with_its_status_and_types_bind_to_service_i
     let (answer, _) = fed
         .expect_get(
             Some(SH_SERVICES),
-            &licence_path(ZJ_LICENCE, "SH-2026-0903"),
+            &licence_path(ZJ_LICENCE, "SH-2026-000903"),
             200,
             None,
         )
@@ -306,7 +306,7 @@ async fn a_revoked_licence_is_served_with_its_status_and_types_bind_to_service_i
     assert_eq!(answer.json()["status"]["valid"], true);
 
     // The business licence is bound to SX-SH-0101 and SX-SCJG-002 only.
-    let other = licence_path(ZJ_LICENCE, "SH-2026-0904").replace("SX-SCJG-002", "SX-SH-0201");
+    let other = licence_path(ZJ_LICENCE, "SH-2026-000904").replace("SX-SCJG-002", "SX-SH-0201");
     fed.expect_get(
         Some(SH_SERVICES),
         &other,
