@@ -98,6 +98,8 @@ fn record(registry: &Registry, i: u64, n: u64) -> (ExchangeRecord, i64) {
             Outcome::Served
         },
         code: refused.then(|| code.to_owned()),
+        retry_of: None,
+        parent: None,
         status: if refused { 403 } else { 200 },
         latency_us: 5_000 + (i % 97) * 300,
         seal: None,
