@@ -166,7 +166,12 @@ impl Mapping {
         schema: &Schema,
     ) -> Result<Vec<Record>, MapError> {
         let doc = self.parse_response(response)?;
-        response::rows(&self.spec.response, &self.spec.items, &doc, schema)
+        self.rows_from(&doc, schema)
+    }
+
+    /// A listing's parsed native document → its rows.
+    pub fn rows_from(&self, doc: &Document, schema: &Schema) -> Result<Vec<Record>, MapError> {
+        response::rows(&self.spec.response, &self.spec.items, doc, schema)
     }
 
     /// Native response → catalogue record, every item converted to and
