@@ -7,17 +7,17 @@
 # requests per second from a Jiangsu member:
 #   1. alone;
 #   2. while UPLOADERS clients of each of three other members upload, without
-#      pause, an OFD package that inflates to PAD_MIB MiB (the seal vector plus
-#      padding, inside the node's default inflation limits), so that every
-#      verification worker is busy and the queue full (callers beyond it get
-#      503 verifier_busy).
+#      pause, the valid sealed OFD vector, so that every verification worker
+#      is busy and the queue full (callers beyond it get 503 verifier_busy).
+#      (The load generator takes its body as an argument, so uploads are
+#      small; bench/soak.sh sends larger ones with curl.)
 # The report (target/verify-saturation/report.json, and printed) gives the
 # exchanges' p50/p99 of both phases and how the uploads were answered. It
 # measures; nothing here asserts a figure. docs/performance.md has a run's
 # figures.
 #
 # Knobs (environment): DURATION (20 s), RATE (200/s), UPLOADERS (4 per
-# member), PAD_MIB (24), BIN_DIR and PROFILE (as for compare.sh).
+# member), BIN_DIR and PROFILE (as for compare.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=target/verify-saturation
@@ -27,7 +27,6 @@ OUT=target/verify-saturation
 DURATION=${DURATION:-20}
 RATE=${RATE:-200}
 UPLOADERS=${UPLOADERS:-4}
-PAD_MIB=${PAD_MIB:-24}
 
 install_missing python3:python3
 binaries
@@ -42,23 +41,13 @@ YRDX_LOG=warn "$YRDX" serve --config "$ENV/sat.toml" >"$OUT/node.log" 2>&1 &
 PIDS+=($!)
 wait_for 127.0.0.1:38464
 
-# The upload: the valid seal vector's files plus padding files of zeros
-# (each under verify.max_entry_bytes, together under max_inflated_bytes), as
-# the JSON body {"ofd": base64}.
-python3 - conformance/vectors/seals/ofd-valid.ofd "$PAD_MIB" "$OUT/upload.json" <<'PY'
-import base64, io, json, sys, zipfile
-src, pad_mib, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-buf = io.BytesIO()
-with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
-    for item in zin.infolist():
-        zout.writestr(item, zin.read(item.filename))
-    left, n = pad_mib, 0
-    while left > 0:
-        mib = min(left, 12)
-        zout.writestr(f"Doc_0/Res/pad{n}.bin", b"\0" * (mib << 20))
-        left, n = left - mib, n + 1
-json.dump({"ofd": base64.b64encode(buf.getvalue()).decode()}, open(out, "w"))
-print(f"== upload: {len(buf.getvalue())} bytes, inflating to about {pad_mib} MiB")
+# The upload: the valid seal vector as the JSON body {"ofd": base64}.
+python3 - conformance/vectors/seals/ofd-valid.ofd "$OUT/upload.json" <<'PY'
+import base64, json, sys
+src, out = sys.argv[1], sys.argv[2]
+data = open(src, "rb").read()
+json.dump({"ofd": base64.b64encode(data).decode()}, open(out, "w"))
+print(f"== upload: {src}, {len(data)} bytes")
 PY
 
 exchanges() { # phase-name
