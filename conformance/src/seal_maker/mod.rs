@@ -21,7 +21,7 @@ pub use ofd::{OfdPackage, SignFn, zip_entries};
 pub use pki::{CertSpec, Issued, KeyAlg, SpkiForm, TestKey, crl, issue, usage};
 pub use ses::{CertListSpec, MakerForm, SealSpec, SignSpec, Version, seal, signature, tamper};
 pub use tsa::Tsa;
-pub use vectors::{VectorFile, seal_vectors};
+pub use vectors::{VectorFile, seal_vectors, vectors_tool};
 pub use world::{
     Leaf, REVOKED_EARLY, REVOKED_LATE, RegionPki, SIGNED_AT, STAMPED_AT, VERIFY_AT, World,
 };

@@ -17,6 +17,65 @@ pub struct VectorFile {
     pub bytes: Vec<u8>,
 }
 
+/// The body of the `gen-*-vectors` tools: `TOOL [--check] [DIR]` writes the
+/// files `make` makes under DIR (default: this crate's `default_dir`), or with
+/// `--check` only compares them and fails if any differs. Exit 2 when the
+/// files cannot be made or written.
+pub fn vectors_tool<E: std::fmt::Display>(
+    tool: &str,
+    default_dir: &str,
+    make: impl FnOnce() -> std::result::Result<Vec<VectorFile>, E>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let mut check = false;
+    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default_dir);
+    for arg in std::env::args().skip(1) {
+        if arg == "--check" {
+            check = true;
+        } else {
+            dir = std::path::PathBuf::from(arg);
+        }
+    }
+    let files = match make() {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut differ = 0;
+    for f in &files {
+        let path = dir.join(&f.name);
+        if check {
+            if std::fs::read(&path).ok().as_deref() != Some(f.bytes.as_slice()) {
+                eprintln!("differs: {}", f.name);
+                differ += 1;
+            }
+            continue;
+        }
+        let written = match path.parent() {
+            Some(parent) => std::fs::create_dir_all(parent),
+            None => Ok(()),
+        }
+        .and_then(|()| std::fs::write(&path, &f.bytes));
+        if let Err(e) = written {
+            eprintln!("{tool}: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    eprintln!(
+        "{} {} files in {}",
+        if check { "checked" } else { "wrote" },
+        files.len(),
+        dir.display()
+    );
+    if differ == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 /// The protected data the signature vectors sign (a licence's face data).
 const DATA: &str =
     "营业执照 统一社会信用代码 91330100MA2XXXXX0X 名称 杭州示例科技有限公司 住所 浙江省杭州市\n";
