@@ -611,6 +611,18 @@ impl Xml {
 
 fn element(e: &quick_xml::events::BytesStart<'_>) -> Result<Xml, String> {
     let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+    Ok(Xml {
+        name,
+        attrs: attributes(e)?,
+        ..Xml::default()
+    })
+}
+
+/// An element's attributes by local name, values unescaped (shared with the
+/// bill reader).
+pub(crate) fn attributes(
+    e: &quick_xml::events::BytesStart<'_>,
+) -> Result<Vec<(String, String)>, String> {
     let mut attrs = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|err| err.to_string())?;
@@ -621,11 +633,7 @@ fn element(e: &quick_xml::events::BytesStart<'_>) -> Result<Xml, String> {
             .into_owned();
         attrs.push((key, value));
     }
-    Ok(Xml {
-        name,
-        attrs,
-        ..Xml::default()
-    })
+    Ok(attrs)
 }
 
 #[cfg(test)]

@@ -253,19 +253,9 @@ fn element(e: &BytesStart<'_>) -> Result<Node, String> {
     let name = std::str::from_utf8(e.local_name().as_ref())
         .map_err(|err| err.to_string())?
         .to_owned();
-    let mut attrs = Vec::new();
-    for a in e.attributes() {
-        let a = a.map_err(|err| err.to_string())?;
-        let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
-        let value = a
-            .unescape_value()
-            .map_err(|err| err.to_string())?
-            .into_owned();
-        attrs.push((key, value));
-    }
     Ok(Node {
         name,
-        attrs,
+        attrs: crate::ofd::attributes(e)?,
         ..Node::default()
     })
 }
